@@ -177,10 +177,13 @@ def read_tflite(model: str | Path | bytes) -> Graph:
         where = f"'{path}'"
         if not path.exists():
             raise TinypipeError(
-                f"Model file {where} does not exist.", "Check the path, or create it with `tinypipe quantize`."
+                f"Model file {where} does not exist.",
+                "Check the path, or create it with `tinypipe quantize`.",
             )
         if path.is_dir():
-            raise TinypipeError(f"{where} is a directory, not a .tflite file.", "Pass the model file itself.")
+            raise TinypipeError(
+                f"{where} is a directory, not a .tflite file.", "Pass the model file itself."
+            )
         raw = path.read_bytes()
     if len(raw) < 16 or raw[4:8] != _TFLITE_IDENT:
         raise _not_tflite(where, "no TFL3 flatbuffer identifier in its first 8 bytes")
@@ -190,7 +193,9 @@ def read_tflite(model: str | Path | bytes) -> Graph:
     except TinypipeError:
         raise
     except Exception as exc:  # any flatbuffer decoding failure means a damaged file
-        raise _not_tflite(where, f"the flatbuffer is damaged or truncated: {type(exc).__name__}") from None
+        raise _not_tflite(
+            where, f"the flatbuffer is damaged or truncated: {type(exc).__name__}"
+        ) from None
     graph.source = where
     return graph
 
@@ -245,7 +250,9 @@ def _to_graph(m, raw: bytes) -> Graph:
         builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
         opname = _OPNAMES.get(builtin, f"BUILTIN_{builtin}")
         if opname == "CUSTOM":
-            custom = code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
+            custom = (
+                code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
+            )
             opname = f"CUSTOM:{custom}"
         ops.append(
             Operator(

@@ -54,7 +54,9 @@ def run_tflm(model: bytes, inputs: np.ndarray, arena_size: int | None = None) ->
     return np.stack(outs) if outs else np.zeros((0,), dtype=np.int8)
 
 
-def run_tflm_tensors(model: bytes, x: np.ndarray, tensor_indices: list[int]) -> dict[int, np.ndarray]:
+def run_tflm_tensors(
+    model: bytes, x: np.ndarray, tensor_indices: list[int]
+) -> dict[int, np.ndarray]:
     """Run one sample with all tensors preserved and return the requested intermediate tensors."""
     interp = tflm_interpreter(model, preserve_all=True)
     details = interp.get_input_details(0)

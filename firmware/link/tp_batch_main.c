@@ -1,0 +1,76 @@
+/* Host batch runner for a compiled tinypipe model.
+ *
+ *   tp_batch INPUTS.bin OUTPUTS.bin [TRACE.bin]
+ *
+ * INPUTS.bin holds N input tensors back to back; OUTPUTS.bin receives N output tensors.
+ * Built with -DTP_TRACE, every layer's output of every sample is appended to TRACE.bin as
+ * records {int32 op_index, int32 bytes, bytes...}, for finding the first divergent layer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include TP_MODEL_HEADER
+
+static FILE *trace_file;
+
+#ifdef TP_TRACE
+void tp_trace(int op_index, const void *data, size_t bytes)
+{
+    int32_t header[2];
+    header[0] = (int32_t)op_index;
+    header[1] = (int32_t)bytes;
+    if (trace_file) {
+        fwrite(header, sizeof header, 1, trace_file);
+        fwrite(data, 1, bytes, trace_file);
+    }
+}
+#endif
+
+static int fail(const char *what, const char *path)
+{
+    fprintf(stderr, "tp_batch: %s: %s\n", what, path);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    static TP_MODEL_INPUT_T input[(TP_MODEL_INPUT_BYTES + sizeof(TP_MODEL_INPUT_T) - 1) / sizeof(TP_MODEL_INPUT_T)];
+    static TP_MODEL_OUTPUT_T output[(TP_MODEL_OUTPUT_BYTES + sizeof(TP_MODEL_OUTPUT_T) - 1) / sizeof(TP_MODEL_OUTPUT_T)];
+    FILE *in, *out;
+    size_t got;
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s INPUTS.bin OUTPUTS.bin [TRACE.bin]\n", argv[0]);
+        return 2;
+    }
+    in = fopen(argv[1], "rb");
+    if (!in) {
+        return fail("cannot open", argv[1]);
+    }
+    out = fopen(argv[2], "wb");
+    if (!out) {
+        fclose(in);
+        return fail("cannot create", argv[2]);
+    }
+    if (argc > 3) {
+        trace_file = fopen(argv[3], "wb");
+        if (!trace_file) {
+            fclose(in);
+            fclose(out);
+            return fail("cannot create", argv[3]);
+        }
+    }
+    while ((got = fread(input, 1, TP_MODEL_INPUT_BYTES, in)) == TP_MODEL_INPUT_BYTES) {
+        TP_MODEL_INVOKE(input, output);
+        fwrite(output, 1, TP_MODEL_OUTPUT_BYTES, out);
+    }
+    fclose(in);
+    fclose(out);
+    if (trace_file) {
+        fclose(trace_file);
+    }
+    if (got != 0) {
+        return fail("input size is not a multiple of the input tensor", argv[1]);
+    }
+    return 0;
+}

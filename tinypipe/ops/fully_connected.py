@@ -1,0 +1,54 @@
+"""FULLY_CONNECTED lowering: int8 x int8 -> int32 accumulate, per-channel requantize."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Graph, Operator
+from .base import C, Lowered, T, channel_multipliers, io, require_int8, unsupported
+from .quantmath import activation_range
+
+
+def lower(op: Operator, g: Graph) -> Lowered:
+    ins, (out,) = io(g, op)
+    inp, weights = ins[0], ins[1]
+    bias = ins[2] if len(ins) > 2 else None
+    require_int8(op, inp, weights, out)
+    if weights.data is None:
+        raise unsupported(
+            op, "the weights are not constant", "Use a Dense layer with fixed weights."
+        )
+    if op.options.get("weights_format", 0) != 0:
+        raise unsupported(op, "shuffled weight formats are not supported")
+    if bias is not None and (bias.data is None or bias.dtype != "int32"):
+        raise unsupported(op, "the bias must be a constant int32 tensor")
+    out_features, in_features = weights.shape
+    batches = inp.size // in_features
+    mult, shift = channel_multipliers(inp, weights, out, out_features)
+    lo, hi = activation_range(
+        op.options.get("fused_activation_function", "NONE"), out.scale, out.zero_point
+    )
+    return Lowered(
+        func="tp_fully_connected_s8",
+        source="tp_fully_connected",
+        params_type="tp_fully_connected_params",
+        params={
+            "batches": batches,
+            "in_features": in_features,
+            "out_features": out_features,
+            "input_offset": -inp.zero_point,
+            "filter_offset": -int(weights.quant.zero_point[0]),
+            "output_offset": out.zero_point,
+            "act_min": lo,
+            "act_max": hi,
+            "multiplier": C("multiplier"),
+            "shift": C("shift"),
+        },
+        args=[
+            T(inp.index),
+            T(weights.index),
+            T(bias.index) if bias is not None else None,
+            T(out.index),
+        ],
+        consts={"multiplier": mult, "shift": shift.astype(np.int32)},
+    )
