@@ -65,7 +65,7 @@ def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
     storage: dict[int, tuple[str, int]] = {}
     first: dict[int, int] = {}
     last: dict[int, int] = {}
-    for k, (op, low) in enumerate(zip(graph.operators, lowered)):
+    for k, op in enumerate(graph.operators):
         for t in op.inputs:
             if t >= 0:
                 last[roots[t]] = k
