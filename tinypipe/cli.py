@@ -40,6 +40,92 @@ def main() -> None:
     """
 
 
+# ---------------------------------------------------------------- train / quantize
+
+
+@main.command()
+@click.option(
+    "--dataset",
+    required=True,
+    help="digits, vibration, or a .npz (arrays x, y) / .csv (label in the last column) file.",
+)
+@click.option(
+    "--model",
+    "model_name",
+    default=None,
+    help="Zoo model: tiny_cnn, conv1d, mlp, ds_cnn, mobilenet_v1, resnet8, fc_autoencoder. "
+    "Default: chosen from the data's shape.",
+)
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Training epochs (default per model).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split, init and shuffling.")
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
+@_friendly
+def train(
+    dataset: str, model_name: str | None, out: Path, epochs: int | None, seed: int, batch_size: int, force: bool
+) -> None:
+    """Train a zoo model and save model.keras (batch size 1) and model.json.
+
+    The same --seed gives the same split and the same weights.
+
+    \b
+    Example:
+      tinypipe train --dataset digits --model tiny_cnn -o runs/digits
+      tinypipe train --dataset vibration --model conv1d -o runs/vib --epochs 10
+      tinypipe train --dataset mydata.npz -o runs/mine --seed 3
+    """
+    from .train import check_output_dir, train_model
+
+    check_output_dir(out, force)  # before loading data or TensorFlow
+    if model_name is None:
+        from .datasets import load_dataset
+        from .zoo import suggest_model
+
+        data = load_dataset(dataset, seed=seed)
+        model_name = suggest_model(data.input_shape)
+        click.echo(f"Using model {model_name} for input shape {data.input_shape}")
+        dataset = data
+    train_model(
+        dataset, model_name, out, epochs=epochs, seed=seed, batch_size=batch_size, force=force, log=click.echo
+    )
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output .tflite file. Default: beside MODEL with the .tflite suffix.",
+)
+@click.option("--dataset", default=None, help="Calibration/test data. Default: the one in model.json beside MODEL.")
+@click.option(
+    "--max-drop",
+    type=float,
+    default=None,
+    help="Fail (exit 1, nothing written) if int8 accuracy is more than this many percentage points below float.",
+)
+@click.option("--samples", type=click.IntRange(1), default=200, show_default=True, help="Representative (calibration) samples.")
+@_friendly
+def quantize(model: Path, out: Path | None, dataset: str | None, max_drop: float | None, samples: int) -> None:
+    """Quantize a Keras model to a full-int8 .tflite; report float and int8 (TFLM) accuracy.
+
+    Writes the .tflite and a quant.json report beside it.
+
+    \b
+    Example:
+      tinypipe quantize runs/digits/model.keras -o runs/digits/model.tflite
+      tinypipe quantize runs/digits/model.keras -o runs/digits/model.tflite --max-drop 2.0
+      tinypipe quantize my.keras -o my.tflite --dataset mydata.npz
+    """
+    from .quantize import quantize_model
+
+    quantize_model(model, out, dataset=dataset, max_drop=max_drop, representative_samples=samples, log=click.echo)
+
+
 # ---------------------------------------------------------------- inspect / export
 
 
@@ -71,9 +157,19 @@ def inspect(model: Path, as_json: bool) -> None:
     show_default=True,
     help="tflm: the model as a C array for the TFLM interpreter; c: standalone compiled C.",
 )
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
-@click.option("--name", default="model", show_default=True, help="C identifier prefix for the model.")
-@click.option("--arena-margin", default=0, show_default=True, type=click.IntRange(0), help="tflm: extra arena bytes on top of the exact size.")
+@click.option(
+    "-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output folder."
+)
+@click.option(
+    "--name", default="model", show_default=True, help="C identifier prefix for the model."
+)
+@click.option(
+    "--arena-margin",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="tflm: extra arena bytes on top of the exact size.",
+)
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
 @_friendly
 def export(model: Path, fmt: str, out: Path, name: str, arena_margin: int, force: bool) -> None:
@@ -89,13 +185,57 @@ def export(model: Path, fmt: str, out: Path, name: str, arena_margin: int, force
 
         res = export_tflm(model, out, name=name, arena_margin=arena_margin, force=force)
         click.echo(f"Wrote {', '.join(res.files)} to {out}")
-        click.echo(f"Exact TFLM arena: {res.arena_size} bytes (+{arena_margin} margin); ops: {', '.join(res.ops)}")
+        click.echo(
+            f"Exact TFLM arena: {res.arena_size} bytes (+{arena_margin} margin); ops: {', '.join(res.ops)}"
+        )
     else:
         from .codegen import export_c
 
         res = export_c(model, out, name=name, force=force)
         click.echo(f"Wrote {len(res.files)} files to {out}")
-        click.echo(f"Arena (peak RAM of the plan): {res.arena_size} bytes; weights: {res.weight_bytes} bytes")
+        click.echo(
+            f"Arena (peak RAM of the plan): {res.arena_size} bytes; weights: {res.weight_bytes} bytes"
+        )
+
+
+# ---------------------------------------------------------------- validate
+
+
+@main.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--board", "-b", default="host", show_default=True, help="Board to run on (see `tinypipe boards`).")
+@click.option("--inputs", "inputs", type=click.Path(path_type=Path), required=True, help=".npy of samples (first axis).")
+@click.option("--save-outputs", type=click.Path(path_type=Path), help="Write the device outputs as .npy.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the verdict as JSON.")
+@click.option("--sanitize", is_flag=True, help="host: build with AddressSanitizer and UBSan.")
+@_friendly
+def validate(
+    target: Path, board: str, inputs: Path, save_outputs: Path | None, json_path: Path | None, sanitize: bool
+) -> None:
+    """Run inputs through the compiled model and compare with the TFLM interpreter, bit for bit.
+
+    TARGET is a .tflite model (or a `tinypipe firmware` project folder). Int8 inputs are used as
+    they are; float inputs are quantized with the model's input scale and zero point. Outputs saved
+    with --save-outputs have shape (N, *output_shape): the batch dimension of 1 is kept.
+
+    Exit status: 0 bit-exact, 1 mismatch (the first divergent layer is named), 2 bad input.
+
+    \b
+    Example:
+      tinypipe validate model.tflite --board host --inputs x_test.npy --json verdict.json
+      tinypipe validate model.tflite --board mps2-an386 --inputs x_test.npy
+    """
+    import numpy as np
+
+    from .validate import validate_target
+
+    verdict, outputs = validate_target(target, board, inputs, sanitize=sanitize)
+    click.echo(verdict.summary())
+    if save_outputs:
+        np.save(save_outputs, outputs)
+    if json_path:
+        json_path.write_text(json.dumps(verdict.to_dict(), indent=2) + "\n")
+    sys.exit(0 if verdict.bit_exact else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .codegen import CModel, generate_c
+from . import codegen
+from .codegen import CModel
 from .errors import TinypipeError
 from .graph import Graph, read_tflite
 from .reference import quantize_input, run_tflm, run_tflm_tensors
@@ -168,7 +169,7 @@ def validate_host(
     from .hostrun import build_host, run_host
 
     graph = model if isinstance(model, Graph) else read_tflite(model)
-    cmodel = cmodel or generate_c(graph, name)
+    cmodel = cmodel or codegen.generate_c(graph, name)
     with tempfile.TemporaryDirectory(prefix="tinypipe-host-") as tmp:
         tmp = Path(tmp)
         binary = build_host(cmodel, tmp / "build", sanitize=sanitize)
@@ -183,3 +184,22 @@ def validate_host(
         verdict = validate_outputs(graph, inputs, outputs, "host", trace_fn)
     verdict.extra.update({"arena_bytes": cmodel.arena_size, "weight_bytes": cmodel.weight_bytes})
     return verdict, outputs
+
+
+def validate_target(
+    target: str | Path, board: str, inputs_path: str | Path, sanitize: bool = False
+) -> tuple[Verdict, np.ndarray]:
+    """`tinypipe validate`: TARGET is a .tflite, or a firmware project folder made by tinypipe."""
+    target = Path(target)
+    project = None
+    if target.is_dir():
+        from .firmware import project_model
+
+        project, model_path = target, project_model(target)
+    else:
+        model_path = target
+    graph = read_tflite(model_path)
+    x = load_inputs(inputs_path, graph)
+    if board == "host" and project is None:
+        return validate_host(graph, x, sanitize=sanitize)
+    return validate_on_board(graph, x, board, project)

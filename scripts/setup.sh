@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set up everything tinypipe needs on a fresh Debian/Ubuntu machine:
+#   system: a C compiler, the Arm cross toolchain (gcc-arm-none-eabi + newlib), QEMU
+#   python: a virtual environment in .venv with tinypipe[train,dev] installed from this checkout
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm python3-venv)
+missing=()
+for tool in gcc g++ arm-none-eabi-gcc qemu-system-arm; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+[ -f /usr/lib/arm-none-eabi/newlib/libc.a ] || [ -d /usr/lib/arm-none-eabi/newlib ] || missing+=(newlib)
+python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing system packages (missing: ${missing[*]})"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv"
+    "$PY" -m venv .venv
+fi
+echo "==> installing tinypipe[train,dev] into .venv"
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q ".[train,dev]"
+echo "==> ready: $(.venv/bin/tinypipe --version)"
