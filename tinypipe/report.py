@@ -1,0 +1,177 @@
+"""Run reports: report.json for machines, report.md and a self-contained report.html for people,
+and memory.png, the arena over the layers."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def memory_plot(layers: list[dict], arena: int, tflm_arena: int | None, path: Path) -> Path:
+    """Bar chart of the arena bytes live during each layer, with the plan's and TFLM's arena."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"#{r['index']} {r['op']}" for r in layers]
+    live = [r["live_bytes"] for r in layers]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(labels) + 2), 4.0), dpi=100)
+    ax.bar(range(len(live)), live, color="#4C72B0", label="live activations (bytes)")
+    ax.axhline(arena, color="#55A868", linestyle="-", label=f"tinypipe arena {arena:,} B")
+    if tflm_arena:
+        ax.axhline(tflm_arena, color="#C44E52", linestyle="--", label=f"TFLM smallest arena {tflm_arena:,} B")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("bytes")
+    ax.set_title("Arena use over the layers")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    # no timestamps in the PNG so the same run writes the same bytes
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f} %"
+
+
+def _n(x) -> str:
+    return "-" if x is None else f"{int(x):,}"
+
+
+def render_markdown(r: dict) -> str:
+    acc = r.get("accuracy", {})
+    mem = r["memory"]
+    drop = "-" if acc.get("drop_points") is None else f"{acc['drop_points']:.2f} points"
+    out = [f"# tinypipe report: {r['name']}", ""]
+    out += [
+        f"Model `{r['model']['tflite']}` (sha256 `{r['model']['sha256'][:16]}`), "
+        f"{r['model']['macs']:,} MACs, {r['model']['param_bytes']:,} parameter bytes.",
+        "",
+        "## Accuracy",
+        "",
+        "| | float | int8 (TFLM) | drop |",
+        "|---|---|---|---|",
+        f"| test split ({acc.get('samples', '-')} samples) | {_pct(acc.get('float'))} | {_pct(acc.get('int8'))} | "
+        f"{drop} |",
+        "",
+    ]
+    cm = acc.get("confusion_matrix")
+    if cm:
+        classes = acc.get("classes") or [str(i) for i in range(len(cm))]
+        out += ["Confusion matrix of the int8 model (rows: true class, columns: predicted):", ""]
+        out.append("| true \\ predicted | " + " | ".join(classes) + " |")
+        out.append("|---" * (len(classes) + 1) + "|")
+        for name, row in zip(classes, cm):
+            out.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+        out.append("")
+    out += ["## Boards", "", "| board | bit-exact vs TFLM | samples | mismatches | instructions / inference "
+            "| flash used / budget | RAM used / budget | fits |", "|---|---|---|---|---|---|---|---|"]
+    for name, b in r["boards"].items():
+        fit = b.get("fit", {})
+        out.append(
+            f"| {name} | {'**yes**' if b.get('bit_exact') else '**NO**'} | {b.get('samples', '-')} | "
+            f"{b.get('mismatches', '-')} | {_n(b.get('instructions'))} | "
+            f"{_n(b.get('flash', {}).get('used'))} / {_n(b.get('flash', {}).get('budget'))} | "
+            f"{_n(b.get('ram', {}).get('used'))} / {_n(b.get('ram', {}).get('budget'))} | "
+            f"{fit.get('verdict', '-')} |"
+        )
+    out += ["", "### Flash split", "", "| board | weights | kernels | rest | total |", "|---|---|---|---|---|"]
+    for name, b in r["boards"].items():
+        f = b.get("flash", {})
+        if f.get("used") is not None:
+            out.append(f"| {name} | {_n(f.get('weights'))} | {_n(f.get('kernels'))} | {_n(f.get('rest'))} | {_n(f.get('used'))} |")
+    out += [
+        "",
+        "## Memory",
+        "",
+        f"tinypipe arena: **{mem['arena_bytes']:,} B** (+ {mem['io_bytes']:,} B of input/output buffers); "
+        f"TFLM's smallest arena for the same model: {_n(mem.get('tflm_arena_bytes'))} B.",
+        "",
+        "![arena over the layers](memory.png)",
+        "",
+        "## Layers",
+        "",
+        "| # | op | input | output | MACs | params (B) | live arena (B) | instructions |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in r["layers"]:
+        out.append(
+            f"| {row['index']} | {row['op']} | {'x'.join(map(str, row['input']))} | {'x'.join(map(str, row['output']))} "
+            f"| {row['macs']:,} | {row['param_bytes']:,} | {row['live_bytes']:,} | {_n(row.get('instructions'))} |"
+        )
+    out += ["", "## Provenance", ""]
+    for k, v in r.get("toolchain", {}).items():
+        out.append(f"- {k}: {v}")
+    out.append("")
+    return "\n".join(out)
+
+
+def render_html(markdown_text: str, png: Path) -> str:
+    """A minimal self-contained page: the Markdown's tables as HTML, the plot inlined."""
+    img = base64.b64encode(png.read_bytes()).decode()
+    body, rows = [], []
+
+    def flush_table() -> None:
+        if rows:
+            head, *rest = rows
+            body.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>")
+            body.extend("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rest)
+            body.append("</table>")
+            rows.clear()
+
+    for line in markdown_text.splitlines():
+        if line.startswith("|"):
+            cells = [html.escape(c.strip()).replace("**", "") for c in line.strip("|").split("|")]
+            if not all(set(c) <= {"-"} for c in cells):
+                rows.append(cells)
+            continue
+        flush_table()
+        if line.startswith("!["):
+            body.append(f'<img alt="arena over the layers" src="data:image/png;base64,{img}">')
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
+        elif line.strip():
+            body.append(f"<p>{html.escape(line).replace('**', '')}</p>")
+    flush_table()
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
+        "text-align:right}th{background:#eee}img{max-width:100%}"
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>tinypipe report</title>"
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def write_report(report: dict, out_dir: Path) -> list[Path]:
+    out_dir = Path(out_dir)
+    png = memory_plot(
+        report["layers"], report["memory"]["arena_bytes"], report["memory"].get("tflm_arena_bytes"), out_dir / "memory.png"
+    )
+    md = render_markdown(report)
+    paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.html", png]
+    paths[0].write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
+    paths[1].write_text(md)
+    paths[2].write_text(render_html(md, png))
+    return paths
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o)}")
