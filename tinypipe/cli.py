@@ -198,6 +198,29 @@ def export(model: Path, fmt: str, out: Path, name: str, arena_margin: int, force
         )
 
 
+# ---------------------------------------------------------------- run
+
+
+@main.command()
+@click.argument("config", type=click.Path(path_type=Path), default="tinypipe.toml", required=False)
+@click.option("--force", is_flag=True, help="Re-run every stage even if its inputs did not change.")
+@_friendly
+def run(config: Path, force: bool) -> None:
+    """Run the whole pipeline from a tinypipe.toml: data -> train -> quantize -> export ->
+    firmware -> build -> validate -> report. Unchanged stages are skipped.
+
+    \b
+    Example:
+      tinypipe run examples/digits/tinypipe.toml
+      tinypipe run examples/vibration            # a folder holding tinypipe.toml
+    """
+    from .pipeline import run_pipeline
+
+    report = run_pipeline(config, force=force, log=click.echo)
+    ok = all(b["bit_exact"] for b in report["boards"].values())
+    sys.exit(0 if ok else 1)
+
+
 # ---------------------------------------------------------------- validate
 
 

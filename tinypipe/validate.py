@@ -88,13 +88,18 @@ def load_inputs(path: str | Path, graph: Graph) -> np.ndarray:
             f"'{path}' is not a readable .npy array ({type(exc).__name__}).",
             "Save the inputs with numpy.save(); first axis = samples.",
         ) from None
+    return load_inputs_array(x, graph, where=f"'{path}'")
+
+
+def load_inputs_array(x: np.ndarray, graph: Graph, where: str = "the inputs") -> np.ndarray:
+    """Samples (first axis) -> the model's input dtype and shape; floats are quantized."""
     t = graph.input_tensors[0]
     if x.ndim == 0 or x.size == 0:
-        raise TinypipeError(f"'{path}' holds no samples.", "Save at least one input sample.")
+        raise TinypipeError(f"{where} holds no samples.", "Save at least one input sample.")
     per_sample = t.size
     if x[0].size != per_sample:
         raise TinypipeError(
-            f"Each sample in '{path}' has {x[0].size} values (array shape {list(x.shape)}), "
+            f"Each sample in {where} has {x[0].size} values (array shape {list(x.shape)}), "
             f"but the model's input {list(t.shape)} needs {per_sample}.",
             "Reshape the inputs to (N, *input_shape) with the first axis as samples.",
         )
@@ -103,7 +108,7 @@ def load_inputs(path: str | Path, graph: Graph) -> np.ndarray:
     elif x.dtype != np.dtype(t.dtype):
         if x.dtype.kind in "iu" and t.dtype == "int8" and (x.min() < -128 or x.max() > 127):
             raise TinypipeError(
-                f"'{path}' holds integers outside int8 range.",
+                f"{where} holds integers outside int8 range.",
                 "Pass int8 data, or floats to be quantized.",
             )
         x = x.astype(t.dtype)
