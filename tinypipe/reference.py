@@ -62,7 +62,12 @@ def run_tflm_tensors(
     details = interp.get_input_details(0)
     interp.set_input(_as_input(x, details), 0)
     interp.invoke()
-    return {i: np.array(interp.GetTensor(i, 0), copy=True) for i in tensor_indices}
+    out = {}
+    for i in tensor_indices:
+        t = interp.GetTensor(i, 0)  # {'dtype', 'shape', 'tensor_data'}
+        data = t["tensor_data"] if isinstance(t, dict) else t
+        out[i] = np.array(data, copy=True)
+    return out
 
 
 @contextlib.contextmanager

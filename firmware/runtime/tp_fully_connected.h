@@ -1,4 +1,6 @@
-/* FULLY_CONNECTED, int8: out[b][o] = requant(sum_d (in[b][d] - zp_in) * w[o][d] + bias[o]) + zp_out */
+/* FULLY_CONNECTED, int8:
+ *   out[b][o] = clamp(requant(sum_d (in[b][d] - zp_in) * (w[o][d] - zp_w) + bias[o], M[o]) + zp_out)
+ * zp_w is 0 for per-channel weights (TFLM ignores it there; nonzero ones are rejected on the host). */
 #ifndef TP_FULLY_CONNECTED_H
 #define TP_FULLY_CONNECTED_H
 

@@ -22,8 +22,31 @@ def lower(op: Operator, g: Graph) -> Lowered:
         raise unsupported(op, "shuffled weight formats are not supported")
     if bias is not None and (bias.data is None or bias.dtype != "int32"):
         raise unsupported(op, "the bias must be a constant int32 tensor")
+    if len(weights.shape) != 2:
+        raise unsupported(op, f"the weights are {len(weights.shape)}-D, expected [out, in]")
     out_features, in_features = weights.shape
     batches = inp.size // in_features
+    if inp.size != batches * in_features or out.size != batches * out_features:
+        raise unsupported(
+            op,
+            f"input {list(inp.shape)} and output {list(out.shape)} do not fit weights "
+            f"[{out_features}, {in_features}]",
+        )
+    wq = weights.quant
+    if wq.per_channel:
+        if wq.scale.size != out_features or wq.axis != 0:
+            raise unsupported(
+                op,
+                f"the weights have {wq.scale.size} scales on axis {wq.axis}; per-channel "
+                f"weights need {out_features} on axis 0",
+            )
+        if np.any(wq.zero_point != 0):
+            raise unsupported(
+                op,
+                "per-channel weights have a nonzero zero point; TFLite's int8 spec (and TFLM, "
+                "which ignores it) requires symmetric per-channel weights",
+                "Quantize the model with the TFLite converter, which makes int8 weights symmetric.",
+            )
     mult, shift = channel_multipliers(inp, weights, out, out_features)
     lo, hi = activation_range(
         op.options.get("fused_activation_function", "NONE"), out.scale, out.zero_point

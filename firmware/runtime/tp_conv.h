@@ -1,0 +1,35 @@
+/* CONV_2D, int8 (NHWC input and output, OHWI filter), one output element per (b, y, x, oc):
+ *
+ *   acc = bias[oc] + sum_{ky,kx,ic} w[oc][ky][kx][ic] * (in[b][iy][ix][g*filter_c + ic] - zp_in)
+ *         with iy = y*stride_h - pad_h + ky*dilation_h, ix = x*stride_w - pad_w + kx*dilation_w,
+ *         taps outside the input skipped (zero padding), g = oc / (output_c / groups)
+ *   out[b][y][x][oc] = clamp(requant(acc, M[oc]) + zp_out, act_min, act_max)
+ *
+ * This is TFLM's reference ConvPerChannel; per-tensor weights repeat their one multiplier.
+ * The weights are symmetric (zero point 0), as the TFLite int8 spec requires.
+ */
+#ifndef TP_CONV_H
+#define TP_CONV_H
+
+#include "tp_common.h"
+
+typedef struct {
+    int32_t batches;
+    int32_t input_h, input_w, input_c;
+    int32_t filter_h, filter_w, filter_c; /* filter_c = input_c / groups */
+    int32_t output_h, output_w, output_c;
+    int32_t groups;                       /* input_c / filter_c; 1 for an ordinary conv */
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_h, pad_w;                 /* top/left padding (TFLite's ComputePadding) */
+    int32_t input_offset;                 /* -zero_point of the input */
+    int32_t output_offset;                /* zero_point of the output */
+    int32_t act_min, act_max;             /* fused activation clamp, quantized */
+    const int32_t *multiplier;            /* per output channel */
+    const int32_t *shift;
+} tp_conv_params;
+
+void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filter,
+                const int32_t *bias, int8_t *output);
+
+#endif

@@ -1,0 +1,35 @@
+/* DEPTHWISE_CONV_2D, int8 (NHWC input and output, 1HWC filter with C = input_c * depth_mult).
+ * Input channel ic feeds output channels oc = ic * depth_mult + m, m < depth_mult:
+ *
+ *   acc = bias[oc] + sum_{ky,kx} w[ky][kx][oc] * (in[b][iy][ix][ic] - zp_in)
+ *         with iy = y*stride_h - pad_h + ky*dilation_h, ix = x*stride_w - pad_w + kx*dilation_w,
+ *         taps outside the input skipped (zero padding)
+ *   out[b][y][x][oc] = clamp(requant(acc, M[oc]) + zp_out, act_min, act_max)
+ *
+ * This is TFLM's reference DepthwiseConvPerChannel; per-tensor weights repeat their multiplier.
+ */
+#ifndef TP_DEPTHWISE_CONV_H
+#define TP_DEPTHWISE_CONV_H
+
+#include "tp_common.h"
+
+typedef struct {
+    int32_t batches;
+    int32_t input_h, input_w, input_c;
+    int32_t filter_h, filter_w;
+    int32_t depth_multiplier;   /* output channels per input channel */
+    int32_t output_h, output_w; /* output channels = input_c * depth_multiplier */
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_h, pad_w;       /* top/left padding (TFLite's ComputePadding) */
+    int32_t input_offset;       /* -zero_point of the input */
+    int32_t output_offset;      /* zero_point of the output */
+    int32_t act_min, act_max;   /* fused activation clamp, quantized */
+    const int32_t *multiplier;  /* per output channel */
+    const int32_t *shift;
+} tp_depthwise_conv_params;
+
+void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input,
+                          const int8_t *filter, const int32_t *bias, int8_t *output);
+
+#endif

@@ -1,0 +1,148 @@
+"""FULLY_CONNECTED: tinypipe's int8 kernel against the TFLM interpreter, bit for bit.
+
+Randomized one-op models built directly (per-tensor and per-channel weights, asymmetric input
+zero points and per-tensor weight zero points, with and without bias, every fused activation,
+several rows, keep_num_dims, odd sizes), plus a model made by the real TF converter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_op_conv import ACTIVATIONS, check_bit_exact, random_quant
+from tflite_builder import ModelBuilder
+
+from tinypipe.errors import UnsupportedModelError
+from tinypipe.graph import read_tflite
+from tinypipe.validate import validate_host
+
+
+def random_fc_config(rng: np.random.Generator) -> dict:
+    return {
+        "rows": int(rng.choice([1, 1, 2, 3, 5])),
+        "in_features": int(rng.choice([1, 3, 7, 16, 33, 64, 97, 250])),
+        "out_features": int(rng.choice([1, 2, 5, 10, 17, 31])),
+        "layout": str(rng.choice(["2d", "2d", "flatten", "keep_num_dims"])),
+        "per_channel": bool(rng.integers(0, 2)),
+        "w_zp": bool(rng.integers(0, 4) == 0),  # asymmetric weights (per-tensor only)
+        "bias": bool(rng.integers(0, 4) > 0),
+        "act": str(rng.choice(ACTIVATIONS)),
+        "in_zp": int(rng.integers(-128, 128)),
+    }
+
+
+def build_fc(cfg: dict, rng: np.random.Generator) -> bytes:
+    """A one-op FULLY_CONNECTED .tflite for `cfg`.
+
+    layouts: "2d" input [rows, in] -> [rows, out]; "flatten" input [rows, 1, in] (flattened to
+    rows) -> [rows, out]; "keep_num_dims" input [1, rows, in] -> [1, rows, out].
+    """
+    rows, d_in, d_out = cfg["rows"], cfg["in_features"], cfg["out_features"]
+    in_scale, w_scale, out_scale, out_zp = random_quant(
+        rng, cfg["act"], d_in, d_out, cfg["per_channel"]
+    )
+    weights = rng.integers(-127, 128, (d_out, d_in))
+    w_zp = np.zeros(w_scale.size, np.int64)
+    if cfg["w_zp"] and not cfg["per_channel"]:
+        w_zp[:] = rng.integers(-20, 21)
+    if cfg["layout"] == "2d":
+        in_shape, out_shape = (rows, d_in), (rows, d_out)
+    elif cfg["layout"] == "flatten":
+        in_shape, out_shape = (rows, 1, d_in), (rows, d_out)
+    else:
+        in_shape, out_shape = (1, rows, d_in), (1, rows, d_out)
+    b = ModelBuilder()
+    x = b.tensor(in_shape, scale=in_scale, zero_point=cfg["in_zp"])
+    w = b.tensor(weights.shape, scale=w_scale, zero_point=w_zp, data=weights, axis=0)
+    inputs = [x, w]
+    if cfg["bias"]:
+        bias = np.round(rng.uniform(-0.5, 0.5, d_out) * 74 * 74 * np.sqrt(d_in))
+        bias_scale = in_scale * w_scale  # one scale when the weights are per tensor
+        inputs.append(
+            b.tensor(
+                (d_out,),
+                "int32",
+                scale=bias_scale,
+                zero_point=np.zeros(bias_scale.size, np.int64),
+                data=bias,
+            )
+        )
+    else:
+        inputs.append(-1)
+    y = b.tensor(out_shape, scale=out_scale, zero_point=out_zp)
+    b.op(
+        "FULLY_CONNECTED",
+        inputs,
+        [y],
+        "FullyConnectedOptions",
+        version=4,
+        fused_activation_function=cfg["act"],
+        keep_num_dims=cfg["layout"] == "keep_num_dims",
+    )
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("chunk", range(3))
+def test_fc_random_configs_bit_exact(chunk: int) -> None:
+    """30 random configurations (10 per chunk), 8 random inputs each; every 3rd under ASan/UBSan."""
+    for k in range(10):
+        seed = 3000 + chunk * 10 + k
+        rng = np.random.default_rng(seed)
+        cfg = random_fc_config(rng)
+        model = build_fc(cfg, rng)
+        try:
+            check_bit_exact(model, seed, sanitize=k % 3 == 0)
+        except AssertionError as exc:
+            raise AssertionError(f"seed {seed} config {cfg}: {exc}") from None
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_fc_every_activation(act: str, per_channel: bool) -> None:
+    rng = np.random.default_rng(23)
+    cfg = {
+        "rows": 3, "in_features": 45, "out_features": 13, "layout": "2d",
+        "per_channel": per_channel, "w_zp": False, "bias": True, "act": act, "in_zp": -77,
+    }  # fmt: skip
+    check_bit_exact(build_fc(cfg, rng), 23, sanitize=False)
+
+
+def test_fc_asymmetric_per_tensor_weights() -> None:
+    """TFLM applies a per-tensor weight zero point; so does tinypipe."""
+    rng = np.random.default_rng(29)
+    cfg = {
+        "rows": 2, "in_features": 30, "out_features": 9, "layout": "2d",
+        "per_channel": False, "w_zp": True, "bias": True, "act": "NONE", "in_zp": 5,
+    }  # fmt: skip
+    check_bit_exact(build_fc(cfg, rng), 29, sanitize=False)
+
+
+def test_fc_converter_model_bit_exact() -> None:
+    """Dense layers as the TF converter emits them."""
+    from tinypipe.zoo import convert_int8, import_keras
+
+    keras = import_keras()
+    layers = keras.layers
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((37,), batch_size=1)
+    x = layers.Dense(19, activation="relu")(inp)
+    x = layers.Dense(11, activation="relu6")(x)
+    x = layers.Dense(5, use_bias=False)(x)
+    model = keras.Model(inp, x)
+    rep = np.random.default_rng(0).uniform(-1, 1, (32, 37)).astype(np.float32)
+    tflite = convert_int8(model, rep)
+    g = read_tflite(tflite)
+    assert [op.opcode for op in g.operators] == ["FULLY_CONNECTED"] * 3
+    check_bit_exact(tflite, 31, sanitize=True)
+
+
+def test_fc_rejects_asymmetric_per_channel_weights() -> None:
+    """TFLM ignores a per-channel weight zero point (the spec requires 0): refuse, don't guess."""
+    b = ModelBuilder()
+    x = b.tensor((2, 5), scale=0.05, zero_point=3)
+    weights = np.arange(15).reshape(3, 5) % 7 - 3
+    w = b.tensor((3, 5), scale=[0.01, 0.02, 0.03], zero_point=[4, 4, 4], data=weights, axis=0)
+    y = b.tensor((2, 3), scale=0.01, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions", version=4)
+    with pytest.raises(UnsupportedModelError, match="nonzero zero point"):
+        validate_host(b.build([x], [y]), np.zeros((1, 2, 5), np.int8))

@@ -1,0 +1,45 @@
+"""DEPTHWISE_CONV_2D lowering: int8 NHWC depthwise convolution with per-channel requantization."""
+
+from __future__ import annotations
+
+from ..graph import Graph, Operator
+from .base import C, Lowered, T, io, unsupported
+from .conv import check_conv_op
+
+
+def lower(op: Operator, g: Graph) -> Lowered:
+    ins, (out,) = io(g, op)
+    inp, weights = ins[0], ins[1]
+    bias = ins[2] if len(ins) > 2 else None
+    common, mult, shift = check_conv_op(op, inp, weights, bias, out, channel_axis=3)
+    input_c, output_c = inp.shape[3], out.shape[3]
+    depth_multiplier = int(op.options.get("depth_multiplier", 1))
+    if weights.shape[0] != 1 or weights.shape[3] != output_c:
+        raise unsupported(
+            op, f"the filter shape {list(weights.shape)} is not [1, h, w, {output_c}]"
+        )
+    if depth_multiplier < 1 or input_c * depth_multiplier != output_c:
+        raise unsupported(
+            op,
+            f"depth_multiplier {depth_multiplier} does not turn {input_c} input channels into "
+            f"{output_c} output channels",
+        )
+    params = {
+        **common,
+        "depth_multiplier": depth_multiplier,
+        "multiplier": C("multiplier"),
+        "shift": C("shift"),
+    }
+    return Lowered(
+        func="tp_depthwise_conv_s8",
+        source="tp_depthwise_conv",
+        params_type="tp_depthwise_conv_params",
+        params=params,
+        args=[
+            T(inp.index),
+            T(weights.index),
+            T(bias.index) if bias is not None else None,
+            T(out.index),
+        ],
+        consts={"multiplier": mult, "shift": shift},
+    )
