@@ -86,8 +86,26 @@ def quiet_stderr():
 
 
 def _arena_works(model: bytes, size: int, sample: np.ndarray | None) -> bool:
-    with quiet_stderr():
-        return _try_arena(model, size, sample)
+    """Try one arena size in a forked child: TFLM can crash, not just fail, on a too-small arena."""
+    if not hasattr(os, "fork"):
+        with quiet_stderr():
+            return _try_arena(model, size, sample)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child: report by exit status only
+        ok = False
+        try:
+            import faulthandler
+
+            faulthandler.disable()  # a crash here is an answer ("too small"), not a report
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            ok = _try_arena(model, size, sample)
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def _try_arena(model: bytes, size: int, sample: np.ndarray | None) -> bool:

@@ -21,6 +21,7 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "ADD": ("add", 5),
     "MUL": ("mul", 7),
     "PAD": ("pad", 4),
+    "PADV2": ("pad", 4),
     "CONCATENATION": ("concatenation", 4),
     "MEAN": ("mean", 3),
     "SOFTMAX": ("softmax", 3),
