@@ -56,14 +56,26 @@ def main() -> None:
     help="Zoo model: tiny_cnn, conv1d, mlp, ds_cnn, mobilenet_v1, resnet8, fc_autoencoder. "
     "Default: chosen from the data's shape.",
 )
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Training epochs (default per model).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split, init and shuffling.")
+@click.option(
+    "-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output folder."
+)
+@click.option(
+    "--epochs", type=click.IntRange(1), default=None, help="Training epochs (default per model)."
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed for the split, init and shuffling."
+)
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
 @_friendly
 def train(
-    dataset: str, model_name: str | None, out: Path, epochs: int | None, seed: int, batch_size: int, force: bool
+    dataset: str,
+    model_name: str | None,
+    out: Path,
+    epochs: int | None,
+    seed: int,
+    batch_size: int,
+    force: bool,
 ) -> None:
     """Train a zoo model and save model.keras (batch size 1) and model.json.
 
@@ -87,7 +99,14 @@ def train(
         click.echo(f"Using model {model_name} for input shape {data.input_shape}")
         dataset = data
     train_model(
-        dataset, model_name, out, epochs=epochs, seed=seed, batch_size=batch_size, force=force, log=click.echo
+        dataset,
+        model_name,
+        out,
+        epochs=epochs,
+        seed=seed,
+        batch_size=batch_size,
+        force=force,
+        log=click.echo,
     )
 
 
@@ -101,16 +120,28 @@ def train(
     default=None,
     help="Output .tflite file. Default: beside MODEL with the .tflite suffix.",
 )
-@click.option("--dataset", default=None, help="Calibration/test data. Default: the one in model.json beside MODEL.")
+@click.option(
+    "--dataset",
+    default=None,
+    help="Calibration/test data. Default: the one in model.json beside MODEL.",
+)
 @click.option(
     "--max-drop",
     type=float,
     default=None,
     help="Fail (exit 1, nothing written) if int8 accuracy is more than this many percentage points below float.",
 )
-@click.option("--samples", type=click.IntRange(1), default=200, show_default=True, help="Representative (calibration) samples.")
+@click.option(
+    "--samples",
+    type=click.IntRange(1),
+    default=200,
+    show_default=True,
+    help="Representative (calibration) samples.",
+)
 @_friendly
-def quantize(model: Path, out: Path | None, dataset: str | None, max_drop: float | None, samples: int) -> None:
+def quantize(
+    model: Path, out: Path | None, dataset: str | None, max_drop: float | None, samples: int
+) -> None:
     """Quantize a Keras model to a full-int8 .tflite; report float and int8 (TFLM) accuracy.
 
     Writes the .tflite and a quant.json report beside it.
@@ -123,7 +154,14 @@ def quantize(model: Path, out: Path | None, dataset: str | None, max_drop: float
     """
     from .quantize import quantize_model
 
-    quantize_model(model, out, dataset=dataset, max_drop=max_drop, representative_samples=samples, log=click.echo)
+    quantize_model(
+        model,
+        out,
+        dataset=dataset,
+        max_drop=max_drop,
+        representative_samples=samples,
+        log=click.echo,
+    )
 
 
 # ---------------------------------------------------------------- inspect / export
@@ -259,6 +297,103 @@ def validate(
     if json_path:
         json_path.write_text(json.dumps(verdict.to_dict(), indent=2) + "\n")
     sys.exit(0 if verdict.bit_exact else 1)
+
+
+# ---------------------------------------------------------------- boards / firmware / build / flash
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def boards(as_json: bool) -> None:
+    """List the boards: CPU, FPU, flash, RAM, clock, how they run and how they flash.
+
+    \b
+    Example:
+      tinypipe boards
+      tinypipe boards --json
+    """
+    from .boards import BOARDS, format_boards
+
+    if as_json:
+        click.echo(json.dumps([b.as_dict() for b in BOARDS.values()], indent=2))
+    else:
+        click.echo(format_boards())
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--board", "-b", "board_names", multiple=True, required=True, help="Target board; repeat for several (see `tinypipe boards`).")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Project folder to write.")
+@click.option("--name", default="model", show_default=True, help="C identifier prefix for the model.")
+@click.option("--force", is_flag=True, help="Replace the project files in a non-empty folder.")
+@_friendly
+def firmware(model: Path, board_names: tuple[str, ...], out: Path, name: str, force: bool) -> None:
+    """Write a PlatformIO project (one env per board) that builds offline.
+
+    MODEL is a .tflite file, or a folder written by `tinypipe export --format c`. The model must
+    fit every board (arena + stack in RAM, code + weights in flash); if it does not, nothing is
+    written and the numbers are printed (exit 2).
+
+    \b
+    Example:
+      tinypipe firmware model.tflite --board host --board mps2-an386 -o fw
+      tinypipe build fw && tinypipe flash fw -e mps2-an386
+    """
+    from .firmware import create_project
+
+    project = create_project(model, list(board_names), out, name=name, force=force)
+    click.echo(f"Wrote PlatformIO project {out} (envs: {', '.join(project.envs)})")
+    for report in project.fit:
+        for line in report.describe("\n").splitlines():
+            click.echo(f"  estimate: {line}")
+    click.echo(f"Next: tinypipe build {out}")
+
+
+@main.command()
+@click.argument("project", type=click.Path(path_type=Path), default=".", required=False)
+@click.option("-e", "--environment", "envs", multiple=True, help="Env to build (default: all); repeatable.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every compiler command.")
+@_friendly
+def build(project: Path, envs: tuple[str, ...], verbose: bool) -> None:
+    """Build a firmware project with PlatformIO (offline) and report flash and RAM use per env,
+    read from the ELF, against each board's budget.
+
+    \b
+    Example:
+      tinypipe build fw
+      tinypipe build fw -e mps2-an386
+    """
+    from .firmware import build as build_project
+
+    for res in build_project(project, list(envs) or None, verbose=verbose):
+        click.echo(f"[{res.env}] built {res.program} in {res.seconds:.1f} s")
+        click.echo(f"  {res.usage.describe()}")
+
+
+@main.command()
+@click.argument("project", type=click.Path(path_type=Path), default=".", required=False)
+@click.option("-e", "--environment", "env", help="Env to upload (needed when the project has several).")
+@click.option("--port", help="Serial port of a real board: selects its hardware flasher (netduinoplus2: st-flash).")
+@click.option("--protocol", help="Upload protocol: qemu, native, stlink, openocd, dfu (per board).")
+@click.option("--dry-run", is_flag=True, help="Print the exact upload command instead of running it.")
+@_friendly
+def flash(project: Path, env: str | None, port: str | None, protocol: str | None, dry_run: bool) -> None:
+    """Upload firmware (PlatformIO's upload target): boot the ELF in QEMU for emulated boards,
+    run the program for host, or flash a real STM32F405 with st-flash / openocd / dfu-util.
+
+    \b
+    Example:
+      tinypipe flash fw -e mps2-an386                         # console in this terminal
+      tinypipe flash fw -e netduinoplus2 --port /dev/ttyUSB0 --dry-run
+      tinypipe flash fw -e netduinoplus2 --protocol dfu
+    """
+    from .firmware import upload
+
+    result = upload(project, env, port=port, protocol=protocol, dry_run=dry_run)
+    if dry_run:
+        click.echo(result)
+    else:
+        sys.exit(result)
 
 
 if __name__ == "__main__":  # pragma: no cover

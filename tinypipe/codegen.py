@@ -72,6 +72,11 @@ def _env() -> jinja2.Environment:
 
 def check_graph(graph: Graph) -> None:
     """Model-level checks that come before any op is looked at."""
+    if not any(t.dtype == "int8" for t in graph.tensors):
+        raise UnsupportedModelError(
+            f"{graph.source or 'The model'} is a float model: no tensor is int8.",
+            "Quantize it to full int8 first (`tinypipe quantize MODEL.keras -o model.tflite`).",
+        )
     if graph.num_subgraphs != 1:
         raise UnsupportedModelError(
             f"The model has {graph.num_subgraphs} subgraphs; the compiled C backend runs exactly one.",
@@ -89,11 +94,6 @@ def check_graph(graph: Graph) -> None:
                 f"Tensor #{t.index} '{t.name}' has a dynamic shape {list(t.shape_signature)}.",
                 "Build the Keras model on keras.Input(..., batch_size=1) so every shape is static.",
             )
-    if not any(t.dtype == "int8" for t in graph.tensors):
-        raise UnsupportedModelError(
-            f"{graph.source or 'The model'} is a float model: no tensor is int8.",
-            "Quantize it to full int8 first (`tinypipe quantize MODEL.keras -o model.tflite`).",
-        )
 
 
 def lower_all(graph: Graph) -> list[Lowered]:
