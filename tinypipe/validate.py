@@ -208,3 +208,45 @@ def validate_target(
     if board == "host" and project is None:
         return validate_host(graph, x, sanitize=sanitize)
     return validate_on_board(graph, x, board, project)
+
+
+def validate_on_board(
+    graph: Graph, x: np.ndarray, board: str, project: str | Path | None = None, name: str = "model"
+) -> tuple[Verdict, np.ndarray]:
+    """Build the firmware for `board` (in `project`, or in a temporary project), stream every
+    input through the device link, and compare with TFLM. A mismatch is located layer by layer
+    with a traced host build of the same generated C."""
+    from .boards import get_board
+    from .firmware import build_project, create_project, project_envs
+    from .hostrun import build_host, run_host
+    from .runners import infer_many, open_runner
+
+    get_board(board)  # unknown board -> clear error listing the known ones
+    with tempfile.TemporaryDirectory(prefix="tinypipe-board-") as tmp:
+        tmp = Path(tmp)
+        if project is None:
+            model_path = tmp / "model.tflite"
+            model_path.write_bytes(graph.model_bytes)
+            project = tmp / "firmware"
+            create_project(model_path, [board], project, name=name)
+        elif board not in project_envs(project):
+            raise TinypipeError(
+                f"The firmware project '{project}' has no env for board '{board}' "
+                f"(it has: {', '.join(project_envs(project))}).",
+                f"Recreate it with `tinypipe firmware MODEL --board {board} ...`, or pick one of its boards.",
+            )
+        built = build_project(project, board)
+        with open_runner(project, board) as runner:
+            flat, counts = infer_many(runner, x)
+            unit = runner.count_unit
+        outputs = flat.reshape((len(x), *graph.output_tensors[0].shape))
+
+        def trace_fn(sample: int):
+            traced = build_host(codegen.generate_c(graph, name), tmp / "trace", trace=True)
+            return run_host(traced, x[sample : sample + 1], tmp)[1]
+
+        verdict = validate_outputs(graph, x, outputs, board, trace_fn)
+    if unit == "instructions":
+        verdict.instructions = [int(c) for c in counts]
+    verdict.extra.update({"count_unit": unit, "counts": [int(c) for c in counts], "build": built.to_dict()})
+    return verdict, outputs
