@@ -741,3 +741,25 @@ def upload(
             raise BuildError(f"PlatformIO could not prepare the upload:\n{tail}\n")
         return m.group(1)
     return subprocess.run(cmd, cwd=project_dir, env=pio_environ(project_dir, extra)).returncode
+
+
+def flash_split(program: str | Path, model_name: str) -> dict[str, int]:
+    """Bytes of the program's symbols by role: the model's constant data (weights, per-layer
+    constants), the int8 kernels (tp_* functions), and the total of both; the caller subtracts
+    them from the image size to get the rest (startup, link, libc)."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    weights = kernels = 0
+    with open(program, "rb") as f:
+        elf = ELFFile(f)
+        for sec in elf.iter_sections():
+            if not isinstance(sec, SymbolTableSection):
+                continue
+            for sym in sec.iter_symbols():
+                kind, size = sym["st_info"]["type"], int(sym["st_size"])
+                if kind == "STT_OBJECT" and sym.name.startswith((f"{model_name}_w", f"{model_name}_op")):
+                    weights += size
+                elif kind == "STT_FUNC" and sym.name.startswith("tp_"):
+                    kernels += size
+    return {"weights": weights, "kernels": kernels}

@@ -202,9 +202,13 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     run.stage("firmware", _key(model_hash, boards, name, __version__), [fw_dir], do_firmware)
 
     def do_build() -> dict:
-        from .firmware import build_project
+        from .firmware import build_project, flash_split
 
-        return {b: build_project(fw_dir, b, log=log).to_dict() for b in boards}
+        out = {}
+        for b in boards:
+            res = build_project(fw_dir, b, log=log)
+            out[b] = {**res.to_dict(), "split": flash_split(res.program, name)}
+        return out
 
     run.stage("build", _key(file_hash(fw_dir / "src"), boards), [fw_dir / ".pio"], do_build)
 
@@ -268,6 +272,23 @@ def _accuracy(tflite: Path, ds, q: dict) -> dict:
     }
 
 
+def _memory_rows(build: dict) -> dict:
+    """Flash (split into weights / kernels / rest) and RAM use against the board's budget."""
+    used_f, size_f, used_r, size_r = (build.get(k) for k in ("flash_used", "flash_size", "ram_used", "ram_size"))
+    split = build.get("split", {})
+    flash = {"used": used_f, "budget": size_f, **split}
+    if used_f is not None and split:
+        flash["rest"] = used_f - split["weights"] - split["kernels"]
+    fit: dict = {"verdict": "n/a (host)"}
+    if size_f and size_r:
+        fit = {"flash_margin": size_f - used_f, "ram_margin": size_r - used_r}
+        ok = fit["flash_margin"] >= 0 and fit["ram_margin"] >= 0
+        fit["verdict"] = (
+            f"{'fits' if ok else 'DOES NOT FIT'}: flash margin {fit['flash_margin']:,} B, RAM margin {fit['ram_margin']:,} B"
+        )
+    return {"flash": flash, "ram": {"used": used_r, "budget": size_r}, "fit": fit}
+
+
 def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> dict:
     from .codegen import generate_c
     from .graph import read_tflite
@@ -301,9 +322,7 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
             "elements": v["elements"],
             "mismatches": v["mismatches"],
             "instructions": int(np.mean(v["instructions"])) if v.get("instructions") else None,
-            "flash": build.get("flash", {}),
-            "ram": build.get("ram", {}),
-            "fit": build.get("fit", {}),
+            **_memory_rows(build),
         }
     export = run.results["export"]
     return {

@@ -29,7 +29,7 @@ def memory_plot(layers: list[dict], arena: int, tflm_arena: int | None, path: Pa
     ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("bytes")
     ax.set_title("Arena use over the layers")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="center right")
     fig.tight_layout()
     # no timestamps in the PNG so the same run writes the same bytes
     fig.savefig(path, format="png", metadata={"Software": None})

@@ -1,0 +1,136 @@
+"""`tinypipe run`: the examples end to end, and the report's figures checked against the run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tinypipe.boards import get_board
+from tinypipe.cli import main
+from tinypipe.codegen import generate_c
+from tinypipe.datasets import load_dataset
+from tinypipe.firmware import elf_usage
+from tinypipe.graph import read_tflite
+from tinypipe.reference import quantize_input, run_tflm, smallest_tflm_arena
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _copy_example(name: str, tmp_path: Path) -> Path:
+    cfg = tmp_path / name / "tinypipe.toml"
+    cfg.parent.mkdir()
+    shutil.copy(EXAMPLES / name / "tinypipe.toml", cfg)
+    return cfg
+
+
+def _run(cfg: Path):
+    res = CliRunner().invoke(main, ["run", str(cfg)])
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    cfg = _copy_example("digits", tmp_path_factory.mktemp("run"))
+    output = _run(cfg)
+    return cfg.parent / "out", output
+
+
+@pytest.mark.slow
+def test_digits_run_is_bit_exact_on_both_boards(digits_run):
+    out, log = digits_run
+    for stage in ("train", "quantize", "export", "firmware", "build", "validate"):
+        assert f"[{stage}] running" in log
+    assert "host: BIT-EXACT on 64 samples" in log and "mps2-an386: BIT-EXACT on 64 samples" in log
+    for f in ("report.json", "report.md", "report.html", "memory.png", "model.tflite"):
+        assert (out / f).is_file(), f
+
+
+@pytest.mark.slow
+def test_report_figures_match_the_run(digits_run):
+    out, _ = digits_run
+    report = json.loads((out / "report.json").read_text())
+    model = (out / "model.tflite").read_bytes()
+    graph = read_tflite(model)
+
+    # accuracy and confusion matrix, recomputed with the TFLM interpreter on the test split
+    ds = load_dataset("digits", seed=0, test_fraction=0.2)
+    t = graph.input_tensors[0]
+    x = quantize_input(ds.x_test, t.scale, t.zero_point).reshape(len(ds.x_test), *t.shape)
+    pred = run_tflm(model, x).reshape(len(x), -1).argmax(axis=1)
+    acc = report["accuracy"]
+    assert acc["int8"] == pytest.approx(float(np.mean(pred == ds.y_test)))
+    assert acc["int8"] >= 0.90
+    cm = np.array(acc["confusion_matrix"])
+    assert cm.sum() == len(ds.y_test) and np.trace(cm) == int(np.sum(pred == ds.y_test))
+
+    # memory: the plan and TFLM's smallest arena, measured again here
+    cm_model = generate_c(graph, "digits")
+    assert report["memory"]["arena_bytes"] == cm_model.arena_size
+    assert report["memory"]["tflm_arena_bytes"] == smallest_tflm_arena(model)
+    assert [r["live_bytes"] for r in report["layers"]] == cm_model.plan.live_bytes
+    assert [r["op"] for r in report["layers"]] == [op.opcode for op in graph.operators]
+
+    # provenance hashes
+    assert report["model"]["sha256"] == hashlib.sha256(model).hexdigest()
+    for name, digest in report["generated_sources"].items():
+        assert hashlib.sha256((out / "c" / name).read_bytes()).hexdigest() == digest
+
+    # boards: verdicts, instruction counts and ELF sizes from the real build
+    state = json.loads((out / "state.json").read_text())
+    counts = state["validate"]["result"]["mps2-an386"]["instructions"]
+    m4 = report["boards"]["mps2-an386"]
+    assert m4["bit_exact"] and m4["samples"] == 64 and m4["mismatches"] == 0
+    assert m4["instructions"] == int(np.mean(counts))
+    elf = out / "firmware" / ".pio" / "build" / "mps2-an386" / "firmware.elf"
+    usage = elf_usage(elf, get_board("mps2-an386"))
+    assert m4["flash"]["used"] == usage.flash_used and m4["ram"]["used"] == usage.ram_used
+    f = m4["flash"]
+    assert f["weights"] + f["kernels"] + f["rest"] == f["used"] and f["weights"] > 0 and f["kernels"] > 0
+    assert m4["fit"]["flash_margin"] == get_board("mps2-an386").flash_region.size - usage.flash_used
+
+    # the human report prints the same numbers
+    md = (out / "report.md").read_text()
+    assert f"{m4['instructions']:,}" in md
+    assert f"{100 * acc['int8']:.2f} %" in md
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and f"{m4['instructions']:,}" in html
+    assert (out / "memory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_rerun_skips_unchanged_stages(digits_run):
+    out, _ = digits_run
+    before = (out / "report.json").read_text()
+    log = _run(out.parent / "tinypipe.toml")
+    for stage in ("train", "quantize", "export", "firmware", "build", "validate"):
+        assert re.search(rf"\[{stage}\] skipped: inputs unchanged", log), stage
+    after = json.loads((out / "report.json").read_text())
+    assert json.loads(before)["boards"] == after["boards"]
+
+
+@pytest.mark.slow
+def test_vibration_example_end_to_end(tmp_path):
+    cfg = _copy_example("vibration", tmp_path)
+    log = _run(cfg)
+    assert "host: BIT-EXACT" in log and "mps2-an386: BIT-EXACT" in log
+    report = json.loads((cfg.parent / "out" / "report.json").read_text())
+    assert report["accuracy"]["classes"] == ["normal", "imbalance", "bearing_wear", "misalignment"]
+    assert report["accuracy"]["int8"] >= 0.8
+    assert all(b["bit_exact"] for b in report["boards"].values())
+
+
+def test_bad_config_is_a_clear_error(tmp_path):
+    cfg = tmp_path / "tinypipe.toml"
+    cfg.write_text('[model]\nname = "tiny_cnn"\nepochz = 3\n')
+    res = CliRunner().invoke(main, ["run", str(cfg)])
+    assert res.exit_code == 2 and "unknown key(s) epochz" in res.output
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "missing.toml")])
+    assert res.exit_code == 2 and "does not exist" in res.output
