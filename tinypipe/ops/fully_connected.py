@@ -48,6 +48,14 @@ def lower(op: Operator, g: Graph) -> Lowered:
                 "Quantize the model with the TFLite converter, which makes int8 weights symmetric.",
             )
     mult, shift = channel_multipliers(inp, weights, out, out_features)
+    # Fold every input-independent term of sum (x - zp_in)(w - zp_w) + bias into one constant.
+    filter_offset = -int(wq.zero_point[0])
+    w_sums = weights.data.astype(np.int64).sum(axis=1) + in_features * filter_offset
+    folded = -inp.zero_point * w_sums
+    if bias is not None:
+        folded = folded + bias.data.astype(np.int64)
+    if np.abs(folded).max(initial=0) >= 2**31:
+        raise unsupported(op, "the folded bias does not fit in int32")
     lo, hi = activation_range(
         op.options.get("fused_activation_function", "NONE"), out.scale, out.zero_point
     )
@@ -59,19 +67,18 @@ def lower(op: Operator, g: Graph) -> Lowered:
             "batches": batches,
             "in_features": in_features,
             "out_features": out_features,
-            "input_offset": -inp.zero_point,
-            "filter_offset": -int(weights.quant.zero_point[0]),
+            "filter_offset": filter_offset,
             "output_offset": out.zero_point,
             "act_min": lo,
             "act_max": hi,
+            "bias": C("bias"),
             "multiplier": C("multiplier"),
             "shift": C("shift"),
         },
-        args=[
-            T(inp.index),
-            T(weights.index),
-            T(bias.index) if bias is not None else None,
-            T(out.index),
-        ],
-        consts={"multiplier": mult, "shift": shift.astype(np.int32)},
+        args=[T(inp.index), T(weights.index), T(out.index)],
+        consts={
+            "bias": folded.astype(np.int32),
+            "multiplier": mult,
+            "shift": shift.astype(np.int32),
+        },
     )
