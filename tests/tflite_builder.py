@@ -50,9 +50,12 @@ class ModelBuilder:
         data: np.ndarray | None = None,
         axis: int = 0,
         name: str | None = None,
+        shape_signature=None,
     ) -> int:
         t = schema.TensorT()
         t.shape = list(int(d) for d in shape)
+        if shape_signature is not None:  # -1 marks a dynamic dimension
+            t.shapeSignature = list(int(d) for d in shape_signature)
         t.type = _TYPES[dtype]
         t.name = name or f"t{len(self.tensors)}"
         if data is not None:
@@ -106,7 +109,7 @@ class ModelBuilder:
             o.builtinOptions = opts
         self.ops.append(o)
 
-    def build(self, inputs, outputs) -> bytes:
+    def build(self, inputs, outputs, subgraphs: int = 1) -> bytes:
         sg = schema.SubGraphT()
         sg.tensors = self.tensors
         sg.operators = self.ops
@@ -116,7 +119,7 @@ class ModelBuilder:
         m = schema.ModelT()
         m.version = 3
         m.description = "tinypipe test model"
-        m.subgraphs = [sg]
+        m.subgraphs = [sg] * subgraphs  # extra copies stand in for control-flow bodies
         m.buffers = self.buffers
         codes = []
         for code, version in self.opcodes:
