@@ -96,6 +96,12 @@ def test_report_figures_match_the_run(digits_run):
     assert f["weights"] + f["kernels"] + f["rest"] == f["used"] and f["weights"] > 0 and f["kernels"] > 0
     assert m4["fit"]["flash_margin"] == get_board("mps2-an386").flash_region.size - usage.flash_used
 
+    # per-layer instructions measured on the board add up to the whole inference
+    assert report["layer_instructions_board"] == "mps2-an386"
+    per_layer = [r["instructions"] for r in report["layers"]]
+    assert all(c is None for r, c in zip(report["layers"], per_layer) if r["op"] == "RESHAPE")
+    assert abs(sum(c for c in per_layer if c) - m4["instructions"]) <= 0.01 * m4["instructions"]
+
     # the human report prints the same numbers
     md = (out / "report.md").read_text()
     assert f"{m4['instructions']:,}" in md

@@ -111,6 +111,7 @@ class ModelSize:
     input_bytes: int
     output_bytes: int
     kernel_sources: int  # runtime .c files besides the model's own
+    num_ops: int = 0  # the link keeps one 8-byte profile tick per op
 
     @property
     def code_estimate(self) -> int:
@@ -129,7 +130,7 @@ def estimate_fit(board: Board, size: ModelSize) -> FitReport:
             "arena": size.arena_bytes,
             "input+output": size.input_bytes + size.output_bytes,
             "stack": board.stack_size,
-            "link": LINK_RAM_BYTES,
+            "link": LINK_RAM_BYTES + 8 * size.num_ops,
         }
         needs.append(RegionNeed(ram, sum(parts.values()), parts))
     return FitReport(board, needs)
@@ -173,6 +174,7 @@ def _model_size_from_header(name: str, files: dict[str, str]) -> ModelSize:
         input_bytes=define("TP_MODEL_INPUT_BYTES"),
         output_bytes=define("TP_MODEL_OUTPUT_BYTES"),
         kernel_sources=len(kernels),
+        num_ops=define("TP_MODEL_NUM_OPS"),
     )
 
 
@@ -205,6 +207,7 @@ def generate_model(model: str | Path, name: str) -> tuple[dict[str, str], ModelS
         input_bytes=inp.nbytes,
         output_bytes=out.nbytes,
         kernel_sources=sum(1 for f in cmodel.files if f.endswith(".c") and f != f"{name}.c"),
+        num_ops=len(cmodel.graph.operators),
     )
     return dict(cmodel.files), size, cmodel.graph.model_bytes
 

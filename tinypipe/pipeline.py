@@ -312,6 +312,16 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
                 "instructions": None,
             }
         )
+    # per-layer instructions from the first board that counts instructions (QEMU -icount)
+    layer_board = None
+    for b in boards:
+        v = run.results["validate"][b]
+        extra = v.get("extra", {})
+        if extra.get("count_unit") == "instructions" and extra.get("layer_counts"):
+            for row, count in zip(layers, extra["layer_counts"]):
+                row["instructions"] = count
+            layer_board = b
+            break
     board_rows = {}
     for b in boards:
         build = run.results["build"][b]
@@ -345,6 +355,7 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
             "weight_bytes": cm.weight_bytes,
         },
         "layers": layers,
+        "layer_instructions_board": layer_board,
         "boards": board_rows,
         "stages": {"seconds": run.timings, "skipped": run.skipped},
     }

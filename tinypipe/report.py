@@ -98,7 +98,7 @@ def render_markdown(r: dict) -> str:
         "",
         "## Layers",
         "",
-        "| # | op | input | output | MACs | params (B) | live arena (B) | instructions |",
+        f"| # | op | input | output | MACs | params (B) | live arena (B) | instructions ({r.get('layer_instructions_board') or 'not measured'}) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in r["layers"]:

@@ -6,11 +6,13 @@ payload and a CRC-32, so a corrupted or half-read line is detected, never misrea
     host -> device   "?"                        device -> host   "H tinypipe-link v=1 model=...*crc"
                      "I <seq> <hex input>*<crc>"                 "O <seq> <hex output> <ticks>*<crc>"
                                                                  "E <code> <a> <b>*<crc>"
+                     "P"                                         "P <seq> <n> <tick|-> ...*<crc>"
 
 API:
 
     with open_runner("fw", "mps2-an386") as r:        # boots .pio/build/mps2-an386/firmware.elf
         out, count = r.infer(input_bytes)             # count in r.count_unit
+        layers = r.profile()                          # that inference per layer (None: no call)
     outputs, counts = infer_many(r, inputs)           # inputs: (N, ...) array
 
 `count_unit` is "instructions" under QEMU (SysTick ticks under -icount shift=0, times the
@@ -242,7 +244,9 @@ class Runner:
         self.ticks_to_count = ticks_to_count
         self.timeout = timeout
         self.last_ticks = 0
+        self.last_profile_ticks: list[int | None] = []  # raw cumulative ticks of profile()
         self._seq = 0
+        self._inferred = False
         self._owned = owned or []
         try:
             self.info = self.hello(hello_timeout)
@@ -285,6 +289,7 @@ class Runner:
         self._seq = (self._seq + 1) % 1_000_000_000
         seq = str(self._seq)
         request = frame(f"I {seq} {data.hex()}")
+        self._inferred = True
         for attempt in range(retries + 1):
             self.transport.write(request)
             deadline = time.monotonic() + self.timeout
@@ -322,6 +327,67 @@ class Runner:
         raise LinkError(
             f"No intact answer from {self.transport.describe} after {retries + 1} tries."
         )
+
+    def profile(self, retries: int = 2) -> list[int | None]:
+        """The last inference per operator, in `count_unit`: what each operator's kernel took
+        (from the end of the previous recorded operator, or the start, to the end of its own),
+        None for operators that make no call (shape-only ops such as RESHAPE). The counts add
+        up to the whole-inference count, less the few instructions after the last kernel."""
+        if not self._inferred:
+            raise LinkError("No inference to profile yet: run one with infer() first.")
+        for _ in range(retries + 1):
+            self.transport.write(b"P\n")
+            deadline = time.monotonic() + self.timeout
+            while True:
+                left = deadline - time.monotonic()
+                line = self.transport.readline(left) if left > 0 else None
+                if line is None:
+                    raise LinkError(
+                        f"{self.transport.describe} did not answer a profile request within "
+                        f"{self.timeout:g} s."
+                    )
+                body = unframe(line)
+                if body is None:
+                    if line.strip():
+                        break  # garbled on the way: ask again (the answer does not change)
+                    continue
+                parts = body.split()
+                if parts[0] == "P":
+                    return self._parse_profile(body, parts)
+                if parts[0] == "E":
+                    raise LinkError(
+                        f"The device rejected the profile request: {body}",
+                        "Firmware made before per-layer profiling: recreate the project with "
+                        "`tinypipe firmware` and rebuild it.",
+                    )
+                # a late "O" or "H": keep reading
+        raise LinkError(
+            f"No intact profile from {self.transport.describe} after {retries + 1} tries."
+        )
+
+    def _parse_profile(self, body: str, parts: list[str]) -> list[int | None]:
+        try:
+            seq, n = int(parts[1]), int(parts[2])
+            ticks = [None if t == "-" else int(t) for t in parts[3:]]
+        except (IndexError, ValueError):
+            raise LinkError(f"Malformed profile line {body!r}") from None
+        if len(ticks) != n:
+            raise LinkError(f"Profile line has {len(ticks)} entries, announces {n}: {body!r}")
+        if seq != self._seq:
+            raise LinkError(
+                f"The device profiled inference {seq}, not the last one sent ({self._seq})."
+            )
+        self.last_profile_ticks = ticks
+        counts: list[int | None] = []
+        prev = 0  # converted cumulatively, so the counts add up like the ticks do
+        for t in ticks:
+            if t is None:
+                counts.append(None)
+                continue
+            end = int(round(t * self.ticks_to_count))
+            counts.append(end - prev)
+            prev = end
+        return counts
 
     def close(self) -> None:
         try:

@@ -219,7 +219,7 @@ def validate_on_board(
     from .boards import get_board
     from .firmware import build_project, create_project, project_envs
     from .hostrun import build_host, run_host
-    from .runners import infer_many, open_runner
+    from .runners import LinkError, infer_many, open_runner
 
     get_board(board)  # unknown board -> clear error listing the known ones
     with tempfile.TemporaryDirectory(prefix="tinypipe-board-") as tmp:
@@ -239,6 +239,10 @@ def validate_on_board(
         with open_runner(project, board) as runner:
             flat, counts = infer_many(runner, x)
             unit = runner.count_unit
+            try:  # the last inference per operator; None for a project made before profiling
+                layer_counts = runner.profile()
+            except LinkError:
+                layer_counts = None
         outputs = flat.reshape((len(x), *graph.output_tensors[0].shape))
 
         def trace_fn(sample: int):
@@ -248,5 +252,12 @@ def validate_on_board(
         verdict = validate_outputs(graph, x, outputs, board, trace_fn)
     if unit == "instructions":
         verdict.instructions = [int(c) for c in counts]
-    verdict.extra.update({"count_unit": unit, "counts": [int(c) for c in counts], "build": built.to_dict()})
+    verdict.extra.update(
+        {
+            "count_unit": unit,
+            "counts": [int(c) for c in counts],
+            "layer_counts": layer_counts,  # last inference per op, in count_unit; None: no call
+            "build": built.to_dict(),
+        }
+    )
     return verdict, outputs

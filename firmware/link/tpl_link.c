@@ -22,6 +22,32 @@
 static TP_MODEL_INPUT_T tpl_input[TPL_IN_ELEMS];
 static TP_MODEL_OUTPUT_T tpl_output[TPL_OUT_ELEMS];
 
+/* ----------------------------------------------------------------- profile */
+
+/* Counter ticks at the end of each operator of the last inference; TPL_NO_TICK: no call. */
+#define TPL_NO_TICK UINT64_MAX
+#define TPL_NUM_OPS ((int)TP_MODEL_NUM_OPS)
+
+static uint64_t tpl_profile_ticks[TP_MODEL_NUM_OPS > 0 ? TP_MODEL_NUM_OPS : 1];
+static uint32_t tpl_profile_seq;
+
+void tp_profile(int op_index)
+{
+    uint64_t ticks = tpl_counter_elapsed();
+    if (op_index >= 0 && op_index < TPL_NUM_OPS) {
+        tpl_profile_ticks[op_index] = ticks;
+    }
+}
+
+static void tpl_profile_reset(uint32_t seq)
+{
+    int i;
+    for (i = 0; i < TPL_NUM_OPS; i++) {
+        tpl_profile_ticks[i] = TPL_NO_TICK;
+    }
+    tpl_profile_seq = seq;
+}
+
 /* ------------------------------------------------------------------ CRC-32 */
 
 static uint32_t tpl_crc_nibble[16];
@@ -170,6 +196,25 @@ static void send_error(const char *code, uint64_t a, uint64_t b)
     w_end();
 }
 
+static void send_profile(void)
+{
+    int i;
+    w_begin('P');
+    w_char(' ');
+    w_u64(tpl_profile_seq);
+    w_char(' ');
+    w_u64((uint64_t)TPL_NUM_OPS);
+    for (i = 0; i < TPL_NUM_OPS; i++) {
+        w_char(' ');
+        if (tpl_profile_ticks[i] == TPL_NO_TICK) {
+            w_char('-');
+        } else {
+            w_u64(tpl_profile_ticks[i]);
+        }
+    }
+    w_end();
+}
+
 /* ------------------------------------------------------------------ reader */
 
 #define TPL_EOF (-1)
@@ -303,6 +348,7 @@ static int handle_infer(void)
         return 0;
     }
 
+    tpl_profile_reset(seq);
     tpl_counter_start();
     status = TP_MODEL_INVOKE(tpl_input, tpl_output);
     ticks = tpl_counter_elapsed();
@@ -325,6 +371,7 @@ static int handle_infer(void)
 int tpl_link_run(void)
 {
     tpl_crc_init();
+    tpl_profile_reset(0u);
     send_hello();
     for (;;) {
         int c = tpl_port_getc();
@@ -339,6 +386,11 @@ int tpl_link_run(void)
                 return 0;
             }
             send_hello();
+        } else if (c == 'P') {
+            if (skip_line(c) == TPL_EOF) {
+                return 0;
+            }
+            send_profile();
         } else if (c == 'I') {
             if (handle_infer() == TPL_EOF) {
                 return 0;
