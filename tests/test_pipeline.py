@@ -121,6 +121,14 @@ def test_rerun_skips_unchanged_stages(digits_run):
     after = json.loads((out / "report.json").read_text())
     assert json.loads(before)["boards"] == after["boards"]
 
+    # a changed setting re-runs only the stages that depend on it
+    cfg = out.parent / "tinypipe.toml"
+    cfg.write_text(cfg.read_text().replace("validate_samples = 64", "validate_samples = 16"))
+    log = _run(cfg)
+    for stage in ("train", "quantize", "export", "firmware", "build"):
+        assert f"[{stage}] skipped" in log, stage
+    assert "[validate] running" in log and "host: BIT-EXACT on 16 samples" in log
+
 
 @pytest.mark.slow
 def test_vibration_example_end_to_end(tmp_path):

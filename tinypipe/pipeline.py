@@ -210,7 +210,9 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
             out[b] = {**res.to_dict(), "split": flash_split(res.program, name)}
         return out
 
-    run.stage("build", _key(file_hash(fw_dir / "src"), boards), [fw_dir / ".pio"], do_build)
+    # the sources PlatformIO compiles: model and runtime (lib/), main (src/), platform, settings
+    fw_key = _key(*(file_hash(fw_dir / p) for p in ("lib", "src", "platforms", "platformio.ini")))
+    run.stage("build", _key(fw_key, boards), [fw_dir / ".pio"], do_build)
 
     # ---- validate on every board
     n = dep_cfg["validate_samples"]
@@ -228,7 +230,7 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
             out[b] = verdict.to_dict()
         return out
 
-    run.stage("validate", _key(model_hash, file_hash(fw_dir / "src"), boards, n, data_key), [], do_validate)
+    run.stage("validate", _key(model_hash, fw_key, boards, n, data_key), [], do_validate)
 
     # ---- report
     from .report import write_report

@@ -1,0 +1,56 @@
+"""Per-board figures: instructions per inference, flash and RAM of the firmware, for the digits
+CNN and an MLPerf-Tiny-shaped model on every board (or the fit check's refusal).
+
+    python benchmarks/boards.py [--model ds_cnn] [--samples 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from tinypipe.boards import BOARDS
+from tinypipe.errors import DoesNotFitError
+from tinypipe.graph import read_tflite
+from tinypipe.validate import validate_on_board
+from tinypipe.zoo import make_int8_model
+
+MODELS = {
+    "digits_cnn": ("tiny_cnn", {"input_shape": (8, 8, 1), "num_classes": 10}),
+    "ds_cnn": ("ds_cnn", {}),
+    "fc_autoencoder": ("fc_autoencoder", {}),
+    "resnet8": ("resnet8", {}),
+    "mobilenet_v1": ("mobilenet_v1", {}),
+}
+
+
+def run(label: str, samples: int) -> None:
+    name, kw = MODELS[label]
+    graph = read_tflite(make_int8_model(name, **kw))
+    x = np.random.default_rng(0).integers(-128, 128, (samples, *graph.input_tensors[0].shape), dtype=np.int8)
+    print(f"\n{label}")
+    print(f"{'board':<15}{'exact':>6}{'per inference':>22}{'flash B':>10}{'RAM B':>9}")
+    for board in BOARDS:
+        try:
+            v, _ = validate_on_board(graph, x, board)
+        except DoesNotFitError as exc:
+            print(f"{board:<15}  refused by the fit check: {exc.message}")
+            continue
+        b = v.extra["build"]
+        count = f"{int(np.mean(v.extra['counts'])):,} {v.extra['count_unit']}"
+        print(f"{board:<15}{'yes' if v.bit_exact else 'NO':>6}{count:>22}{b['flash_used']:>10,}{b['ram_used']:>9,}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", action="append", choices=list(MODELS), help="repeatable; default digits_cnn + ds_cnn")
+    ap.add_argument("--samples", type=int, default=3)
+    args = ap.parse_args()
+    print("RAM includes each board's stack reservation; counts are instructions under QEMU -icount")
+    for label in args.model or ["digits_cnn", "ds_cnn"]:
+        run(label, args.samples)
+
+
+if __name__ == "__main__":
+    main()
