@@ -1,7 +1,8 @@
 #include "tp_add.h"
 
-static int8_t add_one(const tp_add_params *p, int8_t x1, int8_t x2)
+static int8_t add_one(const void *params, int8_t x1, int8_t x2)
 {
+    const tp_add_params *p = (const tp_add_params *)params;
     const int32_t v1 = (x1 + p->input1_offset) * (1 << p->left_shift);
     const int32_t v2 = (x2 + p->input2_offset) * (1 << p->left_shift);
     const int32_t a = tp_requantize(v1, p->input1_multiplier, p->input1_shift);
@@ -13,16 +14,5 @@ static int8_t add_one(const tp_add_params *p, int8_t x1, int8_t x2)
 void tp_add_s8(const tp_add_params *p, const int8_t *input1, const int8_t *input2,
                int8_t *output)
 {
-    const int32_t *n = p->dims, *s1 = p->in1_stride, *s2 = p->in2_stride;
-    for (int32_t i0 = 0; i0 < n[0]; ++i0) {
-        for (int32_t i1 = 0; i1 < n[1]; ++i1) {
-            for (int32_t i2 = 0; i2 < n[2]; ++i2) {
-                const int8_t *x1 = input1 + i0 * s1[0] + i1 * s1[1] + i2 * s1[2];
-                const int8_t *x2 = input2 + i0 * s2[0] + i1 * s2[1] + i2 * s2[2];
-                for (int32_t i3 = 0; i3 < n[3]; ++i3) {
-                    *output++ = add_one(p, x1[i3 * s1[3]], x2[i3 * s2[3]]);
-                }
-            }
-        }
-    }
+    tp_broadcast_s8(&p->broadcast, add_one, p, input1, input2, output);
 }

@@ -1,13 +1,10 @@
-/* ADD, int8, with broadcasting.
+/* ADD, int8, with broadcasting (tp_broadcast, in tp_common.h).
  *
  * TFLite's int8 add brings both inputs to a common fixed-point scale before summing:
  *   a = requant((in1 - zp1) << left_shift, M1)     M1 = s1 / (2 max(s1, s2))
  *   b = requant((in2 - zp2) << left_shift, M2)     M2 = s2 / (2 max(s1, s2))
  *   out = clamp(requant(a + b, Mo) + zp_out)       Mo = 2 max(s1, s2) / (2^left_shift s_out)
  * All three multipliers are below one (shift <= 0); left_shift is 20 for int8.
- *
- * Broadcasting: the host merges the output shape into at most 4 dims (outermost first) and
- * gives each input an element stride per dim, 0 where that input is broadcast along it.
  */
 #ifndef TP_ADD_H
 #define TP_ADD_H
@@ -15,9 +12,7 @@
 #include "tp_common.h"
 
 typedef struct {
-    int32_t dims[4];        /* output shape, merged and padded with leading 1s */
-    int32_t in1_stride[4];  /* element strides of input 1 (0 = broadcast) */
-    int32_t in2_stride[4];  /* element strides of input 2 (0 = broadcast) */
+    tp_broadcast broadcast; /* output shape and input strides */
     int32_t input1_offset;  /* -zero_point of input 1 */
     int32_t input2_offset;  /* -zero_point of input 2 */
     int32_t left_shift;

@@ -1,8 +1,10 @@
-/* tinypipe runtime: fixed-point helpers shared by the int8 kernels.
+/* tinypipe runtime: helpers shared by the int8 kernels.
  *
- * These follow the TFLite int8 quantization spec: real = scale * (q - zero_point), and a
- * rescale by a real multiplier M is done as a Q31 mantissa times 2^shift, with the same
- * rounding as TFLM's reference kernels so results are bit-exact.
+ * The fixed-point helpers follow the TFLite int8 quantization spec:
+ * real = scale * (q - zero_point), and a rescale by a real multiplier M is done as a Q31
+ * mantissa times 2^shift, with the same rounding as TFLM's reference kernels so results are
+ * bit-exact. After them come the pieces of loop plumbing several kernels share: the in-bounds
+ * taps of a padded convolution window, and the broadcast loop of the two-input elementwise ops.
  */
 #ifndef TP_COMMON_H
 #define TP_COMMON_H
@@ -53,6 +55,47 @@ static inline int32_t tp_requantize(int32_t x, int32_t multiplier, int32_t shift
 }
 
 static inline int8_t tp_sat_s8(int32_t x) { return (int8_t)tp_clamp_i32(x, -128, 127); }
+
+/* The filter taps k in [*first, *last) whose input coordinate origin + k * dilation lies in
+ * [0, size): the taps that do not fall on zero padding. */
+static inline void tp_tap_range(int32_t origin, int32_t dilation, int32_t size, int32_t taps,
+                                int32_t *first, int32_t *last)
+{
+    int32_t lo = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+    int32_t hi = size > origin ? (size - origin + dilation - 1) / dilation : 0;
+    *first = lo;
+    *last = hi < taps ? hi : taps;
+}
+
+/* Broadcasting of a two-input elementwise op (ADD, MUL): the host merges the output shape into
+ * at most 4 dims (outermost first) and gives each input an element stride per dim, 0 where
+ * that input is broadcast along it. */
+typedef struct {
+    int32_t dims[4];       /* output shape, merged and padded with leading 1s */
+    int32_t in1_stride[4]; /* element strides of input 1 (0 = broadcast) */
+    int32_t in2_stride[4]; /* element strides of input 2 (0 = broadcast) */
+} tp_broadcast;
+
+/* output = op(params, x1, x2) for every output element in memory order, x1 and x2 being the
+ * input elements broadcast to it. Inlined into each kernel, so `op` becomes a direct call. */
+static inline void tp_broadcast_s8(const tp_broadcast *b,
+                                   int8_t (*op)(const void *params, int8_t x1, int8_t x2),
+                                   const void *params, const int8_t *input1,
+                                   const int8_t *input2, int8_t *output)
+{
+    const int32_t *n = b->dims, *s1 = b->in1_stride, *s2 = b->in2_stride;
+    for (int32_t i0 = 0; i0 < n[0]; ++i0) {
+        for (int32_t i1 = 0; i1 < n[1]; ++i1) {
+            for (int32_t i2 = 0; i2 < n[2]; ++i2) {
+                const int8_t *x1 = input1 + i0 * s1[0] + i1 * s1[1] + i2 * s1[2];
+                const int8_t *x2 = input2 + i0 * s2[0] + i1 * s2[1] + i2 * s2[2];
+                for (int32_t i3 = 0; i3 < n[3]; ++i3) {
+                    *output++ = op(params, x1[i3 * s1[3]], x2[i3 * s2[3]]);
+                }
+            }
+        }
+    }
+}
 
 #ifdef __cplusplus
 }

@@ -1,16 +1,5 @@
 #include "tp_conv.h"
 
-/* The filter taps k in [*first, *last) whose input coordinate origin + k * dilation lies in
- * [0, size): the taps that do not fall on zero padding. */
-static void tap_range(int32_t origin, int32_t dilation, int32_t size, int32_t taps,
-                      int32_t *first, int32_t *last)
-{
-    int32_t lo = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
-    int32_t hi = size > origin ? (size - origin + dilation - 1) / dilation : 0;
-    *first = lo;
-    *last = hi < taps ? hi : taps;
-}
-
 void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filter,
                 const int32_t *bias, int8_t *output)
 {
@@ -32,11 +21,11 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
         for (int32_t y = 0; y < out_h; ++y) {
             const int32_t iy0 = y * stride_h - p->pad_h;
             int32_t ky0, ky1;
-            tap_range(iy0, dil_h, in_h, k_h, &ky0, &ky1);
+            tp_tap_range(iy0, dil_h, in_h, k_h, &ky0, &ky1);
             for (int32_t x = 0; x < out_w; ++x) {
                 const int32_t ix0 = x * stride_w - p->pad_w;
                 int32_t kx0, kx1;
-                tap_range(ix0, dil_w, in_w, k_w, &kx0, &kx1);
+                tp_tap_range(ix0, dil_w, in_w, k_w, &kx0, &kx1);
                 int8_t *out = output + ((b * out_h + y) * out_w + x) * out_c;
                 for (int32_t oc = 0; oc < out_c; ++oc) {
                     const int8_t *in_g = in_b + (oc / filters_per_group) * k_c;

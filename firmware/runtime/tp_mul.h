@@ -1,9 +1,6 @@
-/* MUL, int8, with broadcasting.
+/* MUL, int8, with broadcasting (tp_broadcast, in tp_common.h).
  *   out = clamp(requant((in1 - zp1) * (in2 - zp2), M) + zp_out),   M = s1 * s2 / s_out
  * M may exceed one (shift > 0).
- *
- * Broadcasting: the host merges the output shape into at most 4 dims (outermost first) and
- * gives each input an element stride per dim, 0 where that input is broadcast along it.
  */
 #ifndef TP_MUL_H
 #define TP_MUL_H
@@ -11,9 +8,7 @@
 #include "tp_common.h"
 
 typedef struct {
-    int32_t dims[4];        /* output shape, merged and padded with leading 1s */
-    int32_t in1_stride[4];  /* element strides of input 1 (0 = broadcast) */
-    int32_t in2_stride[4];  /* element strides of input 2 (0 = broadcast) */
+    tp_broadcast broadcast; /* output shape and input strides */
     int32_t input1_offset;  /* -zero_point of input 1 */
     int32_t input2_offset;  /* -zero_point of input 2 */
     int32_t output_multiplier;

@@ -13,6 +13,7 @@ running TFLM or TensorFlow.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -113,9 +114,9 @@ def _sigmoid_tanh_input_params(in_scale: float) -> tuple[int, int, int]:
     return multiplier, left_shift, radius
 
 
-def logistic_table(in_scale: float, in_zp: int) -> np.ndarray:
-    """TFLM LOGISTIC (int8, output scale 1/256 zero point -128): x in Q4.27 via MBQM, then
-    gemmlowp::logistic, then RoundingDivideByPOT(., 23) - 128, saturated by the input radius."""
+def _q4_27_table(in_scale: float, in_zp: int, f: Callable[[int], int]) -> np.ndarray:
+    """The pipeline LOGISTIC and TANH share: x - zp_in in Q4.27 via MBQM, then `f` (the gemmlowp
+    function and its output rescale), saturated to -128/127 beyond the input radius."""
     mult, shift, radius = _sigmoid_tanh_input_params(in_scale)
     table = []
     for x in fp.int8_inputs():
@@ -126,27 +127,20 @@ def logistic_table(in_scale: float, in_zp: int) -> np.ndarray:
             table.append(127)
         else:
             q4 = fp.mul_by_quantized_multiplier(d, mult, shift)
-            out = fp.rdbpot(fp.logistic(q4, 4), 31 - 8) - 128
-            table.append(min(max(out, -128), 127))
+            table.append(min(max(f(q4), -128), 127))
     return _to_int8_table(table)
+
+
+def logistic_table(in_scale: float, in_zp: int) -> np.ndarray:
+    """TFLM LOGISTIC (int8, output scale 1/256 zero point -128): x in Q4.27 via MBQM, then
+    gemmlowp::logistic, then RoundingDivideByPOT(., 23) - 128, saturated by the input radius."""
+    return _q4_27_table(in_scale, in_zp, lambda q4: fp.rdbpot(fp.logistic(q4, 4), 31 - 8) - 128)
 
 
 def tanh_table(in_scale: float, in_zp: int) -> np.ndarray:
     """TFLM TANH (int8, output scale 1/128 zero point 0): x in Q4.27 via MBQM, then
     gemmlowp::tanh, then RoundingDivideByPOT(., 24), saturated by the input radius."""
-    mult, shift, radius = _sigmoid_tanh_input_params(in_scale)
-    table = []
-    for x in fp.int8_inputs():
-        d = int(x) - in_zp
-        if d <= -radius:
-            table.append(-128)
-        elif d >= radius:
-            table.append(127)
-        else:
-            q4 = fp.mul_by_quantized_multiplier(d, mult, shift)
-            out = fp.rdbpot(fp.tanh(q4, 4), 31 - 7)
-            table.append(min(max(out, -128), 127))
-    return _to_int8_table(table)
+    return _q4_27_table(in_scale, in_zp, lambda q4: fp.rdbpot(fp.tanh(q4, 4), 31 - 7))
 
 
 def _downscale_multiplier_to_int16(m: int) -> int:

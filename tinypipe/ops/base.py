@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import UnsupportedModelError
 from ..graph import Graph, Operator, Tensor
+from .quantmath import activation_range, quantize_multipliers
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Lowered:
     """One kernel call.
 
     `func(&params, *args)` is emitted, where `params` is a `static const params_type` built from
-    `params` (field -> int/float/T/C/Raw) and `args` are tensor/const references. Shape-only ops set
+    `params` (field -> int/float/T/C/Raw; a field may be a designator path such as
+    "broadcast.dims") and `args` are tensor/const references. Shape-only ops set
     `alias=True` and emit no call: their output shares the input's storage.
     """
 
@@ -75,6 +77,24 @@ def require_int8(op: Operator, *tensors: Tensor | None) -> None:
             raise unsupported(op, f"tensor '{t.name}' has no quantization parameters")
 
 
+def fused_activation_range(op: Operator, scale: float, zero_point: int) -> tuple[int, int]:
+    """Quantized clamp range of the op's fused activation, or a clear error for exotic ones."""
+    act = op.options.get("fused_activation_function", "NONE")
+    try:
+        return activation_range(act, scale, zero_point)
+    except ValueError:
+        raise unsupported(
+            op,
+            f"the fused activation {act} is not supported (NONE, RELU, RELU6, RELU_N1_TO_1 are)",
+            "Apply the activation as a separate layer.",
+        ) from None
+
+
+def c_array(values: list[int]) -> Raw:
+    """A fixed-size array member initializer, e.g. {1, 2, 3, 4}."""
+    return Raw("{" + ", ".join(str(int(v)) for v in values) + "}")
+
+
 def io(g: Graph, op: Operator) -> tuple[list[Tensor | None], list[Tensor]]:
     return g.op_inputs(op), g.op_outputs(op)
 
@@ -84,8 +104,6 @@ def channel_multipliers(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-output-channel requantization (multiplier, shift) for conv-like ops:
     M[c] = s_in * s_w[c] / s_out, in double precision as TFLM computes it."""
-    from .quantmath import quantize_multipliers
-
     w_scale = weights.quant.scale.astype(np.float64)
     if w_scale.size == 1:
         w_scale = np.repeat(w_scale, channels)

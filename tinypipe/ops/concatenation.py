@@ -12,8 +12,7 @@ import math
 import numpy as np
 
 from ..graph import Graph, Operator
-from .add import c_array
-from .base import Lowered, T, io, require_int8, unsupported
+from .base import Lowered, T, c_array, io, require_int8, unsupported
 
 MAX_INPUTS = 10  # TP_CONCAT_MAX_INPUTS, TFLM's kMaxInputNum
 

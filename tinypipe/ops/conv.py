@@ -1,7 +1,7 @@
 """CONV_2D lowering: int8 NHWC convolution with per-channel requantization.
 
-Also home of the pieces CONV_2D and DEPTHWISE_CONV_2D share: TFLite's padding rule and the checks
-on weights, bias and quantization parameters.
+Also home of the pieces CONV_2D and DEPTHWISE_CONV_2D share: TFLite's padding rule, the checks
+on weights, bias and quantization parameters, and the shape of the kernel call.
 """
 
 from __future__ import annotations
@@ -9,8 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Graph, Operator, Tensor
-from .base import C, Lowered, T, channel_multipliers, io, require_int8, unsupported
-from .quantmath import activation_range
+from .base import (
+    C,
+    Lowered,
+    T,
+    channel_multipliers,
+    fused_activation_range,
+    io,
+    require_int8,
+    unsupported,
+)
 
 
 def conv_padding(
@@ -92,11 +100,8 @@ def check_conv_op(
             f"the output shape {list(out.shape)} does not match the {padding} convolution of "
             f"input {list(inp.shape)} (expected [{batches}, {out_h}, {out_w}, {channels}])",
         )
-    act = opts.get("fused_activation_function", "NONE")
-    if act not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
-        raise unsupported(op, f"fused activation {act} is not supported")
+    lo, hi = fused_activation_range(op, out.scale, out.zero_point)
     mult, shift = channel_multipliers(inp, weights, out, channels)
-    lo, hi = activation_range(act, out.scale, out.zero_point)
     params = {
         "batches": batches,
         "input_h": in_h,
@@ -120,6 +125,33 @@ def check_conv_op(
     return params, mult, shift.astype(np.int32)
 
 
+def conv_call(
+    source: str,
+    inp: Tensor,
+    weights: Tensor,
+    bias: Tensor | None,
+    out: Tensor,
+    params: dict[str, object],
+    mult: np.ndarray,
+    shift: np.ndarray,
+) -> Lowered:
+    """The call `<source>_s8(&params, input, filter, bias or NULL, output)`, with the
+    per-output-channel requantization as op-local constant arrays."""
+    return Lowered(
+        func=f"{source}_s8",
+        source=source,
+        params_type=f"{source}_params",
+        params={**params, "multiplier": C("multiplier"), "shift": C("shift")},
+        args=[
+            T(inp.index),
+            T(weights.index),
+            T(bias.index) if bias is not None else None,
+            T(out.index),
+        ],
+        consts={"multiplier": mult, "shift": shift},
+    )
+
+
 def lower(op: Operator, g: Graph) -> Lowered:
     ins, (out,) = io(g, op)
     inp, weights = ins[0], ins[1]
@@ -138,24 +170,5 @@ def lower(op: Operator, g: Graph) -> Lowered:
         raise unsupported(
             op, f"{output_c} output channels cannot be split evenly into {groups} groups"
         )
-    params = {
-        **common,
-        "filter_c": filter_c,
-        "output_c": output_c,
-        "groups": groups,
-        "multiplier": C("multiplier"),
-        "shift": C("shift"),
-    }
-    return Lowered(
-        func="tp_conv_s8",
-        source="tp_conv",
-        params_type="tp_conv_params",
-        params=params,
-        args=[
-            T(inp.index),
-            T(weights.index),
-            T(bias.index) if bias is not None else None,
-            T(out.index),
-        ],
-        consts={"multiplier": mult, "shift": shift},
-    )
+    params = {**common, "filter_c": filter_c, "output_c": output_c, "groups": groups}
+    return conv_call("tp_conv", inp, weights, bias, out, params, mult, shift)

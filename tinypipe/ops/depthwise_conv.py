@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..graph import Graph, Operator
-from .base import C, Lowered, T, io, unsupported
-from .conv import check_conv_op
+from .base import Lowered, io, unsupported
+from .conv import check_conv_op, conv_call
 
 
 def lower(op: Operator, g: Graph) -> Lowered:
@@ -24,22 +24,5 @@ def lower(op: Operator, g: Graph) -> Lowered:
             f"depth_multiplier {depth_multiplier} does not turn {input_c} input channels into "
             f"{output_c} output channels",
         )
-    params = {
-        **common,
-        "depth_multiplier": depth_multiplier,
-        "multiplier": C("multiplier"),
-        "shift": C("shift"),
-    }
-    return Lowered(
-        func="tp_depthwise_conv_s8",
-        source="tp_depthwise_conv",
-        params_type="tp_depthwise_conv_params",
-        params=params,
-        args=[
-            T(inp.index),
-            T(weights.index),
-            T(bias.index) if bias is not None else None,
-            T(out.index),
-        ],
-        consts={"multiplier": mult, "shift": shift},
-    )
+    params = {**common, "depth_multiplier": depth_multiplier}
+    return conv_call("tp_depthwise_conv", inp, weights, bias, out, params, mult, shift)

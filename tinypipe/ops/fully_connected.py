@@ -5,8 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Graph, Operator
-from .base import C, Lowered, T, channel_multipliers, io, require_int8, unsupported
-from .quantmath import activation_range
+from .base import (
+    C,
+    Lowered,
+    T,
+    channel_multipliers,
+    fused_activation_range,
+    io,
+    require_int8,
+    unsupported,
+)
 
 
 def lower(op: Operator, g: Graph) -> Lowered:
@@ -56,9 +64,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
         folded = folded + bias.data.astype(np.int64)
     if np.abs(folded).max(initial=0) >= 2**31:
         raise unsupported(op, "the folded bias does not fit in int32")
-    lo, hi = activation_range(
-        op.options.get("fused_activation_function", "NONE"), out.scale, out.zero_point
-    )
+    lo, hi = fused_activation_range(op, out.scale, out.zero_point)
     return Lowered(
         func="tp_fully_connected_s8",
         source="tp_fully_connected",

@@ -14,8 +14,7 @@ from __future__ import annotations
 import math
 
 from ..graph import Graph, Operator
-from .add import c_array
-from .base import Lowered, T, io, require_int8, unsupported
+from .base import Lowered, T, c_array, io, require_int8, unsupported
 from .quantmath import quantize_multiplier
 
 INT32_MAX = (1 << 31) - 1

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Graph, Operator
-from .add import c_array
-from .base import Lowered, T, io, require_int8, unsupported
+from .base import Lowered, T, c_array, io, require_int8, unsupported
 
 MAX_DIMS = 4
 

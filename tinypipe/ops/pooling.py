@@ -8,24 +8,10 @@ padding rule and is fixed here; the fused activation becomes a clamp range.
 from __future__ import annotations
 
 from ..graph import Graph, Operator
-from .base import Lowered, T, io, require_int8, unsupported
+from .base import Lowered, T, fused_activation_range, io, require_int8, unsupported
 from .conv import conv_padding
-from .quantmath import activation_range
 
 _KERNELS = {"AVERAGE_POOL_2D": "tp_average_pool_s8", "MAX_POOL_2D": "tp_max_pool_s8"}
-
-
-def fused_activation_range(op: Operator, scale: float, zero_point: int) -> tuple[int, int]:
-    """Quantized clamp range of the op's fused activation, or a clear error for exotic ones."""
-    act = op.options.get("fused_activation_function", "NONE")
-    try:
-        return activation_range(act, scale, zero_point)
-    except ValueError:
-        raise unsupported(
-            op,
-            f"the fused activation {act} is not supported (NONE, RELU, RELU6, RELU_N1_TO_1 are)",
-            "Apply the activation as a separate layer.",
-        ) from None
 
 
 def lower(op: Operator, g: Graph) -> Lowered:
