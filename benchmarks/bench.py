@@ -40,6 +40,22 @@ MODELS = {
 BOARD = "mps2-an386"
 
 
+def host_code_size(cm) -> int:
+    """text+data bytes of the generated model and its kernels compiled for this machine (-O2)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        objs = []
+        for name, text in cm.files.items():
+            (Path(tmp) / name).write_text(text)
+        for name in cm.files:
+            if name.endswith(".c"):
+                obj = Path(tmp) / (name[:-2] + ".o")
+                subprocess.run(["cc", "-std=c99", "-O2", "-c", str(Path(tmp) / name), "-o", str(obj)], check=True)
+                objs.append(str(obj))
+        out = subprocess.run(["size", "-B", *objs], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines()[1:]]
+    return sum(int(r[0]) + int(r[1]) for r in rows)
+
+
 def bench_model(label: str, samples: int) -> dict:
     name, kw = MODELS[label]
     model = make_int8_model(name, **kw)
@@ -68,6 +84,7 @@ def bench_model(label: str, samples: int) -> dict:
         "flash_x_ref": build["flash_used"] / tflm_flash[0],
         "flash_x_cmsis": build["flash_used"] / tflm_flash[1],
         "tflm_host_arena": smallest_tflm_arena(model),
+        "host_code": host_code_size(cm),
     }
 
 
@@ -102,6 +119,8 @@ def main() -> None:
     print("\nx host: vs TFLM's smallest arena found with the tflite-micro host interpreter in this run "
           "(" + ", ".join(f"{r['model']} {r['tflm_host_arena']:,} B" for r in rows) + ")")
     print("x M4: vs TFLM's smallest arena on the M4 (reference kernels, BASELINES.md)")
+    print("generated code + weights compiled for the host (cc -O2, text+data): "
+          + ", ".join(f"{r['model']} {r['host_code']:,} B" for r in rows))
     if not args.skip_run:
         print(f"\nwall time of `tinypipe run examples/digits` (train..report, fresh output): {time_digits_run():.1f} s")
 
