@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +140,8 @@ def render_html(markdown_text: str, png: Path) -> str:
             level = len(line) - len(line.lstrip("#"))
             body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
         elif line.strip():
-            body.append(f"<p>{html.escape(line).replace('**', '')}</p>")
+            text = re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(line).replace("**", ""))
+            body.append(f"<p>{text}</p>")
     flush_table()
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
