@@ -97,6 +97,142 @@ static inline void tp_broadcast_s8(const tp_broadcast *b,
     }
 }
 
+/* tp_requantize for a multiplier >= 0, which every multiplier the host makes is (the kernels
+ * that use it refuse others on the host), in fewer instructions. It returns the same value:
+ * - tp_sat_rounding_doubling_high_mul(a, b) saturates only for a = b = INT32_MIN, impossible
+ *   with b >= 0, so it is trunc((a*b + nudge) / 2^31) with nudge = 2^30 (ab >= 0) or
+ *   1 - 2^30 (ab < 0). For ab >= 0 that is floor((ab + 2^30) / 2^31). For ab = -k < 0 it is
+ *   -floor((k + 2^30 - 1) / 2^31) = -ceil((k - 2^30) / 2^31) = floor((ab + 2^30) / 2^31).
+ *   So both cases are floor((ab + 2^30) / 2^31): one 64-bit multiply-add and an arithmetic
+ *   shift (gcc defines >> of a negative value as arithmetic, as tp_rounding_divide_by_pot
+ *   already assumes). The result lies within int32 since |a*b| < 2^62.
+ * - the left shift and the final rounding division are tp_requantize's own. */
+static inline int32_t tp_requantize_nonneg(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)((uint32_t)x << left);
+    const int64_t ab = (int64_t)shifted * (int64_t)multiplier;
+    return tp_rounding_divide_by_pot((int32_t)((ab + ((int64_t)1 << 30)) >> 31), right);
+}
+
+/* ---- int8 dot products, shared by CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED ----
+ *
+ * On a core with the DSP extension (Cortex-M4/M7/M33...) four int8 pairs are multiplied and
+ * summed with two SMLAD instructions: SXTB16 sign-extends bytes 0 and 2 of a word into two int16
+ * lanes, SXTB16 of the word rotated by 8 does bytes 1 and 3, and SMLAD adds both lane products
+ * to a 32-bit accumulator. Every product of two int8 values is exact in 16x16->32 bits, and the
+ * sum is the same integer sum in another order, so the result equals the plain loop's bit for
+ * bit as long as the accumulator stays inside int32 (the hosts check this for each layer).
+ * Other targets (and the host tests) use the plain loops. */
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+#include <string.h>
+#define TP_DSP 1
+
+/* The 4 bytes at p as one word (unaligned loads are fine on ARMv7E-M; memcpy keeps C aliasing
+ * rules and compiles to a single LDR). */
+static inline uint32_t tp_load_x4(const int8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Bytes 1 and 3 of v sign-extended into the two int16 lanes: SXTB16 with its built-in ROR #8
+ * (gcc 12 does not fold a rotate into __sxtb16, so this one instruction is written out). */
+static inline int32_t tp_sxtb16_odd(uint32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+#endif
+
+/* acc + sum_{i<n} x[i] * w[i] */
+static inline int32_t tp_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
+{
+    int32_t i = 0;
+#ifdef TP_DSP
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t xv = tp_load_x4(x + i), wv = tp_load_x4(w + i);
+        acc = __smlad(__sxtb16(xv), __sxtb16(wv), acc);
+        acc = __smlad(tp_sxtb16_odd(xv), tp_sxtb16_odd(wv), acc);
+    }
+#endif
+    for (; i < n; ++i) {
+        acc += (int32_t)x[i] * (int32_t)w[i];
+    }
+    return acc;
+}
+
+/* *acc0 += sum_{i<n} x[i] * w0[i] and *acc1 += sum_{i<n} x[i] * w1[i]: two output channels
+ * share each load (and, with DSP, each sign extension) of x. */
+static inline void tp_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n,
+                              int32_t *acc0, int32_t *acc1)
+{
+    int32_t a0 = *acc0, a1 = *acc1;
+    int32_t i = 0;
+#ifdef TP_DSP
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t xv = tp_load_x4(x + i);
+        const int32_t x02 = __sxtb16(xv), x13 = tp_sxtb16_odd(xv);
+        const uint32_t w0v = tp_load_x4(w0 + i), w1v = tp_load_x4(w1 + i);
+        a0 = __smlad(x02, __sxtb16(w0v), a0);
+        a0 = __smlad(x13, tp_sxtb16_odd(w0v), a0);
+        a1 = __smlad(x02, __sxtb16(w1v), a1);
+        a1 = __smlad(x13, tp_sxtb16_odd(w1v), a1);
+    }
+#endif
+    for (; i < n; ++i) {
+        const int32_t xi = x[i];
+        a0 += xi * (int32_t)w0[i];
+        a1 += xi * (int32_t)w1[i];
+    }
+    *acc0 = a0;
+    *acc1 = a1;
+}
+
+/* acc[2*j + k] += sum_{i<n} x_j[i] * w_k[i] for j, k in {0, 1}: two input patches times two
+ * filters, so each loaded (and, with DSP, sign-extended) byte feeds two products. */
+static inline void tp_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0,
+                                const int8_t *w1, int32_t n, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t i = 0;
+#ifdef TP_DSP
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t x0v = tp_load_x4(x0 + i), x1v = tp_load_x4(x1 + i);
+        const uint32_t w0v = tp_load_x4(w0 + i), w1v = tp_load_x4(w1 + i);
+        int32_t xa = __sxtb16(x0v), xb = __sxtb16(x1v); /* bytes 0 and 2 */
+        int32_t wa = __sxtb16(w0v), wb = __sxtb16(w1v);
+        a00 = __smlad(xa, wa, a00);
+        a01 = __smlad(xa, wb, a01);
+        a10 = __smlad(xb, wa, a10);
+        a11 = __smlad(xb, wb, a11);
+        xa = tp_sxtb16_odd(x0v); /* bytes 1 and 3 */
+        xb = tp_sxtb16_odd(x1v);
+        wa = tp_sxtb16_odd(w0v);
+        wb = tp_sxtb16_odd(w1v);
+        a00 = __smlad(xa, wa, a00);
+        a01 = __smlad(xa, wb, a01);
+        a10 = __smlad(xb, wa, a10);
+        a11 = __smlad(xb, wb, a11);
+    }
+#endif
+    for (; i < n; ++i) {
+        const int32_t xa = x0[i], xb = x1[i], wa = w0[i], wb = w1[i];
+        a00 += xa * wa;
+        a01 += xa * wb;
+        a10 += xb * wa;
+        a11 += xb * wb;
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,52 +1,131 @@
 #include "tp_conv.h"
 
-void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filter,
-                const int32_t *bias, int8_t *output)
+/* How the loops are arranged, and why each step keeps TFLM's result bit for bit:
+ *
+ * - The input offset is folded into p->bias on the host (see tp_conv.h), so each output is
+ *   bias + a plain int8 dot product of the filter with the input window. Integer addition is
+ *   exact and the host checks that no partial sum can leave int32, so the order of the terms
+ *   does not matter.
+ * - The window ("patch") is laid out like the filter: [filter_h][filter_w][filter_c]. When the
+ *   host allows it (p->read_in_place: ungrouped, no horizontal dilation) and the window lies
+ *   inside the input, each filter row is filter_w * input_c contiguous input bytes, so the
+ *   patch is read where it lies. Any other window is first copied into scratch with padded taps
+ *   set to zp_in (im2col), which adds w * (zp_in - zp_in) = 0, the same as TFLM skipping it.
+ * - Output pixels go in pairs and output channels go in pairs: each loaded input byte meets two
+ *   filters and each filter byte two patches (tp_dot2x2_s8). With the DSP extension the dot
+ *   products use SMLAD (see tp_common.h).
+ */
+
+/* out = clamp(requant(acc) + zp_out): one output value, as TFLM's reference kernel. */
+static inline int8_t conv_output(const tp_conv_params *p, int32_t oc, int32_t acc)
 {
-    /* Local copies: the int8 output stores could alias *p, which would force reloads. */
-    const int32_t in_h = p->input_h, in_w = p->input_w, in_c = p->input_c;
+    acc = tp_requantize_nonneg(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
+    return (int8_t)tp_clamp_i32(acc, p->act_min, p->act_max);
+}
+
+/* The patch of the output pixel whose window starts at input (iy0, ix0), for the input
+ * channels [c0, c0 + filter_c): either in place, or gathered into col with padded taps set to
+ * the input zero point. *row_step is the distance between its filter rows. */
+static const int8_t *conv_patch(const tp_conv_params *p, const int8_t *in_b, int32_t iy0,
+                                int32_t ix0, int32_t c0, int8_t *col, int32_t *row_step)
+{
     const int32_t k_h = p->filter_h, k_w = p->filter_w, k_c = p->filter_c;
+    const int32_t input_row = p->input_w * p->input_c;
+    if (p->read_in_place && iy0 >= 0 && iy0 + (k_h - 1) * p->dilation_h < p->input_h &&
+        ix0 >= 0 && ix0 + k_w <= p->input_w) {
+        *row_step = p->dilation_h * input_row;
+        return in_b + iy0 * input_row + ix0 * p->input_c;
+    }
+    const int8_t pad = (int8_t)(-p->input_offset); /* the input zero point */
+    int8_t *dst = col;
+    for (int32_t ky = 0; ky < k_h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        for (int32_t kx = 0; kx < k_w; ++kx, dst += k_c) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            if (iy >= 0 && iy < p->input_h && ix >= 0 && ix < p->input_w) {
+                const int8_t *src = in_b + iy * input_row + ix * p->input_c + c0;
+                for (int32_t ic = 0; ic < k_c; ++ic) {
+                    dst[ic] = src[ic];
+                }
+            } else {
+                for (int32_t ic = 0; ic < k_c; ++ic) {
+                    dst[ic] = pad;
+                }
+            }
+        }
+    }
+    *row_step = k_w * k_c;
+    return col;
+}
+
+void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filter,
+                int8_t *output, void *scratch)
+{
+    const int32_t k_h = p->filter_h, k_c = p->filter_c;
     const int32_t out_h = p->output_h, out_w = p->output_w, out_c = p->output_c;
-    const int32_t stride_h = p->stride_h, stride_w = p->stride_w;
-    const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
-    const int32_t input_offset = p->input_offset, output_offset = p->output_offset;
-    const int32_t act_min = p->act_min, act_max = p->act_max;
-    const int32_t filters_per_group = out_c / p->groups;
-    const int32_t filter_row = k_w * k_c;      /* one ky row of one filter */
+    const int32_t groups = p->groups, filters_per_group = out_c / groups;
+    const int32_t filter_row = p->filter_w * k_c;  /* one ky row of one filter */
     const int32_t filter_size = k_h * filter_row; /* one output channel's filter */
-    const int32_t input_row = in_w * in_c;
+    int8_t *col = (int8_t *)scratch;               /* two gathered patches */
 
     for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_b = input + b * in_h * input_row;
+        const int8_t *in_b = input + b * p->input_h * p->input_w * p->input_c;
         for (int32_t y = 0; y < out_h; ++y) {
-            const int32_t iy0 = y * stride_h - p->pad_h;
-            int32_t ky0, ky1;
-            tp_tap_range(iy0, dil_h, in_h, k_h, &ky0, &ky1);
-            for (int32_t x = 0; x < out_w; ++x) {
-                const int32_t ix0 = x * stride_w - p->pad_w;
-                int32_t kx0, kx1;
-                tp_tap_range(ix0, dil_w, in_w, k_w, &kx0, &kx1);
-                int8_t *out = output + ((b * out_h + y) * out_w + x) * out_c;
-                for (int32_t oc = 0; oc < out_c; ++oc) {
-                    const int8_t *in_g = in_b + (oc / filters_per_group) * k_c;
-                    const int8_t *w_oc = filter + oc * filter_size;
-                    int32_t acc = 0;
-                    for (int32_t ky = ky0; ky < ky1; ++ky) {
-                        const int8_t *in_row = in_g + (iy0 + ky * dil_h) * input_row;
-                        const int8_t *w_row = w_oc + ky * filter_row;
-                        for (int32_t kx = kx0; kx < kx1; ++kx) {
-                            const int8_t *in = in_row + (ix0 + kx * dil_w) * in_c;
-                            const int8_t *w = w_row + kx * k_c;
-                            for (int32_t ic = 0; ic < k_c; ++ic) {
-                                acc += (int32_t)w[ic] * ((int32_t)in[ic] + input_offset);
+            const int32_t iy0 = y * p->stride_h - p->pad_h;
+            for (int32_t x = 0; x < out_w; x += 2) {
+                const int pair = x + 1 < out_w; /* pixels x and x + 1, or x alone at the end */
+                const int32_t ix0 = x * p->stride_w - p->pad_w;
+                int8_t *out0 = output + ((b * out_h + y) * out_w + x) * out_c;
+                int8_t *out1 = out0 + out_c;
+                for (int32_t g = 0; g < groups; ++g) {
+                    int32_t step0, step1 = filter_row;
+                    const int8_t *x0 = conv_patch(p, in_b, iy0, ix0, g * k_c, col, &step0);
+                    const int8_t *x1 = x0;
+                    if (pair) {
+                        x1 = conv_patch(p, in_b, iy0, ix0 + p->stride_w, g * k_c,
+                                        col + filter_size, &step1);
+                    }
+                    /* Back-to-back filter rows make the patch one run of filter_size bytes. */
+                    const int one_run = k_h == 1 || (step0 == filter_row && step1 == filter_row);
+                    const int32_t rows = one_run ? 1 : k_h;
+                    const int32_t len = one_run ? filter_size : filter_row;
+                    const int32_t oc_end = (g + 1) * filters_per_group;
+                    int32_t oc = g * filters_per_group;
+                    for (; oc + 2 <= oc_end; oc += 2) {
+                        const int8_t *w0 = filter + oc * filter_size, *w1 = w0 + filter_size;
+                        if (pair) {
+                            int32_t acc[4] = {p->bias[oc], p->bias[oc + 1], p->bias[oc],
+                                              p->bias[oc + 1]};
+                            for (int32_t r = 0; r < rows; ++r) {
+                                tp_dot2x2_s8(x0 + r * step0, x1 + r * step1, w0 + r * len,
+                                             w1 + r * len, len, acc);
                             }
+                            out1[oc] = conv_output(p, oc, acc[2]);
+                            out1[oc + 1] = conv_output(p, oc + 1, acc[3]);
+                            out0[oc] = conv_output(p, oc, acc[0]);
+                            out0[oc + 1] = conv_output(p, oc + 1, acc[1]);
+                        } else {
+                            int32_t acc0 = p->bias[oc], acc1 = p->bias[oc + 1];
+                            for (int32_t r = 0; r < rows; ++r) {
+                                tp_dot2_s8(x0 + r * step0, w0 + r * len, w1 + r * len, len,
+                                           &acc0, &acc1);
+                            }
+                            out0[oc] = conv_output(p, oc, acc0);
+                            out0[oc + 1] = conv_output(p, oc + 1, acc1);
                         }
                     }
-                    if (bias) {
-                        acc += bias[oc];
+                    if (oc < oc_end) { /* an odd channel left over: one filter, both patches */
+                        const int8_t *w0 = filter + oc * filter_size;
+                        int32_t acc0 = p->bias[oc], acc1 = p->bias[oc];
+                        for (int32_t r = 0; r < rows; ++r) {
+                            tp_dot2_s8(w0 + r * len, x0 + r * step0, x1 + r * step1, len, &acc0,
+                                       &acc1);
+                        }
+                        out0[oc] = conv_output(p, oc, acc0);
+                        if (pair) {
+                            out1[oc] = conv_output(p, oc, acc1);
+                        }
                     }
-                    acc = tp_requantize(acc, p->multiplier[oc], p->shift[oc]) + output_offset;
-                    out[oc] = (int8_t)tp_clamp_i32(acc, act_min, act_max);
                 }
             }
         }

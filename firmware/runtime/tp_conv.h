@@ -7,6 +7,15 @@
  *
  * This is TFLM's reference ConvPerChannel; per-tensor weights repeat their one multiplier.
  * The weights are symmetric (zero point 0), as the TFLite int8 spec requires.
+ *
+ * The kernel computes the same acc as a plain int8 dot product (see tp_conv.c):
+ *
+ *   acc = folded_bias[oc] + sum_{ky,kx,ic} w[oc][ky][kx][ic] * x~[ky][kx][ic]
+ *         folded_bias[oc] = bias[oc] - zp_in * sum_{ky,kx,ic} w[oc][ky][kx][ic]   (host-computed)
+ *         x~ = the input value, or zp_in for a tap outside the input
+ *
+ * which is the formula above rearranged: sum w*(x - zp_in) = sum w*x - zp_in * sum w, and a
+ * padded tap holding zp_in adds w*(zp_in - zp_in) = 0, exactly as TFLM's skipped tap.
  */
 #ifndef TP_CONV_H
 #define TP_CONV_H
@@ -25,11 +34,17 @@ typedef struct {
     int32_t input_offset;                 /* -zero_point of the input */
     int32_t output_offset;                /* zero_point of the output */
     int32_t act_min, act_max;             /* fused activation clamp, quantized */
+    int32_t read_in_place;                /* 1: read windows inside the input where they lie */
+    const int32_t *bias;                  /* folded_bias above, per output channel */
     const int32_t *multiplier;            /* per output channel */
     const int32_t *shift;
 } tp_conv_params;
 
+/* read_in_place is set by the host for ungrouped convs without horizontal dilation whose
+ * filter rows are long enough (or back to back in the input) to be read where they lie. Every
+ * other window is gathered into scratch: 2 * filter_h * filter_w * filter_c bytes (two output
+ * pixels at a time), or NULL when the host found that no window needs gathering. */
 void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filter,
-                const int32_t *bias, int8_t *output);
+                int8_t *output, void *scratch);
 
 #endif

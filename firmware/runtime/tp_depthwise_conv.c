@@ -1,7 +1,28 @@
 #include "tp_depthwise_conv.h"
 
+/* How the loops are arranged, and why each step keeps TFLM's result bit for bit:
+ *
+ * - The input offset is folded into p->bias on the host (see tp_depthwise_conv.h), so each
+ *   output is bias + a plain int8 dot product over the window's taps. Integer addition is exact
+ *   and the host checks that no partial sum can leave int32, so the order of terms is free.
+ * - For each output pixel a table holds, per tap, the address of the input pixel it reads, or
+ *   of a row of zero points (`scratch`) when the tap is outside the input: that adds
+ *   w * (zp_in - zp_in) = 0, the same as TFLM skipping the tap. The channel loop then runs
+ *   over contiguous channels with no bounds checks.
+ * - With the DSP extension and depth_multiplier 1, four channels go at once: one word load
+ *   brings four input (and four filter) bytes, SXTB16 splits them into int16 lanes, and
+ *   SMLABB/SMLATT do one exact 16x16+32 multiply-accumulate per channel.
+ */
+
+static inline int8_t dw_output(int32_t acc, int32_t multiplier, int32_t shift,
+                               int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    acc = tp_requantize_nonneg(acc, multiplier, shift) + output_offset;
+    return (int8_t)tp_clamp_i32(acc, act_min, act_max);
+}
+
 void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input,
-                          const int8_t *filter, const int32_t *bias, int8_t *output)
+                          const int8_t *filter, int8_t *output, void *scratch)
 {
     /* Local copies: the int8 output stores could alias *p, which would force reloads. */
     const int32_t in_h = p->input_h, in_w = p->input_w, in_c = p->input_c;
@@ -9,39 +30,95 @@ void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input
     const int32_t out_h = p->output_h, out_w = p->output_w, out_c = in_c * mult;
     const int32_t stride_h = p->stride_h, stride_w = p->stride_w;
     const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
-    const int32_t input_offset = p->input_offset, output_offset = p->output_offset;
+    const int32_t output_offset = p->output_offset;
     const int32_t act_min = p->act_min, act_max = p->act_max;
-    const int32_t filter_row = k_w * out_c; /* one ky row of the filter */
+    const int32_t *bias = p->bias, *multiplier = p->multiplier, *shift = p->shift;
+    const int32_t taps = k_h * k_w;
     const int32_t input_row = in_w * in_c;
+    const int8_t zp_in = (int8_t)(-p->input_offset);
+    const int8_t *pad_row = (const int8_t *)scratch;
+    const int8_t *tap[TP_DW_MAX_TAPS];
 
+    if (scratch) {
+        for (int32_t c = 0; c < in_c; ++c) {
+            ((int8_t *)scratch)[c] = zp_in;
+        }
+    }
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + b * in_h * input_row;
         for (int32_t y = 0; y < out_h; ++y) {
             const int32_t iy0 = y * stride_h - p->pad_h;
-            int32_t ky0, ky1;
-            tp_tap_range(iy0, dil_h, in_h, k_h, &ky0, &ky1);
             for (int32_t x = 0; x < out_w; ++x) {
                 const int32_t ix0 = x * stride_w - p->pad_w;
-                int32_t kx0, kx1;
-                tp_tap_range(ix0, dil_w, in_w, k_w, &kx0, &kx1);
                 int8_t *out = output + ((b * out_h + y) * out_w + x) * out_c;
-                for (int32_t ic = 0; ic < in_c; ++ic) {
-                    for (int32_t m = 0; m < mult; ++m) {
-                        const int32_t oc = ic * mult + m;
-                        int32_t acc = 0;
-                        for (int32_t ky = ky0; ky < ky1; ++ky) {
-                            const int8_t *in_row = in_b + (iy0 + ky * dil_h) * input_row + ic;
-                            const int8_t *w_row = filter + ky * filter_row + oc;
-                            for (int32_t kx = kx0; kx < kx1; ++kx) {
-                                const int32_t x_in = in_row[(ix0 + kx * dil_w) * in_c];
-                                acc += (int32_t)w_row[kx * out_c] * (x_in + input_offset);
-                            }
+                if (taps > TP_DW_MAX_TAPS) { /* a huge window: the sum as written above */
+                    for (int32_t oc = 0; oc < out_c; ++oc) {
+                        int32_t acc = bias[oc];
+                        for (int32_t t = 0; t < taps; ++t) {
+                            const int32_t iy = iy0 + (t / k_w) * dil_h;
+                            const int32_t ix = ix0 + (t % k_w) * dil_w;
+                            const int inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
+                            const int32_t xv = inside ? in_b[iy * input_row + ix * in_c + oc / mult]
+                                                      : zp_in;
+                            acc += (int32_t)filter[t * out_c + oc] * xv;
                         }
-                        if (bias) {
-                            acc += bias[oc];
+                        out[oc] = dw_output(acc, multiplier[oc], shift[oc], output_offset,
+                                            act_min, act_max);
+                    }
+                    continue;
+                }
+                for (int32_t ky = 0, t = 0; ky < k_h; ++ky) {
+                    const int32_t iy = iy0 + ky * dil_h;
+                    for (int32_t kx = 0; kx < k_w; ++kx, ++t) {
+                        const int32_t ix = ix0 + kx * dil_w;
+                        const int inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
+                        tap[t] = inside ? in_b + iy * input_row + ix * in_c : pad_row;
+                    }
+                }
+                if (mult == 1) {
+                    int32_t c = 0;
+#ifdef TP_DSP
+                    for (; c + 4 <= in_c; c += 4) {
+                        int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+                        const int8_t *w = filter + c;
+                        for (int32_t t = 0; t < taps; ++t, w += in_c) {
+                            const uint32_t xv = tp_load_x4(tap[t] + c), wv = tp_load_x4(w);
+                            const int32_t x02 = __sxtb16(xv), x13 = tp_sxtb16_odd(xv);
+                            const int32_t w02 = __sxtb16(wv), w13 = tp_sxtb16_odd(wv);
+                            a0 = __smlabb(x02, w02, a0); /* channel c:     byte 0 */
+                            a2 = __smlatt(x02, w02, a2); /* channel c + 2: byte 2 */
+                            a1 = __smlabb(x13, w13, a1); /* channel c + 1: byte 1 */
+                            a3 = __smlatt(x13, w13, a3); /* channel c + 3: byte 3 */
                         }
-                        acc = tp_requantize(acc, p->multiplier[oc], p->shift[oc]) + output_offset;
-                        out[oc] = (int8_t)tp_clamp_i32(acc, act_min, act_max);
+                        out[c] = dw_output(a0, multiplier[c], shift[c], output_offset, act_min,
+                                           act_max);
+                        out[c + 1] = dw_output(a1, multiplier[c + 1], shift[c + 1], output_offset,
+                                               act_min, act_max);
+                        out[c + 2] = dw_output(a2, multiplier[c + 2], shift[c + 2], output_offset,
+                                               act_min, act_max);
+                        out[c + 3] = dw_output(a3, multiplier[c + 3], shift[c + 3], output_offset,
+                                               act_min, act_max);
+                    }
+#endif
+                    for (; c < in_c; ++c) {
+                        int32_t acc = bias[c];
+                        const int8_t *w = filter + c;
+                        for (int32_t t = 0; t < taps; ++t, w += in_c) {
+                            acc += (int32_t)tap[t][c] * (int32_t)*w;
+                        }
+                        out[c] = dw_output(acc, multiplier[c], shift[c], output_offset, act_min,
+                                           act_max);
+                    }
+                } else {
+                    for (int32_t oc = 0; oc < out_c; ++oc) {
+                        const int32_t ic = oc / mult;
+                        int32_t acc = bias[oc];
+                        const int8_t *w = filter + oc;
+                        for (int32_t t = 0; t < taps; ++t, w += out_c) {
+                            acc += (int32_t)tap[t][ic] * (int32_t)*w;
+                        }
+                        out[oc] = dw_output(acc, multiplier[oc], shift[oc], output_offset,
+                                            act_min, act_max);
                     }
                 }
             }

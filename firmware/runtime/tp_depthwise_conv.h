@@ -7,11 +7,22 @@
  *   out[b][y][x][oc] = clamp(requant(acc, M[oc]) + zp_out, act_min, act_max)
  *
  * This is TFLM's reference DepthwiseConvPerChannel; per-tensor weights repeat their multiplier.
+ *
+ * The kernel computes the same acc as (see tp_depthwise_conv.c)
+ *
+ *   acc = folded_bias[oc] + sum_{ky,kx} w[ky][kx][oc] * x~[ky][kx][ic]
+ *         folded_bias[oc] = bias[oc] - zp_in * sum_{ky,kx} w[ky][kx][oc]   (host-computed)
+ *         x~ = the input value, or zp_in for a tap outside the input
+ *
+ * which is the same sum rearranged; a padded tap adds w * (zp_in - zp_in) = 0, as in TFLM.
  */
 #ifndef TP_DEPTHWISE_CONV_H
 #define TP_DEPTHWISE_CONV_H
 
 #include "tp_common.h"
+
+/* Windows of up to this many taps run the fast path (a table of tap pointers on the stack). */
+#define TP_DW_MAX_TAPS 64
 
 typedef struct {
     int32_t batches;
@@ -25,11 +36,14 @@ typedef struct {
     int32_t input_offset;       /* -zero_point of the input */
     int32_t output_offset;      /* zero_point of the output */
     int32_t act_min, act_max;   /* fused activation clamp, quantized */
+    const int32_t *bias;        /* folded_bias above, per output channel */
     const int32_t *multiplier;  /* per output channel */
     const int32_t *shift;
 } tp_depthwise_conv_params;
 
+/* scratch: input_c bytes (a row of zero points that padded taps read), or NULL when the host
+ * found that no window reaches the padding. */
 void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input,
-                          const int8_t *filter, const int32_t *bias, int8_t *output);
+                          const int8_t *filter, int8_t *output, void *scratch);
 
 #endif

@@ -125,30 +125,73 @@ def check_conv_op(
     return params, mult, shift.astype(np.int32)
 
 
+# Shorter filter rows are gathered (im2col) rather than read in place: a dot product per
+# short row would cost more than copying the window once for all output channels.
+MIN_IN_PLACE_ROW = 16
+
+
+def window_inside(pad: int, in_size: int, out_size: int, k: int, stride: int, dil: int) -> bool:
+    """Whether every output position's window along one axis lies inside the input."""
+    origins = np.arange(out_size) * stride - pad
+    return bool(np.all((origins >= 0) & (origins + (k - 1) * dil < in_size)))
+
+
+def all_windows_inside(params: dict[str, object]) -> bool:
+    """Whether no window of the convolution reaches the padding (e.g. VALID, or 1x1 SAME)."""
+    p = params
+    return window_inside(
+        p["pad_h"], p["input_h"], p["output_h"], p["filter_h"], p["stride_h"], p["dilation_h"]
+    ) and window_inside(
+        p["pad_w"], p["input_w"], p["output_w"], p["filter_w"], p["stride_w"], p["dilation_w"]
+    )
+
+
+def fold_input_offset(
+    op: Operator, inp: Tensor, bias: Tensor | None, w: np.ndarray, channels: int
+) -> np.ndarray:
+    """bias[c] + input_offset * sum(w[c]) per output channel, from `w` shaped [channels, taps]:
+    with it the kernels compute sum w*(x - zp_in) + bias as the plain int8 dot product
+    sum w*x, plus this constant. Refuses (rather than overflow int32) if some partial sum of
+    that dot product could leave int32: |folded| + 128 * sum |w| is a bound for any order."""
+    w = w.astype(np.int64)
+    folded = -int(inp.zero_point) * w.sum(axis=1)
+    if bias is not None:
+        folded = folded + bias.data.astype(np.int64).reshape(channels)
+    bound = np.abs(folded) + 128 * np.abs(w).sum(axis=1)
+    if bound.max(initial=0) >= 2**31:
+        raise unsupported(op, "the accumulator of a channel could exceed int32")
+    return folded.astype(np.int32)
+
+
 def conv_call(
     source: str,
     inp: Tensor,
     weights: Tensor,
-    bias: Tensor | None,
     out: Tensor,
     params: dict[str, object],
     mult: np.ndarray,
     shift: np.ndarray,
+    folded_bias: np.ndarray,
+    scratch_bytes: int,
 ) -> Lowered:
-    """The call `<source>_s8(&params, input, filter, bias or NULL, output)`, with the
-    per-output-channel requantization as op-local constant arrays."""
+    """The call `<source>_s8(&params, input, filter, output, scratch or NULL)`, with the folded
+    bias and the per-output-channel requantization as op-local constant arrays."""
+    # The kernels' tp_requantize_nonneg needs multipliers >= 0, which positive scales give.
+    assert np.all(mult >= 0), "requantization multipliers must be >= 0"
     return Lowered(
         func=f"{source}_s8",
         source=source,
         params_type=f"{source}_params",
-        params={**params, "multiplier": C("multiplier"), "shift": C("shift")},
-        args=[
-            T(inp.index),
-            T(weights.index),
-            T(bias.index) if bias is not None else None,
-            T(out.index),
-        ],
-        consts={"multiplier": mult, "shift": shift},
+        params={
+            **params,
+            "bias": C("bias"),
+            "multiplier": C("multiplier"),
+            "shift": C("shift"),
+        },
+        # The scratch pointer is appended by codegen when scratch_bytes > 0; NULL otherwise.
+        args=[T(inp.index), T(weights.index), T(out.index)] + ([] if scratch_bytes else [None]),
+        consts={"bias": folded_bias, "multiplier": mult, "shift": shift},
+        scratch_bytes=scratch_bytes,
     )
 
 
@@ -171,4 +214,22 @@ def lower(op: Operator, g: Graph) -> Lowered:
             op, f"{output_c} output channels cannot be split evenly into {groups} groups"
         )
     params = {**common, "filter_c": filter_c, "output_c": output_c, "groups": groups}
-    return conv_call("tp_conv", inp, weights, bias, out, params, mult, shift)
+    folded = fold_input_offset(op, inp, bias, weights.data.reshape(output_c, -1), output_c)
+    # Windows inside the input are read where they lie when their filter rows are contiguous
+    # input bytes (ungrouped, no horizontal dilation) and either long enough to be worth a
+    # dot product each or back to back; every other window is gathered into a scratch patch,
+    # two pixels at a time (see tp_conv.c).
+    filter_row = weights.shape[2] * filter_c
+    read_in_place = (
+        groups == 1
+        and common["dilation_w"] == 1
+        and (
+            weights.shape[1] == 1
+            or filter_row >= MIN_IN_PLACE_ROW
+            or common["dilation_h"] * common["input_w"] * input_c == filter_row
+        )
+    )
+    params["read_in_place"] = int(read_in_place)
+    gathers = not (read_in_place and all_windows_inside(params))
+    scratch = 2 * int(np.prod(weights.shape[1:])) if gathers else 0
+    return conv_call("tp_conv", inp, weights, out, params, mult, shift, folded, scratch)

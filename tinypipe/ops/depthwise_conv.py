@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..graph import Graph, Operator
 from .base import Lowered, io, unsupported
-from .conv import check_conv_op, conv_call
+from .conv import all_windows_inside, check_conv_op, conv_call, fold_input_offset
 
 
 def lower(op: Operator, g: Graph) -> Lowered:
@@ -25,4 +25,10 @@ def lower(op: Operator, g: Graph) -> Lowered:
             f"{output_c} output channels",
         )
     params = {**common, "depth_multiplier": depth_multiplier}
-    return conv_call("tp_depthwise_conv", inp, weights, bias, out, params, mult, shift)
+    # Per output channel, its taps: the filter [1, h, w, C] seen as [C, h*w].
+    folded = fold_input_offset(op, inp, bias, weights.data.reshape(-1, output_c).T, output_c)
+    # Padded taps read a row of input zero points kept in scratch (see tp_depthwise_conv.c).
+    scratch = 0 if all_windows_inside(params) else input_c
+    return conv_call(
+        "tp_depthwise_conv", inp, weights, out, params, mult, shift, folded, scratch
+    )

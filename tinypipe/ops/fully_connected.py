@@ -56,6 +56,8 @@ def lower(op: Operator, g: Graph) -> Lowered:
                 "Quantize the model with the TFLite converter, which makes int8 weights symmetric.",
             )
     mult, shift = channel_multipliers(inp, weights, out, out_features)
+    # The kernel's tp_requantize_nonneg needs multipliers >= 0, which positive scales give.
+    assert np.all(mult >= 0), "requantization multipliers must be >= 0"
     # Fold every input-independent term of sum (x - zp_in)(w - zp_w) + bias into one constant.
     filter_offset = -int(wq.zero_point[0])
     w_sums = weights.data.astype(np.int64).sum(axis=1) + in_features * filter_offset

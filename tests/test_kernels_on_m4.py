@@ -1,0 +1,138 @@
+"""CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED built for the emulated Cortex-M4F
+(mps2-an386), bit for bit against the TFLM interpreter.
+
+The host tests (test_op_*.py) never compile the kernels' DSP path (SMLAD/SXTB16 under
+__ARM_FEATURE_DSP), so these one-op models run on the board through QEMU: odd sizes and channel
+counts (word-wide loops with byte tails), SAME/VALID padding (windows read in place, gathered
+with zero-point padding, and pixel pairs mixing both), stride 2, groups, dilation, depth
+multipliers, a window too big for the depthwise tap table, asymmetric input zero points; and the
+ds_cnn zoo model end to end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_op_conv import build_conv
+from test_op_depthwise_conv import build_depthwise
+from test_op_fully_connected import build_fc
+
+from tinypipe.graph import read_tflite
+from tinypipe.ops.conv import conv_padding
+from tinypipe.validate import validate_on_board
+
+BOARD = "mps2-an386"
+SAMPLES = 4
+
+
+def _conv(**kw) -> dict:
+    cfg = {
+        "batch": 1, "groups": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1, "dil_w": 1,
+        "padding": "SAME", "per_channel": True, "bias": True, "act": "NONE", "in_zp": -37,
+    }  # fmt: skip
+    cfg.update(kw)
+    cfg["out_h"], _ = conv_padding(
+        cfg["padding"], cfg["in_h"], cfg["k_h"], cfg["stride_h"], cfg["dil_h"]
+    )
+    cfg["out_w"], _ = conv_padding(
+        cfg["padding"], cfg["in_w"], cfg["k_w"], cfg["stride_w"], cfg["dil_w"]
+    )
+    return cfg
+
+
+CONV_CASES = {
+    # 3x3 over 7 channels: 21-byte rows read in place inside, gathered at the border; 5 filters
+    "conv_same_odd": _conv(in_h=9, in_w=7, filter_c=7, out_per_group=5, k_h=3, k_w=3, in_zp=-101),
+    # stride 2, SAME with an odd padding total, short rows (always gathered), relu
+    "conv_stride2_short_rows": _conv(
+        in_h=11, in_w=10, filter_c=3, out_per_group=6, k_h=3, k_w=3, stride_h=2, stride_w=2,
+        act="RELU", in_zp=5,
+    ),
+    # VALID 1x1 pointwise, per tensor, no bias, 19 input channels (word loop + 3-byte tail)
+    "conv_pointwise_valid": _conv(
+        in_h=5, in_w=5, filter_c=19, out_per_group=9, k_h=1, k_w=1, padding="VALID",
+        per_channel=False, bias=False, in_zp=77,
+    ),
+    # grouped and dilated: every window gathered
+    "conv_grouped_dilated": _conv(
+        in_h=8, in_w=9, filter_c=5, groups=2, out_per_group=3, k_h=2, k_w=3, dil_h=2, dil_w=2,
+        act="RELU6", in_zp=-128,
+    ),
+}
+
+DW_CASES = {
+    # depth multiplier 1 over 11 channels: 4-channel SMLABB/SMLATT blocks plus a scalar tail
+    "dw_same_stride2": {
+        "batch": 1, "in_h": 10, "in_w": 9, "in_c": 11, "mult": 1, "k_h": 3, "k_w": 3,
+        "stride_h": 2, "stride_w": 2, "dil_h": 1, "dil_w": 1, "padding": "SAME",
+        "per_channel": True, "bias": True, "act": "RELU", "in_zp": 19,
+    },
+    "dw_mult2_valid": {
+        "batch": 1, "in_h": 7, "in_w": 6, "in_c": 3, "mult": 2, "k_h": 3, "k_w": 2,
+        "stride_h": 1, "stride_w": 2, "dil_h": 2, "dil_w": 1, "padding": "VALID",
+        "per_channel": False, "bias": True, "act": "NONE", "in_zp": -90,
+    },
+    # a 9x8 window (72 taps) is over TP_DW_MAX_TAPS: the plain per-tap path
+    "dw_huge_window": {
+        "batch": 1, "in_h": 10, "in_w": 9, "in_c": 5, "mult": 1, "k_h": 9, "k_w": 8,
+        "stride_h": 1, "stride_w": 1, "dil_h": 1, "dil_w": 1, "padding": "SAME",
+        "per_channel": True, "bias": False, "act": "NONE", "in_zp": 3,
+    },
+}  # fmt: skip
+
+FC_CASES = {
+    # 3 rows, 45 inputs (word loop + tail), 7 outputs (pairs + one left over)
+    "fc_odd": {
+        "rows": 3, "in_features": 45, "out_features": 7, "layout": "2d", "per_channel": True,
+        "bias": True, "act": "RELU", "in_zp": -55, "w_zp": False,
+    },
+    # asymmetric per-tensor weights: the sum(x) term
+    "fc_weight_zp": {
+        "rows": 1, "in_features": 64, "out_features": 12, "layout": "2d", "per_channel": False,
+        "bias": False, "act": "NONE", "in_zp": 100, "w_zp": True,
+    },
+}  # fmt: skip
+
+
+def _check_on_board(model: bytes, seed: int) -> None:
+    graph = read_tflite(model)
+    x = np.random.default_rng(seed).integers(
+        -128, 128, (SAMPLES, *graph.input_tensors[0].shape), dtype=np.int8
+    )
+    verdict, _ = validate_on_board(graph, x, BOARD)
+    assert verdict.samples == SAMPLES
+    assert verdict.bit_exact, verdict.summary()
+
+
+def _finish_dw(cfg: dict) -> dict:
+    cfg = dict(cfg)
+    for axis in ("h", "w"):
+        cfg[f"out_{axis}"], _ = conv_padding(
+            cfg["padding"], cfg[f"in_{axis}"], cfg[f"k_{axis}"], cfg[f"stride_{axis}"],
+            cfg[f"dil_{axis}"],
+        )
+    return cfg
+
+
+@pytest.mark.parametrize("label", list(CONV_CASES))
+def test_conv_on_m4_bit_exact(label: str) -> None:
+    seed = 100 + list(CONV_CASES).index(label)
+    _check_on_board(build_conv(CONV_CASES[label], np.random.default_rng(seed)), seed)
+
+
+@pytest.mark.parametrize("label", list(DW_CASES))
+def test_depthwise_on_m4_bit_exact(label: str) -> None:
+    seed = 200 + list(DW_CASES).index(label)
+    _check_on_board(build_depthwise(_finish_dw(DW_CASES[label]), np.random.default_rng(seed)), seed)
+
+
+@pytest.mark.parametrize("label", list(FC_CASES))
+def test_fully_connected_on_m4_bit_exact(label: str) -> None:
+    seed = 300 + list(FC_CASES).index(label)
+    _check_on_board(build_fc(FC_CASES[label], np.random.default_rng(seed)), seed)
+
+
+def test_ds_cnn_on_m4_bit_exact() -> None:
+    from tinypipe.zoo import make_int8_model
+
+    _check_on_board(make_int8_model("ds_cnn"), 400)
