@@ -112,7 +112,7 @@ def _fake_model(tmp: Path) -> None:
         "#include <stdint.h>\n"
         "typedef int8_t TP_MODEL_INPUT_T;\ntypedef int8_t TP_MODEL_OUTPUT_T;\n"
         "#define TP_MODEL_INVOKE fake_invoke\n#define TP_MODEL_INPUT_BYTES 4\n"
-        "#define TP_MODEL_OUTPUT_BYTES 4\n#define TP_MODEL_ARENA_BYTES 0\n"
+        "#define TP_MODEL_OUTPUT_BYTES 4\n#define TP_MODEL_ARENA_BYTES 0\n#define TP_MODEL_NUM_OPS 1\n"
         '#define TP_MODEL_NAME "fake"\n'
         "int fake_invoke(const TP_MODEL_INPUT_T *in, TP_MODEL_OUTPUT_T *out);\n"
     )

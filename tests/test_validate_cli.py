@@ -62,11 +62,10 @@ def test_float_inputs_are_quantized_with_the_models_parameters(tmp_path, digits_
 
 
 def _tampered(graph, op_index: int):
-    """The real generated C, with one bias value of op `op_index` changed."""
+    """The real generated C, with one (host-folded) bias value of op `op_index` changed."""
     cm = codegen.generate_c(graph)
-    bias = graph.operators[op_index].inputs[2]
     text = cm.files["model.c"]
-    m = re.search(rf"model_w{bias}\[\d+\] = {{\n    (-?\d+)", text)
+    m = re.search(rf"model_op{op_index}_bias\[\d+\] = {{\n    (-?\d+)", text)
     assert m, "bias array not found"
     start, end = m.span(1)
     cm.files["model.c"] = text[:start] + str(int(m.group(1)) + 5000) + text[end:]
