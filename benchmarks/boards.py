@@ -30,7 +30,7 @@ def run(label: str, samples: int) -> None:
     graph = read_tflite(make_int8_model(name, **kw))
     x = np.random.default_rng(0).integers(-128, 128, (samples, *graph.input_tensors[0].shape), dtype=np.int8)
     print(f"\n{label}")
-    print(f"{'board':<15}{'exact':>6}{'per inference':>22}{'flash B':>10}{'RAM B':>9}")
+    print(f"{'board':<15}{'exact':>6}{'per inference':>26}{'flash B':>10}{'RAM B':>9}")
     for board in BOARDS:
         try:
             v, _ = validate_on_board(graph, x, board)
@@ -39,7 +39,7 @@ def run(label: str, samples: int) -> None:
             continue
         b = v.extra["build"]
         count = f"{int(np.mean(v.extra['counts'])):,} {v.extra['count_unit']}"
-        print(f"{board:<15}{'yes' if v.bit_exact else 'NO':>6}{count:>22}{b['flash_used']:>10,}{b['ram_used']:>9,}")
+        print(f"{board:<15}{'yes' if v.bit_exact else 'NO':>6}{count:>26}{b['flash_used']:>10,}{b['ram_used']:>9,}")
 
 
 def main() -> None:
