@@ -35,6 +35,21 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+def code_hash() -> str:
+    """Hash of tinypipe's own code, templates and firmware sources: a new tinypipe (even an
+    unreleased edit) invalidates every cached stage instead of reusing stale results."""
+    from .resources import firmware_dir, templates_dir
+
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    for root in (pkg, templates_dir(), firmware_dir()):
+        for f in sorted(root.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts and "_data" not in f.relative_to(root).parts[:1]:
+                h.update(str(f.relative_to(root)).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def _key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -146,7 +161,8 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
         return {"float_accuracy": res.float_accuracy, "epochs": res.epochs, "seconds": round(res.seconds, 2)}
 
     data_key = [data_cfg, file_hash(Path(cfg.resolve_dataset())) if Path(cfg.resolve_dataset()).exists() else None]
-    run.stage("train", _key(__version__, data_key, model_cfg), [keras_path], do_train)
+    code = code_hash()
+    run.stage("train", _key(code, data_key, model_cfg), [keras_path], do_train)
 
     # ---- quantize
     tflite = run.out / "model.tflite"
@@ -169,7 +185,7 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
             "size_bytes": res.size_bytes,
         }
 
-    run.stage("quantize", _key(file_hash(keras_path), q_cfg, data_key), [tflite], do_quantize)
+    run.stage("quantize", _key(code, file_hash(keras_path), q_cfg, data_key), [tflite], do_quantize)
     model_hash = file_hash(tflite)
 
     # ---- evaluate int8 on the test split (confusion matrix) and pick validation inputs
@@ -188,7 +204,7 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
         t = export_tflm(tflite, tflm_dir, name=name, force=True)
         return {"arena_bytes": c.arena_size, "weight_bytes": c.weight_bytes, "tflm_arena_bytes": t.arena_size}
 
-    run.stage("export", _key(model_hash, name, __version__), [c_dir, tflm_dir], do_export)
+    run.stage("export", _key(code, model_hash, name), [c_dir, tflm_dir], do_export)
 
     # ---- firmware project + build
     fw_dir = run.out / "firmware"
@@ -199,7 +215,7 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
         create_project(tflite, boards, fw_dir, name=name, force=True)
         return {"boards": boards}
 
-    run.stage("firmware", _key(model_hash, boards, name, __version__), [fw_dir], do_firmware)
+    run.stage("firmware", _key(code, model_hash, boards, name), [fw_dir], do_firmware)
 
     def do_build() -> dict:
         from .firmware import build_project, flash_split
@@ -212,7 +228,7 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
 
     # the sources PlatformIO compiles: model and runtime (lib/), main (src/), platform, settings
     fw_key = _key(*(file_hash(fw_dir / p) for p in ("lib", "src", "platforms", "platformio.ini")))
-    run.stage("build", _key(fw_key, boards), [fw_dir / ".pio"], do_build)
+    run.stage("build", _key(code, fw_key, boards), [fw_dir / ".pio"], do_build)
 
     # ---- validate on every board
     n = dep_cfg["validate_samples"]
@@ -230,7 +246,7 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
             out[b] = verdict.to_dict()
         return out
 
-    run.stage("validate", _key(model_hash, fw_key, boards, n, data_key), [], do_validate)
+    run.stage("validate", _key(code, model_hash, fw_key, boards, n, data_key), [], do_validate)
 
     # ---- report
     from .report import write_report
