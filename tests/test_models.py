@@ -74,3 +74,18 @@ def test_int8_model_code_has_no_float_math_and_no_heap(digits_tflite):
             assert "malloc" not in text and "calloc" not in text, name
             code = "\n".join(line for line in text.splitlines() if not line.strip().startswith(("/*", "*")))
             assert "float" not in code and "double" not in code, name
+
+
+@pytest.mark.parametrize("label", ["digits_cnn", "ds_cnn"])
+def test_litert_without_delegates_agrees(zoo_model, label):
+    """The second reference: LiteRT's builtin kernels (no XNNPACK) give the same bytes as TFLM
+    and as tinypipe's compiled C."""
+    from tinypipe.reference import run_litert, run_tflm
+
+    name, kw = MODELS[label]
+    graph = read_tflite(zoo_model(name, **kw))
+    x = _inputs(graph, 16, seed=2)
+    litert = run_litert(graph.model_bytes, x)
+    np.testing.assert_array_equal(litert, run_tflm(graph.model_bytes, x))
+    _, ours = validate_host(graph, x)
+    np.testing.assert_array_equal(ours, litert)
