@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_op_conv import build_conv
-from test_op_depthwise_conv import build_depthwise
-from test_op_fully_connected import build_fc
-
-from tinypipe.graph import read_tflite
-from tinypipe.ops.conv import conv_padding
-from tinypipe.validate import validate_on_board
+from op_cases import (
+    build_conv,
+    build_depthwise,
+    build_fc,
+    check_bit_exact_on_board,
+    conv_output_size,
+)
 
 BOARD = "mps2-an386"
 SAMPLES = 4
@@ -31,12 +31,7 @@ def _conv(**kw) -> dict:
         "padding": "SAME", "per_channel": True, "bias": True, "act": "NONE", "in_zp": -37,
     }  # fmt: skip
     cfg.update(kw)
-    cfg["out_h"], _ = conv_padding(
-        cfg["padding"], cfg["in_h"], cfg["k_h"], cfg["stride_h"], cfg["dil_h"]
-    )
-    cfg["out_w"], _ = conv_padding(
-        cfg["padding"], cfg["in_w"], cfg["k_w"], cfg["stride_w"], cfg["dil_w"]
-    )
+    cfg["out_h"], cfg["out_w"] = conv_output_size(cfg)
     return cfg
 
 
@@ -58,7 +53,7 @@ CONV_CASES = {
         in_h=8, in_w=9, filter_c=5, groups=2, out_per_group=3, k_h=2, k_w=3, dil_h=2, dil_w=2,
         act="RELU6", in_zp=-128,
     ),
-}
+}  # fmt: skip
 
 DW_CASES = {
     # depth multiplier 1 over 11 channels: 4-channel SMLABB/SMLATT blocks plus a scalar tail
@@ -95,22 +90,12 @@ FC_CASES = {
 
 
 def _check_on_board(model: bytes, seed: int) -> None:
-    graph = read_tflite(model)
-    x = np.random.default_rng(seed).integers(
-        -128, 128, (SAMPLES, *graph.input_tensors[0].shape), dtype=np.int8
-    )
-    verdict, _ = validate_on_board(graph, x, BOARD)
-    assert verdict.samples == SAMPLES
-    assert verdict.bit_exact, verdict.summary()
+    check_bit_exact_on_board(model, seed, BOARD, SAMPLES)
 
 
 def _finish_dw(cfg: dict) -> dict:
     cfg = dict(cfg)
-    for axis in ("h", "w"):
-        cfg[f"out_{axis}"], _ = conv_padding(
-            cfg["padding"], cfg[f"in_{axis}"], cfg[f"k_{axis}"], cfg[f"stride_{axis}"],
-            cfg[f"dil_{axis}"],
-        )
+    cfg["out_h"], cfg["out_w"] = conv_output_size(cfg)
     return cfg
 
 

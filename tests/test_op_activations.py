@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pytest
-from tflite_builder import ModelBuilder
+from op_cases import convert_keras_int8, unary_model
 
 from tinypipe.errors import UnsupportedModelError
 from tinypipe.graph import read_tflite
@@ -57,12 +57,14 @@ def random_config(op: str, rng: np.random.Generator) -> dict:
 
 
 def one_op_model(op: str, cfg: dict, shape=(1, 256)) -> bytes:
-    b = ModelBuilder()
-    x = b.tensor(shape, scale=cfg["s_in"], zero_point=cfg["z_in"])
-    y = b.tensor(shape, scale=cfg["s_out"], zero_point=cfg["z_out"])
-    options = "LeakyReluOptions" if op == "LEAKY_RELU" else None
-    b.op(op, [x], [y], options, **cfg["options"])
-    return b.build([x], [y])
+    return unary_model(
+        op,
+        shape,
+        {"scale": cfg["s_in"], "zero_point": cfg["z_in"]},
+        {"scale": cfg["s_out"], "zero_point": cfg["z_out"]},
+        "LeakyReluOptions" if op == "LEAKY_RELU" else None,
+        **cfg["options"],
+    )
 
 
 def lowered_table(model: bytes) -> np.ndarray:
@@ -128,11 +130,9 @@ def test_unsupported_quantization_is_refused(op, cfg, why):
 
 
 def test_int16_activation_is_refused():
-    b = ModelBuilder()
-    x = b.tensor((1, 8), "int16", scale=1 / 4096, zero_point=0)
-    y = b.tensor((1, 8), "int16", scale=1 / 32768, zero_point=0)
-    b.op("LOGISTIC", [x], [y], version=3)
-    g = read_tflite(b.build([x], [y]))
+    x = {"dtype": "int16", "scale": 1 / 4096, "zero_point": 0}
+    y = {"dtype": "int16", "scale": 1 / 32768, "zero_point": 0}
+    g = read_tflite(unary_model("LOGISTIC", (1, 8), x, y, version=3))
     with pytest.raises(UnsupportedModelError, match="int16"):
         lower_op(g.operators[0], g)
 
@@ -140,7 +140,6 @@ def test_int16_activation_is_refused():
 def test_keras_activation_chain_bit_exact():
     """All six ops as the TF converter emits them (int8 I/O), chained through Dense layers."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(3)
     inp = keras.Input((16,), batch_size=1)
@@ -151,19 +150,7 @@ def test_keras_activation_chain_bit_exact():
     h = keras.layers.LeakyReLU(negative_slope=0.2)(keras.layers.Dense(16)(h))
     h = keras.layers.Activation("relu")(h)  # standalone RELU (LEAKY_RELU has nothing to fuse)
     out = keras.layers.Dense(4)(h)
-    rng = np.random.default_rng(0)
-
-    def representative():
-        for _ in range(64):
-            yield [rng.normal(0, 3, (1, 16)).astype(np.float32)]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, out))
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    model = conv.convert()
+    model = convert_keras_int8(keras.Model(inp, out), (1, 16), spread=3)
     g = read_tflite(model)
     versions = {op.opcode: op.version for op in g.operators}
     assert {k: versions.get(k) for k in OPS} == {

@@ -10,23 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from op_cases import check_bit_exact, labelled_failure
 from tflite_builder import ModelBuilder
 
 from tinypipe.errors import UnsupportedModelError
 from tinypipe.graph import read_tflite
 from tinypipe.validate import validate_host
-
-SAMPLES = 8
-
-
-def check_bit_exact(model: bytes, seed: int, sanitize: bool) -> None:
-    g = read_tflite(model)
-    x = np.random.default_rng(seed).integers(
-        -128, 128, (SAMPLES, *g.input_tensors[0].shape), dtype=np.int8
-    )
-    verdict, _ = validate_host(model, x, sanitize=sanitize)
-    assert verdict.bit_exact, verdict.summary()
-    assert verdict.samples == SAMPLES
 
 
 def build_concat(rng: np.random.Generator, shape, axis: int, kinds, scale=0.05, zp=-3) -> bytes:
@@ -65,11 +54,9 @@ def test_concatenation_random_configs_bit_exact(chunk: int) -> None:
         kinds = ["x"] + [str(rng.choice(["x", "c"])) for _ in range(n - 1)]
         rng.shuffle(kinds)
         zp = int(rng.integers(-128, 128))
-        try:
+        with labelled_failure(f"seed {seed} {shape} axis {axis} {kinds}"):
             model = build_concat(rng, shape, axis, kinds, scale=float(rng.uniform(0.01, 1)), zp=zp)
             check_bit_exact(model, seed, sanitize=k % 3 == 0)
-        except AssertionError as exc:
-            raise AssertionError(f"seed {seed} {shape} axis {axis} {kinds}: {exc}") from None
 
 
 def test_concatenation_rejects_mismatched_quantization() -> None:

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from op_cases import (
+    ACTIVATIONS,
+    build_conv,
+    check_bit_exact,
+    random_conv_geometry,
+    run_random_cases,
+)
 from tflite_builder import ModelBuilder
 
 from tinypipe.errors import UnsupportedModelError
@@ -16,136 +23,27 @@ from tinypipe.graph import read_tflite
 from tinypipe.ops.conv import conv_padding
 from tinypipe.validate import validate_host
 
-ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
-SAMPLES = 8
-
 
 def random_conv_config(rng: np.random.Generator) -> dict:
     """One random CONV_2D geometry and quantization; always valid for TFLite."""
-    while True:
-        cfg = {
+
+    def leading(rng: np.random.Generator) -> dict:
+        return {
             "batch": int(rng.choice([1, 1, 1, 2])),
             "in_h": int(rng.integers(1, 13)),
             "in_w": int(rng.integers(1, 13)),
             "filter_c": int(rng.integers(1, 7)),
             "groups": int(rng.choice([1, 1, 1, 2, 3])),
             "out_per_group": int(rng.integers(1, 6)),
-            "k_h": int(rng.integers(1, 6)),
-            "k_w": int(rng.integers(1, 6)),
-            "stride_h": int(rng.integers(1, 4)),
-            "stride_w": int(rng.integers(1, 4)),
-            "dil_h": int(rng.choice([1, 1, 2, 3])),
-            "dil_w": int(rng.choice([1, 1, 2])),
-            "padding": str(rng.choice(["SAME", "VALID"])),
-            "per_channel": bool(rng.integers(0, 2)),
-            "bias": bool(rng.integers(0, 4) > 0),
-            "act": str(rng.choice(ACTIVATIONS)),
-            "in_zp": int(rng.integers(-128, 128)),
         }
-        out_h, _ = conv_padding(
-            cfg["padding"], cfg["in_h"], cfg["k_h"], cfg["stride_h"], cfg["dil_h"]
-        )
-        out_w, _ = conv_padding(
-            cfg["padding"], cfg["in_w"], cfg["k_w"], cfg["stride_w"], cfg["dil_w"]
-        )
-        if out_h >= 1 and out_w >= 1:
-            cfg["out_h"], cfg["out_w"] = out_h, out_w
-            return cfg
 
-
-def random_quant(rng: np.random.Generator, act: str, taps: int, channels: int, per_channel: bool):
-    """(input scale, weight scales, output scale, output zero point) for an accumulation of `taps`
-    products: the output range suits the activation, and the multiplier s_in * s_w / s_out puts
-    typical outputs near +-60 levels, times a random factor (sometimes extreme: tiny multipliers,
-    or multipliers above 1 that take the left-shift path)."""
-    if act == "RELU6":
-        out_scale, out_zp = 6 / 255 * rng.uniform(0.8, 1.5), int(rng.integers(-128, -60))
-    elif act == "RELU_N1_TO_1":
-        out_scale, out_zp = 2 / 255 * rng.uniform(0.8, 1.5), int(rng.integers(-40, 40))
-    elif act == "RELU":
-        out_scale, out_zp = rng.uniform(0.01, 0.2), int(rng.integers(-128, 0))
-    else:
-        out_scale, out_zp = rng.uniform(0.01, 0.2), int(rng.integers(-128, 128))
-    factor = rng.uniform(0.3, 3.0)
-    extreme = rng.uniform()
-    if extreme < 0.06:
-        factor *= 2.0 ** rng.uniform(5, 12)
-    elif extreme < 0.12:
-        factor /= 2.0 ** rng.uniform(5, 12)
-    multiplier = 60 / (74 * 74 * np.sqrt(taps)) * factor
-    in_scale = float(rng.uniform(0.005, 0.1))
-    spread = rng.uniform(0.5, 2.0, channels if per_channel else 1)
-    w_scale = multiplier * out_scale / in_scale * spread
-    return in_scale, w_scale, float(out_scale), out_zp
-
-
-def build_conv(cfg: dict, rng: np.random.Generator) -> bytes:
-    """A one-op CONV_2D .tflite for `cfg`."""
-    in_c = cfg["filter_c"] * cfg["groups"]
-    out_c = cfg["out_per_group"] * cfg["groups"]
-    taps = cfg["k_h"] * cfg["k_w"] * cfg["filter_c"]
-    in_scale, w_scale, out_scale, out_zp = random_quant(
-        rng, cfg["act"], taps, out_c, cfg["per_channel"]
-    )
-    n_scales = w_scale.size
-    weights = rng.integers(-127, 128, (out_c, cfg["k_h"], cfg["k_w"], cfg["filter_c"]))
-    b = ModelBuilder()
-    x = b.tensor(
-        (cfg["batch"], cfg["in_h"], cfg["in_w"], in_c), scale=in_scale, zero_point=cfg["in_zp"]
-    )
-    w = b.tensor(
-        weights.shape, scale=w_scale, zero_point=np.zeros(n_scales, np.int64), data=weights, axis=0
-    )
-    inputs = [x, w]
-    if cfg["bias"]:
-        bias_scale = in_scale * np.broadcast_to(w_scale, (out_c,))
-        bias = np.round(rng.uniform(-0.5, 0.5, out_c) * 74 * 74 * np.sqrt(taps))
-        inputs.append(
-            b.tensor(
-                (out_c,), "int32", scale=bias_scale, zero_point=np.zeros(out_c, np.int64), data=bias
-            )
-        )
-    y = b.tensor(
-        (cfg["batch"], cfg["out_h"], cfg["out_w"], out_c), scale=out_scale, zero_point=out_zp
-    )
-    b.op(
-        "CONV_2D",
-        inputs,
-        [y],
-        "Conv2DOptions",
-        version=3 if cfg["per_channel"] else 1,
-        padding=cfg["padding"],
-        stride_h=cfg["stride_h"],
-        stride_w=cfg["stride_w"],
-        dilation_h_factor=cfg["dil_h"],
-        dilation_w_factor=cfg["dil_w"],
-        fused_activation_function=cfg["act"],
-    )
-    return b.build([x], [y])
-
-
-def check_bit_exact(model: bytes, seed: int, sanitize: bool) -> None:
-    g = read_tflite(model)
-    x = np.random.default_rng(seed).integers(
-        -128, 128, (SAMPLES, *g.input_tensors[0].shape), dtype=np.int8
-    )
-    verdict, out = validate_host(model, x, sanitize=sanitize)
-    assert verdict.bit_exact, verdict.summary()
-    assert verdict.samples == SAMPLES
+    return random_conv_geometry(rng, leading)
 
 
 @pytest.mark.parametrize("chunk", range(3))
 def test_conv_random_configs_bit_exact(chunk: int) -> None:
     """30 random configurations (10 per chunk), 8 random inputs each; every 3rd under ASan/UBSan."""
-    for k in range(10):
-        seed = 1000 + chunk * 10 + k
-        rng = np.random.default_rng(seed)
-        cfg = random_conv_config(rng)
-        model = build_conv(cfg, rng)
-        try:
-            check_bit_exact(model, seed, sanitize=k % 3 == 0)
-        except AssertionError as exc:
-            raise AssertionError(f"seed {seed} config {cfg}: {exc}") from None
+    run_random_cases(random_conv_config, build_conv, 1000 + 10 * chunk, 10)
 
 
 @pytest.mark.parametrize(

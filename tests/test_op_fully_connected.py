@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_op_conv import ACTIVATIONS, check_bit_exact, random_quant
+from op_cases import ACTIVATIONS, build_fc, check_bit_exact, run_random_cases
 from tflite_builder import ModelBuilder
 
 from tinypipe.errors import UnsupportedModelError
@@ -31,69 +31,10 @@ def random_fc_config(rng: np.random.Generator) -> dict:
     }
 
 
-def build_fc(cfg: dict, rng: np.random.Generator) -> bytes:
-    """A one-op FULLY_CONNECTED .tflite for `cfg`.
-
-    layouts: "2d" input [rows, in] -> [rows, out]; "flatten" input [rows, 1, in] (flattened to
-    rows) -> [rows, out]; "keep_num_dims" input [1, rows, in] -> [1, rows, out].
-    """
-    rows, d_in, d_out = cfg["rows"], cfg["in_features"], cfg["out_features"]
-    in_scale, w_scale, out_scale, out_zp = random_quant(
-        rng, cfg["act"], d_in, d_out, cfg["per_channel"]
-    )
-    weights = rng.integers(-127, 128, (d_out, d_in))
-    w_zp = np.zeros(w_scale.size, np.int64)
-    if cfg["w_zp"] and not cfg["per_channel"]:
-        w_zp[:] = rng.integers(-20, 21)
-    if cfg["layout"] == "2d":
-        in_shape, out_shape = (rows, d_in), (rows, d_out)
-    elif cfg["layout"] == "flatten":
-        in_shape, out_shape = (rows, 1, d_in), (rows, d_out)
-    else:
-        in_shape, out_shape = (1, rows, d_in), (1, rows, d_out)
-    b = ModelBuilder()
-    x = b.tensor(in_shape, scale=in_scale, zero_point=cfg["in_zp"])
-    w = b.tensor(weights.shape, scale=w_scale, zero_point=w_zp, data=weights, axis=0)
-    inputs = [x, w]
-    if cfg["bias"]:
-        bias = np.round(rng.uniform(-0.5, 0.5, d_out) * 74 * 74 * np.sqrt(d_in))
-        bias_scale = in_scale * w_scale  # one scale when the weights are per tensor
-        inputs.append(
-            b.tensor(
-                (d_out,),
-                "int32",
-                scale=bias_scale,
-                zero_point=np.zeros(bias_scale.size, np.int64),
-                data=bias,
-            )
-        )
-    else:
-        inputs.append(-1)
-    y = b.tensor(out_shape, scale=out_scale, zero_point=out_zp)
-    b.op(
-        "FULLY_CONNECTED",
-        inputs,
-        [y],
-        "FullyConnectedOptions",
-        version=4,
-        fused_activation_function=cfg["act"],
-        keep_num_dims=cfg["layout"] == "keep_num_dims",
-    )
-    return b.build([x], [y])
-
-
 @pytest.mark.parametrize("chunk", range(3))
 def test_fc_random_configs_bit_exact(chunk: int) -> None:
     """30 random configurations (10 per chunk), 8 random inputs each; every 3rd under ASan/UBSan."""
-    for k in range(10):
-        seed = 3000 + chunk * 10 + k
-        rng = np.random.default_rng(seed)
-        cfg = random_fc_config(rng)
-        model = build_fc(cfg, rng)
-        try:
-            check_bit_exact(model, seed, sanitize=k % 3 == 0)
-        except AssertionError as exc:
-            raise AssertionError(f"seed {seed} config {cfg}: {exc}") from None
+    run_random_cases(random_fc_config, build_fc, 3000 + 10 * chunk, 10)
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)

@@ -10,24 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from op_cases import check_bit_exact, labelled_failure
 from tflite_builder import ModelBuilder
 
 from tinypipe.errors import UnsupportedModelError
 from tinypipe.graph import read_tflite
 from tinypipe.ops.mean import mean_multiplier
 from tinypipe.validate import validate_host
-
-SAMPLES = 8
-
-
-def check_bit_exact(model: bytes, seed: int, sanitize: bool) -> None:
-    g = read_tflite(model)
-    x = np.random.default_rng(seed).integers(
-        -128, 128, (SAMPLES, *g.input_tensors[0].shape), dtype=np.int8
-    )
-    verdict, _ = validate_host(model, x, sanitize=sanitize)
-    assert verdict.bit_exact, verdict.summary()
-    assert verdict.samples == SAMPLES
 
 
 def build_mean(shape, axes, keep_dims: bool, in_q, out_q) -> bytes:
@@ -67,10 +56,8 @@ def test_mean_random_configs_bit_exact(chunk: int) -> None:
     for k in range(12):
         seed = 7000 + 12 * chunk + k
         case = random_mean_case(np.random.default_rng(seed))
-        try:
+        with labelled_failure(f"seed {seed} case {case}"):
             check_bit_exact(build_mean(*case), seed, sanitize=k % 3 == 0)
-        except AssertionError as exc:
-            raise AssertionError(f"seed {seed} case {case}: {exc}") from None
 
 
 def test_mean_global_pool_large_window() -> None:

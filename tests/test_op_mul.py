@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_op_add import ACTIVATIONS, build_binary, check_bit_exact, run_random_cases
+from op_cases import ACTIVATIONS, build_binary, check_bit_exact, run_random_binary_cases
 
 from tinypipe.graph import read_tflite
 
@@ -17,7 +17,7 @@ from tinypipe.graph import read_tflite
 @pytest.mark.parametrize("chunk", range(3))
 def test_mul_random_configs_bit_exact(chunk: int) -> None:
     """30 random configurations (10 per chunk), 8 random inputs each; every 3rd under ASan/UBSan."""
-    run_random_cases("MUL", 3000 + 10 * chunk, 10)
+    run_random_binary_cases("MUL", 3000 + 10 * chunk, 10)
 
 
 def test_mul_multiplier_above_one_every_activation() -> None:

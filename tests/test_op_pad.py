@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from op_cases import check_bit_exact, labelled_failure
 from tflite_builder import ModelBuilder
 
 from tinypipe import ops
@@ -16,18 +17,6 @@ from tinypipe.errors import UnsupportedModelError
 from tinypipe.graph import read_tflite
 from tinypipe.ops.pad import merge_pad_dims
 from tinypipe.validate import validate_host
-
-SAMPLES = 8
-
-
-def check_bit_exact(model: bytes, seed: int, sanitize: bool) -> None:
-    g = read_tflite(model)
-    x = np.random.default_rng(seed).integers(
-        -128, 128, (SAMPLES, *g.input_tensors[0].shape), dtype=np.int8
-    )
-    verdict, _ = validate_host(model, x, sanitize=sanitize)
-    assert verdict.bit_exact, verdict.summary()
-    assert verdict.samples == SAMPLES
 
 
 def build_pad(shape, pads, zp: int, scale: float = 0.05) -> bytes:
@@ -52,10 +41,8 @@ def test_pad_random_configs_bit_exact(chunk: int) -> None:
         shape = [int(d) for d in rng.integers(1, 6, rank)]
         pads = rng.integers(0, 4, (rank, 2)) * (rng.random((rank, 1)) < 0.7)
         zp = int(rng.integers(-128, 128))
-        try:
+        with labelled_failure(f"seed {seed} shape {shape} pads {pads.tolist()}"):
             check_bit_exact(build_pad(shape, pads, zp), seed, sanitize=k % 3 == 0)
-        except AssertionError as exc:
-            raise AssertionError(f"seed {seed} shape {shape} pads {pads.tolist()}: {exc}") from None
 
 
 def test_pad_5d_merges_to_4_dims() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from op_cases import ACTIVATIONS, check_bit_exact, labelled_failure, unary_model
 from tflite_builder import ModelBuilder
 
 from tinypipe.errors import UnsupportedModelError
@@ -17,19 +18,7 @@ from tinypipe.graph import read_tflite
 from tinypipe.ops.conv import conv_padding
 from tinypipe.validate import validate_host
 
-ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 POOLS = ["AVERAGE_POOL_2D", "MAX_POOL_2D"]
-SAMPLES = 8
-
-
-def check_bit_exact(model: bytes, seed: int, sanitize: bool) -> None:
-    g = read_tflite(model)
-    x = np.random.default_rng(seed).integers(
-        -128, 128, (SAMPLES, *g.input_tensors[0].shape), dtype=np.int8
-    )
-    verdict, _ = validate_host(model, x, sanitize=sanitize)
-    assert verdict.bit_exact, verdict.summary()
-    assert verdict.samples == SAMPLES
 
 
 def random_pool_config(rng: np.random.Generator) -> dict:
@@ -56,15 +45,14 @@ def random_pool_config(rng: np.random.Generator) -> dict:
 
 
 def build_pool(opcode: str, cfg: dict) -> bytes:
-    b = ModelBuilder()
     q = {"scale": cfg["scale"], "zero_point": cfg["zp"]}
-    x = b.tensor((cfg["batch"], cfg["in_h"], cfg["in_w"], cfg["depth"]), **q)
-    y = b.tensor((cfg["batch"], cfg["out_h"], cfg["out_w"], cfg["depth"]), **q)
-    b.op(
+    return unary_model(
         opcode,
-        [x],
-        [y],
+        (cfg["batch"], cfg["in_h"], cfg["in_w"], cfg["depth"]),
+        q,
+        q,
         "Pool2DOptions",
+        out_shape=(cfg["batch"], cfg["out_h"], cfg["out_w"], cfg["depth"]),
         padding=cfg["padding"],
         stride_h=cfg["s_h"],
         stride_w=cfg["s_w"],
@@ -72,7 +60,6 @@ def build_pool(opcode: str, cfg: dict) -> bytes:
         filter_width=cfg["f_w"],
         fused_activation_function=cfg["act"],
     )
-    return b.build([x], [y])
 
 
 @pytest.mark.parametrize("opcode", POOLS)
@@ -83,10 +70,8 @@ def test_pool_random_configs_bit_exact(opcode: str, chunk: int) -> None:
     for k in range(12):
         seed = 4000 + 100 * POOLS.index(opcode) + 12 * chunk + k
         cfg = random_pool_config(np.random.default_rng(seed))
-        try:
+        with labelled_failure(f"{opcode} seed {seed} config {cfg}"):
             check_bit_exact(build_pool(opcode, cfg), seed, sanitize=k % 3 == 0)
-        except AssertionError as exc:
-            raise AssertionError(f"{opcode} seed {seed} config {cfg}: {exc}") from None
 
 
 def test_average_pool_rounds_half_away_from_zero() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tflite_builder import ModelBuilder
+from op_cases import convert_keras_int8, unary_model
 
 from tinypipe.codegen import generate_c
 from tinypipe.errors import UnsupportedModelError
@@ -28,11 +28,7 @@ BYTES = np.arange(256, dtype=np.uint8)
 
 
 def one_op(op: str, shape, in_t: dict, out_t: dict) -> bytes:
-    b = ModelBuilder()
-    x = b.tensor(shape, **in_t)
-    y = b.tensor(shape, **out_t)
-    b.op(op, [x], [y], version=2 if op == "DEQUANTIZE" else 1)
-    return b.build([x], [y])
+    return unary_model(op, shape, in_t, out_t, version=2 if op == "DEQUANTIZE" else 1)
 
 
 def random_qparams(rng: np.random.Generator, dtype: str = "int8") -> dict:
@@ -151,29 +147,16 @@ def test_unsupported_variants_are_refused(op, in_t, out_t, why):
     assert f"#0 {op}" in str(info.value)
 
 
-def _convert(io_type):
+def _convert(io_type: str | None) -> bytes:
+    """Dense -> Dense -> Softmax, converted with `io_type` input/output (None: float32)."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(9)
     inp = keras.Input((12,), batch_size=1)
     out = keras.layers.Softmax()(
         keras.layers.Dense(10)(keras.layers.Dense(12, activation="relu")(inp))
     )
-    rng = np.random.default_rng(0)
-
-    def representative():
-        for _ in range(64):
-            yield [rng.normal(0, 2, (1, 12)).astype(np.float32)]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, out))
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    if io_type is not None:
-        conv.inference_input_type = io_type
-        conv.inference_output_type = io_type
-    return conv.convert()
+    return convert_keras_int8(keras.Model(inp, out), (1, 12), spread=2, io_type=io_type)
 
 
 def test_keras_float_io_model_bit_exact():
@@ -197,7 +180,7 @@ def test_keras_float_io_model_bit_exact():
 
 def test_keras_uint8_io_model_bit_exact():
     """uint8 at the boundary: QUANTIZE uint8 -> int8 in, QUANTIZE int8 -> uint8 out."""
-    model = _convert(__import__("tensorflow").uint8)
+    model = _convert("uint8")
     g = read_tflite(model)
     kinds = [
         (op.opcode, g.tensors[op.inputs[0]].dtype, g.tensors[op.outputs[0]].dtype)

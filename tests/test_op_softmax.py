@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tflite_builder import ModelBuilder
+from op_cases import convert_keras_int8, unary_model
 
 from tinypipe.codegen import generate_c
 from tinypipe.errors import UnsupportedModelError
@@ -27,11 +27,8 @@ SAMPLES = 6
 
 
 def softmax_model(shape, s_in: float, z_in: int, beta: float, s_out=1 / 256, z_out=-128) -> bytes:
-    b = ModelBuilder()
-    x = b.tensor(shape, scale=s_in, zero_point=z_in)
-    y = b.tensor(shape, scale=s_out, zero_point=z_out)
-    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", version=2, beta=beta)
-    return b.build([x], [y])
+    in_t, out_t = {"scale": s_in, "zero_point": z_in}, {"scale": s_out, "zero_point": z_out}
+    return unary_model("SOFTMAX", shape, in_t, out_t, "SoftmaxOptions", version=2, beta=beta)
 
 
 def random_inputs(rng: np.random.Generator, shape, n: int) -> np.ndarray:
@@ -159,24 +156,11 @@ def test_too_many_classes_refused():
 def test_keras_softmax_bit_exact():
     """Dense -> Softmax as the TF converter emits it (int8 I/O): SOFTMAX version 2."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(5)
     inp = keras.Input((20,), batch_size=1)
     out = keras.layers.Softmax()(keras.layers.Dense(37)(inp))
-    rng = np.random.default_rng(0)
-
-    def representative():
-        for _ in range(64):
-            yield [rng.normal(0, 3, (1, 20)).astype(np.float32)]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, out))
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    model = conv.convert()
+    model = convert_keras_int8(keras.Model(inp, out), (1, 20), spread=3)
     g = read_tflite(model)
     assert [(op.opcode, op.version) for op in g.operators][-1] == ("SOFTMAX", 2)
     x = np.random.default_rng(1).integers(-128, 128, size=(40, 1, 20)).astype(np.int8)

@@ -293,19 +293,8 @@ class Runner:
         for attempt in range(retries + 1):
             self.transport.write(request)
             deadline = time.monotonic() + self.timeout
-            while True:
-                left = deadline - time.monotonic()
-                line = self.transport.readline(left) if left > 0 else None
-                if line is None:
-                    raise LinkError(
-                        f"{self.transport.describe} did not answer an inference within "
-                        f"{self.timeout:g} s."
-                    )
-                body = unframe(line)
-                if body is None:
-                    if line.strip():
-                        break  # garbled on the way: ask again (answers carry the seq)
-                    continue
+            # None: garbled on the way, so ask again (answers carry the seq)
+            while (body := self._next_answer(deadline, "an inference")) is not None:
                 parts = body.split()
                 if parts[0] == "O":
                     if len(parts) != 4:
@@ -338,19 +327,8 @@ class Runner:
         for _ in range(retries + 1):
             self.transport.write(b"P\n")
             deadline = time.monotonic() + self.timeout
-            while True:
-                left = deadline - time.monotonic()
-                line = self.transport.readline(left) if left > 0 else None
-                if line is None:
-                    raise LinkError(
-                        f"{self.transport.describe} did not answer a profile request within "
-                        f"{self.timeout:g} s."
-                    )
-                body = unframe(line)
-                if body is None:
-                    if line.strip():
-                        break  # garbled on the way: ask again (the answer does not change)
-                    continue
+            # None: garbled on the way, so ask again (the answer does not change)
+            while (body := self._next_answer(deadline, "a profile request")) is not None:
                 parts = body.split()
                 if parts[0] == "P":
                     return self._parse_profile(body, parts)
@@ -364,6 +342,23 @@ class Runner:
         raise LinkError(
             f"No intact profile from {self.transport.describe} after {retries + 1} tries."
         )
+
+    def _next_answer(self, deadline: float, request: str) -> str | None:
+        """The body of the next intact line before `deadline`, skipping blank lines; None when a
+        garbled line arrives (the request was garbled, or its answer was: send it again).
+        Silence until the deadline raises LinkError naming `request`."""
+        while True:
+            left = deadline - time.monotonic()
+            line = self.transport.readline(left) if left > 0 else None
+            if line is None:
+                raise LinkError(
+                    f"{self.transport.describe} did not answer {request} within {self.timeout:g} s."
+                )
+            body = unframe(line)
+            if body is not None:
+                return body
+            if line.strip():
+                return None
 
     def _parse_profile(self, body: str, parts: list[str]) -> list[int | None]:
         try:

@@ -1,0 +1,373 @@
+"""Helpers shared by the op tests (test_op_*.py, test_kernels_on_m4.py).
+
+One-op models built with tflite_builder (random quantization, the CONV_2D / DEPTHWISE_CONV_2D /
+FULLY_CONNECTED / ADD / MUL builders), the "bit for bit against TFLM" checks on the host and on
+a board, and the TF-converter path the Keras tests use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+from tflite_builder import ModelBuilder
+
+from tinypipe.graph import read_tflite
+from tinypipe.ops.conv import conv_padding
+from tinypipe.validate import validate_host, validate_on_board
+
+ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]  # fused activations
+SAMPLES = 8
+
+# ----------------------------------------------------------------------------- checks
+
+
+def check_bit_exact(model: bytes, seed: int, sanitize: bool) -> None:
+    """SAMPLES random int8 inputs (from `seed`) through the compiled C on the host (under
+    ASan/UBSan if `sanitize`), bit for bit against TFLM."""
+    g = read_tflite(model)
+    verdict, _ = validate_host(model, random_int8_inputs(g, seed, SAMPLES), sanitize=sanitize)
+    assert verdict.bit_exact, verdict.summary()
+    assert verdict.samples == SAMPLES
+
+
+def check_bit_exact_on_board(model: bytes, seed: int, board: str, samples: int) -> None:
+    """`samples` random int8 inputs (from `seed`) through firmware for `board`, against TFLM."""
+    g = read_tflite(model)
+    verdict, _ = validate_on_board(g, random_int8_inputs(g, seed, samples), board)
+    assert verdict.samples == samples
+    assert verdict.bit_exact, verdict.summary()
+
+
+def random_int8_inputs(graph, seed: int, samples: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(
+        -128, 128, (samples, *graph.input_tensors[0].shape), dtype=np.int8
+    )
+
+
+@contextlib.contextmanager
+def labelled_failure(label: str) -> Iterator[None]:
+    """Prefix an assertion failure inside the block with `label` (seed and config of a case)."""
+    try:
+        yield
+    except AssertionError as exc:
+        raise AssertionError(f"{label}: {exc}") from None
+
+
+def run_random_cases(random_config, build, first_seed: int, count: int) -> None:
+    """`count` cases from consecutive seeds: cfg = random_config(rng), then build(cfg, rng) with
+    the same generator; SAMPLES inputs each (check_bit_exact), every 3rd under ASan/UBSan."""
+    for k in range(count):
+        seed = first_seed + k
+        rng = np.random.default_rng(seed)
+        cfg = random_config(rng)
+        with labelled_failure(f"seed {seed} config {cfg}"):
+            check_bit_exact(build(cfg, rng), seed, sanitize=k % 3 == 0)
+
+
+# ----------------------------------------------------------------------------- one-op models
+
+
+def unary_model(
+    opcode: str, shape, in_t: dict, out_t: dict, options: str | None = None, out_shape=None, **kw
+) -> bytes:
+    """One op from the model input (tensor fields `in_t`) to the output (`out_t`, shaped
+    `out_shape` or like the input); `options` and `kw` as for ModelBuilder.op."""
+    b = ModelBuilder()
+    x = b.tensor(shape, **in_t)
+    y = b.tensor(shape if out_shape is None else out_shape, **out_t)
+    b.op(opcode, [x], [y], options, **kw)
+    return b.build([x], [y])
+
+
+def random_quant(rng: np.random.Generator, act: str, taps: int, channels: int, per_channel: bool):
+    """(input scale, weight scales, output scale, output zero point) for an accumulation of `taps`
+    products: the output range suits the activation, and the multiplier s_in * s_w / s_out puts
+    typical outputs near +-60 levels, times a random factor (sometimes extreme: tiny multipliers,
+    or multipliers above 1 that take the left-shift path)."""
+    if act == "RELU6":
+        out_scale, out_zp = 6 / 255 * rng.uniform(0.8, 1.5), int(rng.integers(-128, -60))
+    elif act == "RELU_N1_TO_1":
+        out_scale, out_zp = 2 / 255 * rng.uniform(0.8, 1.5), int(rng.integers(-40, 40))
+    elif act == "RELU":
+        out_scale, out_zp = rng.uniform(0.01, 0.2), int(rng.integers(-128, 0))
+    else:
+        out_scale, out_zp = rng.uniform(0.01, 0.2), int(rng.integers(-128, 128))
+    factor = rng.uniform(0.3, 3.0)
+    extreme = rng.uniform()
+    if extreme < 0.06:
+        factor *= 2.0 ** rng.uniform(5, 12)
+    elif extreme < 0.12:
+        factor /= 2.0 ** rng.uniform(5, 12)
+    multiplier = 60 / (74 * 74 * np.sqrt(taps)) * factor
+    in_scale = float(rng.uniform(0.005, 0.1))
+    spread = rng.uniform(0.5, 2.0, channels if per_channel else 1)
+    w_scale = multiplier * out_scale / in_scale * spread
+    return in_scale, w_scale, float(out_scale), out_zp
+
+
+def conv_output_size(cfg: dict) -> tuple[int, int]:
+    """(out_h, out_w) of a CONV_2D / DEPTHWISE_CONV_2D config, by TFLite's padding rule."""
+    out_h, _ = conv_padding(cfg["padding"], cfg["in_h"], cfg["k_h"], cfg["stride_h"], cfg["dil_h"])
+    out_w, _ = conv_padding(cfg["padding"], cfg["in_w"], cfg["k_w"], cfg["stride_w"], cfg["dil_w"])
+    return out_h, out_w
+
+
+def random_conv_geometry(rng: np.random.Generator, leading) -> dict:
+    """A random CONV_2D / DEPTHWISE_CONV_2D config, always valid for TFLite: `leading(rng)` draws
+    the op's own fields (batch, input size, channels), then the window, padding, quantization
+    kind and activation; drawn again until the output is at least 1x1."""
+    while True:
+        cfg = leading(rng)
+        cfg.update(
+            {
+                "k_h": int(rng.integers(1, 6)),
+                "k_w": int(rng.integers(1, 6)),
+                "stride_h": int(rng.integers(1, 4)),
+                "stride_w": int(rng.integers(1, 4)),
+                "dil_h": int(rng.choice([1, 1, 2, 3])),
+                "dil_w": int(rng.choice([1, 1, 2])),
+                "padding": str(rng.choice(["SAME", "VALID"])),
+                "per_channel": bool(rng.integers(0, 2)),
+                "bias": bool(rng.integers(0, 4) > 0),
+                "act": str(rng.choice(ACTIVATIONS)),
+                "in_zp": int(rng.integers(-128, 128)),
+            }
+        )
+        out_h, out_w = conv_output_size(cfg)
+        if out_h >= 1 and out_w >= 1:
+            cfg["out_h"], cfg["out_w"] = out_h, out_w
+            return cfg
+
+
+def build_conv(cfg: dict, rng: np.random.Generator) -> bytes:
+    """A one-op CONV_2D .tflite for `cfg`."""
+    in_c = cfg["filter_c"] * cfg["groups"]
+    out_c = cfg["out_per_group"] * cfg["groups"]
+    filters = (out_c, cfg["k_h"], cfg["k_w"], cfg["filter_c"])
+    return _build_conv_like("CONV_2D", "Conv2DOptions", cfg, rng, in_c, filters, channel_axis=0)
+
+
+def build_depthwise(cfg: dict, rng: np.random.Generator, depth_multiplier: int | None = None):
+    """A one-op DEPTHWISE_CONV_2D .tflite for `cfg` (depth_multiplier overrides the option)."""
+    filters = (1, cfg["k_h"], cfg["k_w"], cfg["in_c"] * cfg["mult"])
+    return _build_conv_like(
+        "DEPTHWISE_CONV_2D",
+        "DepthwiseConv2DOptions",
+        cfg,
+        rng,
+        cfg["in_c"],
+        filters,
+        channel_axis=3,
+        depth_multiplier=cfg["mult"] if depth_multiplier is None else depth_multiplier,
+    )
+
+
+def _build_conv_like(
+    opcode: str, options: str, cfg: dict, rng, in_c: int, filters, channel_axis: int, **fields
+) -> bytes:
+    """CONV_2D or DEPTHWISE_CONV_2D with random `filters` (output channels on `channel_axis`),
+    quantization from random_quant and, if cfg["bias"], a random bias."""
+    out_c = filters[channel_axis]
+    taps = int(np.prod(filters)) // out_c
+    in_scale, w_scale, out_scale, out_zp = random_quant(
+        rng, cfg["act"], taps, out_c, cfg["per_channel"]
+    )
+    weights = rng.integers(-127, 128, filters)
+    b = ModelBuilder()
+    x = b.tensor(
+        (cfg["batch"], cfg["in_h"], cfg["in_w"], in_c), scale=in_scale, zero_point=cfg["in_zp"]
+    )
+    w = b.tensor(
+        weights.shape,
+        scale=w_scale,
+        zero_point=np.zeros(w_scale.size, np.int64),
+        data=weights,
+        axis=channel_axis,
+    )
+    inputs = [x, w]
+    if cfg["bias"]:
+        bias_scale = in_scale * np.broadcast_to(w_scale, (out_c,))
+        bias = np.round(rng.uniform(-0.5, 0.5, out_c) * 74 * 74 * np.sqrt(taps))
+        inputs.append(
+            b.tensor(
+                (out_c,), "int32", scale=bias_scale, zero_point=np.zeros(out_c, np.int64), data=bias
+            )
+        )
+    y = b.tensor(
+        (cfg["batch"], cfg["out_h"], cfg["out_w"], out_c), scale=out_scale, zero_point=out_zp
+    )
+    b.op(
+        opcode,
+        inputs,
+        [y],
+        options,
+        version=3 if cfg["per_channel"] else 1,
+        padding=cfg["padding"],
+        stride_h=cfg["stride_h"],
+        stride_w=cfg["stride_w"],
+        dilation_h_factor=cfg["dil_h"],
+        dilation_w_factor=cfg["dil_w"],
+        fused_activation_function=cfg["act"],
+        **fields,
+    )
+    return b.build([x], [y])
+
+
+def build_fc(cfg: dict, rng: np.random.Generator) -> bytes:
+    """A one-op FULLY_CONNECTED .tflite for `cfg`.
+
+    layouts: "2d" input [rows, in] -> [rows, out]; "flatten" input [rows, 1, in] (flattened to
+    rows) -> [rows, out]; "keep_num_dims" input [1, rows, in] -> [1, rows, out].
+    """
+    rows, d_in, d_out = cfg["rows"], cfg["in_features"], cfg["out_features"]
+    in_scale, w_scale, out_scale, out_zp = random_quant(
+        rng, cfg["act"], d_in, d_out, cfg["per_channel"]
+    )
+    weights = rng.integers(-127, 128, (d_out, d_in))
+    w_zp = np.zeros(w_scale.size, np.int64)
+    if cfg["w_zp"] and not cfg["per_channel"]:
+        w_zp[:] = rng.integers(-20, 21)
+    if cfg["layout"] == "2d":
+        in_shape, out_shape = (rows, d_in), (rows, d_out)
+    elif cfg["layout"] == "flatten":
+        in_shape, out_shape = (rows, 1, d_in), (rows, d_out)
+    else:
+        in_shape, out_shape = (1, rows, d_in), (1, rows, d_out)
+    b = ModelBuilder()
+    x = b.tensor(in_shape, scale=in_scale, zero_point=cfg["in_zp"])
+    w = b.tensor(weights.shape, scale=w_scale, zero_point=w_zp, data=weights, axis=0)
+    inputs = [x, w]
+    if cfg["bias"]:
+        bias = np.round(rng.uniform(-0.5, 0.5, d_out) * 74 * 74 * np.sqrt(d_in))
+        bias_scale = in_scale * w_scale  # one scale when the weights are per tensor
+        inputs.append(
+            b.tensor(
+                (d_out,),
+                "int32",
+                scale=bias_scale,
+                zero_point=np.zeros(bias_scale.size, np.int64),
+                data=bias,
+            )
+        )
+    else:
+        inputs.append(-1)
+    y = b.tensor(out_shape, scale=out_scale, zero_point=out_zp)
+    b.op(
+        "FULLY_CONNECTED",
+        inputs,
+        [y],
+        "FullyConnectedOptions",
+        version=4,
+        fused_activation_function=cfg["act"],
+        keep_num_dims=cfg["layout"] == "keep_num_dims",
+    )
+    return b.build([x], [y])
+
+
+# ----------------------------------------------------------------------------- ADD / MUL
+
+BINARY_OPTIONS = {"ADD": "AddOptions", "MUL": "MulOptions"}
+
+
+def random_binary_config(rng: np.random.Generator, opcode: str) -> dict:
+    """Shapes, operand kinds and quantization for one ADD/MUL case."""
+    rank = int(rng.integers(1, 5))
+    full = [int(d) for d in rng.integers(1, 7, rank)]
+    if rank == 4:
+        full[0] = int(rng.choice([1, 1, 2]))
+    # The other operand: some dims broadcast (1), possibly fewer leading dims.
+    small = [d if rng.random() < 0.5 else 1 for d in full]
+    small = small[int(rng.integers(0, rank + 1)) :]
+    kinds = ["const", "input_small", "activations", "same", "scalar"]
+    mode = str(rng.choice(kinds, p=[0.3, 0.2, 0.3, 0.1, 0.1]))
+    if mode == "scalar":
+        small = [] if rng.random() < 0.5 else [1]
+    if mode == "activations":  # MEAN makes the operand, so some dim of size > 1 must reduce
+        padded = [1] * (rank - len(small)) + small
+        wide = [i for i, d in enumerate(full) if d > 1]
+        if not wide:
+            mode = "same"
+        elif padded == full:
+            small = padded[: wide[0]] + [1] + padded[wide[0] + 1 :]
+    s1 = float(10 ** rng.uniform(-3, 0))
+    s2 = s1 if mode == "same" else float(s1 * 10 ** rng.uniform(-3, 3))
+    z1 = int(rng.integers(-128, 128))
+    z2 = z1 if mode == "same" else int(rng.integers(-128, 128))
+    if opcode == "ADD":
+        s_out = (s1 + s2) * float(10 ** rng.uniform(-0.5, 0.5))
+    else:  # mostly M = s1 s2 / s_out < 1, sometimes > 1
+        f = rng.uniform(0.5, 2.8) if rng.random() < 0.8 else rng.uniform(-0.5, 0.5)
+        s_out = s1 * s2 * float(10**f)
+    return {
+        "full": full,
+        "small": small,
+        "mode": mode,
+        "swap": bool(rng.integers(0, 2)),
+        "scales": (s1, s2, s_out),
+        "zero_points": (z1, z2, int(rng.integers(-128, 128))),
+        "act": str(rng.choice(ACTIVATIONS)),
+    }
+
+
+def build_binary(opcode: str, cfg: dict, rng: np.random.Generator) -> bytes:
+    """One ADD/MUL (plus a MEAN making the second activation in mode 'activations')."""
+    (s1, s2, s_out), (z1, z2, z_out) = cfg["scales"], cfg["zero_points"]
+    full, small, mode = cfg["full"], cfg["small"], cfg["mode"]
+    b = ModelBuilder()
+    if mode == "input_small":  # the model input is the broadcast operand
+        x = b.tensor(small, scale=s1, zero_point=z1)
+        other = b.tensor(full, scale=s2, zero_point=z2, data=rng.integers(-128, 128, full))
+    else:
+        x = b.tensor(full, scale=s1, zero_point=z1)
+        if mode == "same":
+            other = x
+        elif mode == "activations":  # a second activation, broadcast: MEAN over its 1-dims
+            padded = [1] * (len(full) - len(small)) + small
+            axes = [i for i, (p, d) in enumerate(zip(padded, full)) if p != d]
+            ax = b.tensor((len(axes),), "int32", data=np.array(axes, np.int32))
+            other = b.tensor(padded, scale=s2, zero_point=z2)
+            b.op("MEAN", [x, ax], [other], "ReducerOptions", keep_dims=True)
+        else:
+            other = b.tensor(small, scale=s2, zero_point=z2, data=rng.integers(-128, 128, small))
+    y = b.tensor(full, scale=s_out, zero_point=z_out)
+    operands = [other, x] if cfg["swap"] else [x, other]
+    b.op(opcode, operands, [y], BINARY_OPTIONS[opcode], fused_activation_function=cfg["act"])
+    return b.build([x], [y])
+
+
+def run_random_binary_cases(opcode: str, first_seed: int, count: int) -> None:
+    run_random_cases(
+        lambda rng: random_binary_config(rng, opcode),
+        lambda cfg, rng: build_binary(opcode, cfg, rng),
+        first_seed,
+        count,
+    )
+
+
+# ----------------------------------------------------------------------------- TF converter
+
+
+def convert_keras_int8(
+    keras_model, sample_shape, spread: float, io_type: str | None = "int8"
+) -> bytes:
+    """Full-integer quantization with the TF converter, calibrated on 64 normal(0, `spread`)
+    samples of `sample_shape` (drawn from seed 0); model input/output types `io_type` (None:
+    float32, as the converter leaves them)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+
+    def representative():
+        for _ in range(64):
+            yield [rng.normal(0, spread, sample_shape).astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if io_type is not None:
+        conv.inference_input_type = getattr(tf, io_type)
+        conv.inference_output_type = getattr(tf, io_type)
+    return conv.convert()
