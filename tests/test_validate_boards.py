@@ -44,6 +44,7 @@ def test_firmware_is_bit_exact_on_board(zoo_model, tmp_path, label, board):
     build = verdict["extra"]["build"]
     assert build["flash_used"] > 0 and build["ram_used"] > 0
     if board == "mps2-an386":
+        assert f"flash {build['flash_used']:,} / 4,194,304 B" in res.output
         # QEMU -icount: instructions are deterministic up to the 40-instruction SysTick tick
         counts = verdict["instructions"]
         assert len(counts) == 12 and min(counts) > 0

@@ -63,6 +63,12 @@ class Verdict:
                     f"first divergent layer: #{d.op_index} {d.opcode} (tensor '{d.tensor}', sample {d.sample}: "
                     f"{d.mismatches}/{d.elements} elements differ, max {d.max_abs_diff})"
                 )
+        build = self.extra.get("build")
+        if build and build.get("flash_size"):
+            lines.append(
+                f"flash {build['flash_used']:,} / {build['flash_size']:,} B, "
+                f"RAM {build['ram_used']:,} / {build['ram_size']:,} B (incl. stack)"
+            )
         if self.instructions:
             lines.append(
                 f"instructions per inference: {int(np.mean(self.instructions)):,} (mean), "
