@@ -18,12 +18,12 @@ from tflite_builder import ModelBuilder
 
 from tinypipe.boards import get_board
 from tinypipe.cli import main
+from tinypipe.elfsize import elf_usage
 from tinypipe.errors import DoesNotFitError, TinypipeError
 from tinypipe.firmware import (
     build,
     build_project,
     create_project,
-    elf_usage,
     project_manifest,
     project_model,
     upload,

@@ -16,7 +16,7 @@ from tinypipe.boards import get_board
 from tinypipe.cli import main
 from tinypipe.codegen import generate_c
 from tinypipe.datasets import load_dataset
-from tinypipe.firmware import elf_usage
+from tinypipe.elfsize import elf_usage
 from tinypipe.graph import read_tflite
 from tinypipe.reference import quantize_input, run_tflm, smallest_tflm_arena
 

@@ -218,7 +218,8 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     run.stage("firmware", _key(code, model_hash, boards, name), [fw_dir], do_firmware)
 
     def do_build() -> dict:
-        from .firmware import build_project, flash_split
+        from .elfsize import flash_split
+        from .firmware import build_project
 
         out = {}
         for b in boards:
