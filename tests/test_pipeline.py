@@ -146,5 +146,9 @@ def test_bad_config_is_a_clear_error(tmp_path):
     cfg.write_text('[model]\nname = "tiny_cnn"\nepochz = 3\n')
     res = CliRunner().invoke(main, ["run", str(cfg)])
     assert res.exit_code == 2 and "unknown key(s) epochz" in res.output
+    cfg.write_text('[deploy]\nboards = ["esp32"]\n')
+    res = CliRunner().invoke(main, ["run", str(cfg)])
+    assert res.exit_code == 2 and "Unknown board 'esp32'" in res.output
+    assert not (tmp_path / "out").exists()
     res = CliRunner().invoke(main, ["run", str(tmp_path / "missing.toml")])
     assert res.exit_code == 2 and "does not exist" in res.output

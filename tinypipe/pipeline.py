@@ -131,12 +131,12 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     from .datasets import load_dataset
 
     cfg = load_config(config)
+    data_cfg, model_cfg, q_cfg, dep_cfg = (cfg.sections[s] for s in ("data", "model", "quantize", "deploy"))
+    boards = list(dep_cfg["boards"])
+    _check_boards(boards)  # before anything is written
     run = Run(cfg, log, force)
     run.out.mkdir(parents=True, exist_ok=True)
     log(f"tinypipe run: {cfg.path} -> {run.out}")
-    data_cfg, model_cfg, q_cfg, dep_cfg = (cfg.sections[s] for s in ("data", "model", "quantize", "deploy"))
-    boards = list(dep_cfg["boards"])
-    _check_boards(boards)
 
     # ---- train
     train_dir = run.out / "train"
