@@ -28,15 +28,8 @@ from tinypipe.graph import read_tflite  # noqa: E402
 from tinypipe.reference import smallest_tflm_arena  # noqa: E402
 from tinypipe.summary import op_macs  # noqa: E402
 from tinypipe.validate import validate_on_board  # noqa: E402
-from tinypipe.zoo import make_int8_model  # noqa: E402
+from tinypipe.zoo import REFERENCE_MODELS, make_int8_model  # noqa: E402
 
-MODELS = {
-    "digits_cnn": ("tiny_cnn", {"input_shape": (8, 8, 1), "num_classes": 10}),
-    "ds_cnn": ("ds_cnn", {}),
-    "mobilenet_v1": ("mobilenet_v1", {}),
-    "resnet8": ("resnet8", {}),
-    "fc_autoencoder": ("fc_autoencoder", {}),
-}
 BOARD = "mps2-an386"
 
 
@@ -57,7 +50,7 @@ def host_code_size(cm) -> int:
 
 
 def bench_model(label: str, samples: int) -> dict:
-    name, kw = MODELS[label]
+    name, kw = REFERENCE_MODELS[label]
     model = make_int8_model(name, **kw)
     graph = read_tflite(model)
     cm = generate_c(graph)
@@ -104,7 +97,7 @@ def main() -> None:
     ap.add_argument("--skip-run", action="store_true", help="do not time `tinypipe run examples/digits`")
     args = ap.parse_args()
 
-    rows = [bench_model(m, args.samples) for m in MODELS]
+    rows = [bench_model(m, args.samples) for m in REFERENCE_MODELS]
     print(f"tinypipe on {BOARD} (QEMU -icount, Cortex-M4F, arm-none-eabi-gcc -O2) vs TFLM on the same board")
     print("instr: instructions per inference; RAM: arena + input/output buffers; flash: whole ELF")
     print("TFLM flash = its runtime+libc (BASELINES.md) + this model's .tflite size\n")

@@ -14,19 +14,11 @@ from tinypipe.boards import BOARDS
 from tinypipe.errors import DoesNotFitError
 from tinypipe.graph import read_tflite
 from tinypipe.validate import validate_on_board
-from tinypipe.zoo import make_int8_model
-
-MODELS = {
-    "digits_cnn": ("tiny_cnn", {"input_shape": (8, 8, 1), "num_classes": 10}),
-    "ds_cnn": ("ds_cnn", {}),
-    "fc_autoencoder": ("fc_autoencoder", {}),
-    "resnet8": ("resnet8", {}),
-    "mobilenet_v1": ("mobilenet_v1", {}),
-}
+from tinypipe.zoo import REFERENCE_MODELS, make_int8_model
 
 
 def run(label: str, samples: int) -> None:
-    name, kw = MODELS[label]
+    name, kw = REFERENCE_MODELS[label]
     graph = read_tflite(make_int8_model(name, **kw))
     x = np.random.default_rng(0).integers(-128, 128, (samples, *graph.input_tensors[0].shape), dtype=np.int8)
     print(f"\n{label}")
@@ -44,7 +36,7 @@ def run(label: str, samples: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", choices=list(MODELS), help="repeatable; default digits_cnn + ds_cnn")
+    ap.add_argument("--model", action="append", choices=list(REFERENCE_MODELS), help="repeatable; default digits_cnn + ds_cnn")
     ap.add_argument("--samples", type=int, default=3)
     args = ap.parse_args()
     print("RAM includes each board's stack reservation; counts are instructions under QEMU -icount")

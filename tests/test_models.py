@@ -10,14 +10,8 @@ from tinypipe.codegen import generate_c
 from tinypipe.graph import read_tflite
 from tinypipe.reference import smallest_tflm_arena
 from tinypipe.validate import validate_host
+from tinypipe.zoo import REFERENCE_MODELS
 
-MODELS = {
-    "digits_cnn": ("tiny_cnn", {"input_shape": (8, 8, 1), "num_classes": 10}),
-    "ds_cnn": ("ds_cnn", {}),
-    "mobilenet_v1": ("mobilenet_v1", {}),
-    "resnet8": ("resnet8", {}),
-    "fc_autoencoder": ("fc_autoencoder", {}),
-}
 SAMPLES = 64
 
 
@@ -27,9 +21,9 @@ def _inputs(graph, n: int, seed: int) -> np.ndarray:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("label", list(MODELS))
+@pytest.mark.parametrize("label", list(REFERENCE_MODELS))
 def test_model_is_bit_exact_with_tflm(zoo_model, label):
-    name, kw = MODELS[label]
+    name, kw = REFERENCE_MODELS[label]
     graph = read_tflite(zoo_model(name, **kw))
     cmodel = generate_c(graph)
     verdict, outputs = validate_host(graph, _inputs(graph, SAMPLES, seed=11), cmodel=cmodel)
@@ -47,7 +41,7 @@ def test_model_is_bit_exact_with_tflm(zoo_model, label):
 
 @pytest.mark.parametrize("label", ["digits_cnn", "fc_autoencoder"])
 def test_generated_c_is_clean_under_sanitizers(zoo_model, label):
-    name, kw = MODELS[label]
+    name, kw = REFERENCE_MODELS[label]
     graph = read_tflite(zoo_model(name, **kw))
     verdict, _ = validate_host(graph, _inputs(graph, 8, seed=5), sanitize=True)
     assert verdict.bit_exact, verdict.summary()
@@ -82,7 +76,7 @@ def test_litert_without_delegates_agrees(zoo_model, label):
     and as tinypipe's compiled C."""
     from tinypipe.reference import run_litert, run_tflm
 
-    name, kw = MODELS[label]
+    name, kw = REFERENCE_MODELS[label]
     graph = read_tflite(zoo_model(name, **kw))
     x = _inputs(graph, 16, seed=2)
     litert = run_litert(graph.model_bytes, x)

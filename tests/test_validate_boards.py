@@ -12,11 +12,9 @@ from click.testing import CliRunner
 from tinypipe.cli import main
 from tinypipe.graph import read_tflite
 from tinypipe.reference import run_tflm
+from tinypipe.zoo import REFERENCE_MODELS
 
-CASES = {
-    "digits_cnn": ("tiny_cnn", {"input_shape": (8, 8, 1), "num_classes": 10}),
-    "fc_autoencoder": ("fc_autoencoder", {}),
-}
+CASES = {k: REFERENCE_MODELS[k] for k in ("digits_cnn", "fc_autoencoder")}
 
 
 @pytest.mark.slow

@@ -400,6 +400,17 @@ def convert_int8(keras_model, representative: np.ndarray) -> bytes:
             ) from None
 
 
+# The models tinypipe is measured on (tests, benchmarks): the digits CNN and the MLPerf Tiny
+# shapes, as label -> (zoo model, builder arguments). Labels follow BASELINES' model names.
+REFERENCE_MODELS: dict[str, tuple[str, dict]] = {
+    "digits_cnn": ("tiny_cnn", {"input_shape": (8, 8, 1), "num_classes": 10}),
+    "ds_cnn": ("ds_cnn", {}),
+    "mobilenet_v1": ("mobilenet_v1", {}),
+    "resnet8": ("resnet8", {}),
+    "fc_autoencoder": ("fc_autoencoder", {}),
+}
+
+
 def make_int8_model(
     name: str,
     input_shape: tuple[int, ...] | None = None,
