@@ -23,12 +23,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tflm_baselines import TFLM_M4  # noqa: E402
 
-from tinypipe.codegen import generate_c  # noqa: E402
-from tinypipe.graph import read_tflite  # noqa: E402
-from tinypipe.reference import smallest_tflm_arena  # noqa: E402
-from tinypipe.summary import op_macs  # noqa: E402
-from tinypipe.validate import validate_on_board  # noqa: E402
-from tinypipe.zoo import REFERENCE_MODELS, make_int8_model  # noqa: E402
+from tinypipe.check.reference import smallest_tflm_arena  # noqa: E402
+from tinypipe.check.validate import validate_on_board  # noqa: E402
+from tinypipe.compiler.codegen import generate_c  # noqa: E402
+from tinypipe.compiler.graph import read_tflite  # noqa: E402
+from tinypipe.compiler.summary import op_macs  # noqa: E402
+from tinypipe.model.zoo import REFERENCE_MODELS, make_int8_model  # noqa: E402
 
 BOARD = "mps2-an386"
 

@@ -10,11 +10,11 @@ import argparse
 
 import numpy as np
 
-from tinypipe.boards import BOARDS
+from tinypipe.check.validate import validate_on_board
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.device.boards import BOARDS
 from tinypipe.errors import DoesNotFitError
-from tinypipe.graph import read_tflite
-from tinypipe.validate import validate_on_board
-from tinypipe.zoo import REFERENCE_MODELS, make_int8_model
+from tinypipe.model.zoo import REFERENCE_MODELS, make_int8_model
 
 
 def run(label: str, samples: int) -> None:

@@ -2,7 +2,7 @@
 
 Measured 2026-11-26 with TFLM at commit 90b983c2 (CMSIS-NN 4ab83cc3), arm-none-eabi-gcc 12.2 -O2,
 release build with TF_LITE_STATIC_MEMORY; exact guest instructions per Invoke() from a TCG plugin
-under -icount shift=0. Same model shapes as tinypipe.zoo; weights differ, which moves the counts
+under -icount shift=0. Same model shapes as tinypipe.model.zoo; weights differ, which moves the counts
 by well under 1 % (they depend on shapes, not values).
 """
 

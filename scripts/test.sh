@@ -8,4 +8,4 @@ echo "==> lint"
 .venv/bin/ruff check tinypipe tests benchmarks
 echo "==> tests"
 # The console script (not `python -m pytest`) so the installed wheel, not the source tree, is tested.
-.venv/bin/pytest -q -rfE "$@"
+.venv/bin/pytest -q -rfE -n auto "$@"

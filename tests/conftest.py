@@ -17,7 +17,7 @@ def zoo_model(tmp_path_factory):
     def make(name: str, **kw) -> Path:
         key = (name, tuple(sorted(kw.items())))
         if key not in cache:
-            from tinypipe.zoo import make_int8_model
+            from tinypipe.model.zoo import make_int8_model
 
             path = root / f"{name}-{len(cache)}.tflite"
             path.write_bytes(make_int8_model(name, **kw))

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import numpy as np
 from tflite_builder import ModelBuilder
 
-from tinypipe.graph import read_tflite
-from tinypipe.ops.conv import conv_padding
-from tinypipe.validate import validate_host, validate_on_board
+from tinypipe.check.validate import validate_host, validate_on_board
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.conv import conv_padding
 
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]  # fused activations
 SAMPLES = 8

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tinypipe.boards import BOARDS, get_board
 from tinypipe.cli import main
+from tinypipe.device.boards import BOARDS, get_board
 from tinypipe.errors import TinypipeError
 from tinypipe.resources import firmware_dir
 

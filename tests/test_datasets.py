@@ -8,14 +8,14 @@ import sys
 import numpy as np
 import pytest
 
-from tinypipe.datasets import (
+from tinypipe.errors import TinypipeError
+from tinypipe.model.datasets import (
     VIBRATION_CLASSES,
     VIBRATION_RATE_HZ,
     load_dataset,
     stratified_split,
     vibration_arrays,
 )
-from tinypipe.errors import TinypipeError
 
 
 def test_digits_shapes_and_range() -> None:
@@ -171,9 +171,9 @@ def test_bad_test_fraction() -> None:
 
 def test_loading_data_does_not_import_tensorflow() -> None:
     code = (
-        "import sys, tinypipe.cli, tinypipe.datasets, tinypipe.zoo, tinypipe.train, "
-        "tinypipe.quantize\n"
-        "from tinypipe.datasets import load_dataset\n"
+        "import sys, tinypipe.cli, tinypipe.model.datasets, tinypipe.model.zoo, tinypipe.model.train, "
+        "tinypipe.model.quantize\n"
+        "from tinypipe.model.datasets import load_dataset\n"
         "load_dataset('vibration'); load_dataset('digits')\n"
         "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
         "assert not bad, bad\n"

@@ -9,8 +9,8 @@ import subprocess
 import numpy as np
 from click.testing import CliRunner
 
+from tinypipe.check.reference import run_tflm
 from tinypipe.cli import main
-from tinypipe.reference import run_tflm
 
 USER_MAIN = r"""
 #include <stdio.h>

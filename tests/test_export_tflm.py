@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tinypipe.check.reference import tflm_interpreter
 from tinypipe.cli import main
-from tinypipe.graph import read_tflite
-from tinypipe.reference import tflm_interpreter
+from tinypipe.compiler.graph import read_tflite
 
 READBACK = r"""
 #include <cstdio>

@@ -16,11 +16,10 @@ import pytest
 from click.testing import CliRunner
 from tflite_builder import ModelBuilder
 
-from tinypipe.boards import get_board
 from tinypipe.cli import main
-from tinypipe.elfsize import elf_usage
-from tinypipe.errors import DoesNotFitError, TinypipeError
-from tinypipe.firmware import (
+from tinypipe.device.boards import get_board
+from tinypipe.device.elfsize import elf_usage
+from tinypipe.device.firmware import (
     build,
     build_project,
     create_project,
@@ -28,7 +27,8 @@ from tinypipe.firmware import (
     project_model,
     upload,
 )
-from tinypipe.runners import qemu_command
+from tinypipe.device.runners import qemu_command
+from tinypipe.errors import DoesNotFitError, TinypipeError
 
 
 def fc_tflite(path: Path, d_in: int = 64, d_out: int = 10, seed: int = 0) -> Path:

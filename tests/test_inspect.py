@@ -8,9 +8,9 @@ import numpy as np
 from click.testing import CliRunner
 from tflite_builder import ModelBuilder
 
+from tinypipe.check.reference import tflm_interpreter
 from tinypipe.cli import main
-from tinypipe.graph import read_tflite
-from tinypipe.reference import tflm_interpreter
+from tinypipe.compiler.graph import read_tflite
 
 
 def _inspect_json(path) -> dict:

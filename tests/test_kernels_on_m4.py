@@ -118,6 +118,6 @@ def test_fully_connected_on_m4_bit_exact(label: str) -> None:
 
 
 def test_ds_cnn_on_m4_bit_exact() -> None:
-    from tinypipe.zoo import make_int8_model
+    from tinypipe.model.zoo import make_int8_model
 
     _check_on_board(make_int8_model("ds_cnn"), 400)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinypipe.codegen import generate_c
-from tinypipe.graph import read_tflite
-from tinypipe.reference import smallest_tflm_arena
-from tinypipe.validate import validate_host
-from tinypipe.zoo import REFERENCE_MODELS
+from tinypipe.check.reference import smallest_tflm_arena
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.codegen import generate_c
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.model.zoo import REFERENCE_MODELS
 
 SAMPLES = 64
 
@@ -74,7 +74,7 @@ def test_int8_model_code_has_no_float_math_and_no_heap(digits_tflite):
 def test_litert_without_delegates_agrees(zoo_model, label):
     """The second reference: LiteRT's builtin kernels (no XNNPACK) give the same bytes as TFLM
     and as tinypipe's compiled C."""
-    from tinypipe.reference import run_litert, run_tflm
+    from tinypipe.check.reference import run_litert, run_tflm
 
     name, kw = REFERENCE_MODELS[label]
     graph = read_tflite(zoo_model(name, **kw))

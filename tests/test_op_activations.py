@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from op_cases import convert_keras_int8, unary_model
 
+from tinypipe.check.reference import run_tflm
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops import lower as lower_op
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.ops import lower as lower_op
-from tinypipe.reference import run_tflm
-from tinypipe.validate import validate_host
 
 OPS = ["RELU", "RELU6", "LEAKY_RELU", "LOGISTIC", "TANH", "HARD_SWISH"]
 TABLE_CONFIGS = 40

@@ -15,10 +15,10 @@ import pytest
 from op_cases import ACTIVATIONS, build_binary, check_bit_exact, run_random_binary_cases
 from tflite_builder import ModelBuilder
 
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.add import broadcast_layout
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.ops.add import broadcast_layout
-from tinypipe.validate import validate_host
 
 
 @pytest.mark.parametrize("chunk", range(3))
@@ -49,7 +49,7 @@ def test_add_extreme_scale_ratio_every_activation() -> None:
     ],
 )
 def test_broadcast_layout_merges_dims(a, b, out, expect) -> None:
-    from tinypipe.graph import Operator
+    from tinypipe.compiler.graph import Operator
 
     op = Operator(0, "ADD", 1, [0, 1], [2])
     assert broadcast_layout(op, a, b, out) == expect
@@ -77,7 +77,7 @@ def test_add_rejects_output_scale_tflite_cannot_represent() -> None:
 
 def test_add_converter_models_bit_exact() -> None:
     """Add of two pooling branches with a fused ReLU, and a Keras bias vector (constant operand)."""
-    from tinypipe.zoo import convert_int8, import_keras
+    from tinypipe.model.zoo import convert_int8, import_keras
 
     keras = import_keras()
     layers = keras.layers

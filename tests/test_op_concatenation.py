@@ -13,9 +13,9 @@ import pytest
 from op_cases import check_bit_exact, labelled_failure
 from tflite_builder import ModelBuilder
 
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.graph import read_tflite
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.validate import validate_host
 
 
 def build_concat(rng: np.random.Generator, shape, axis: int, kinds, scale=0.05, zp=-3) -> bytes:
@@ -78,7 +78,7 @@ def test_concatenation_rejects_more_than_10_inputs() -> None:
 
 def test_concatenation_converter_model_bit_exact() -> None:
     """Concatenate on channels of two pooling branches and the input itself."""
-    from tinypipe.zoo import convert_int8, import_keras
+    from tinypipe.model.zoo import convert_int8, import_keras
 
     keras = import_keras()
     layers = keras.layers

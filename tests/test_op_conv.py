@@ -18,10 +18,10 @@ from op_cases import (
 )
 from tflite_builder import ModelBuilder
 
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.conv import conv_padding
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.ops.conv import conv_padding
-from tinypipe.validate import validate_host
 
 
 def random_conv_config(rng: np.random.Generator) -> dict:
@@ -97,7 +97,7 @@ def test_conv_rejects_wrong_output_shape() -> None:
 
 def test_conv_converter_model_bit_exact() -> None:
     """Conv2D variants as the TF converter emits them (strided SAME, dilated VALID, grouped)."""
-    from tinypipe.zoo import convert_int8, import_keras
+    from tinypipe.model.zoo import convert_int8, import_keras
 
     keras = import_keras()
     layers = keras.layers

@@ -17,9 +17,9 @@ from op_cases import (
     run_random_cases,
 )
 
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.graph import read_tflite
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.validate import validate_host
 
 
 def random_depthwise_config(rng: np.random.Generator) -> dict:
@@ -67,7 +67,7 @@ def test_depthwise_rejects_inconsistent_depth_multiplier() -> None:
 
 def test_depthwise_converter_model_bit_exact() -> None:
     """DepthwiseConv2D variants as the TF converter emits them."""
-    from tinypipe.zoo import convert_int8, import_keras
+    from tinypipe.model.zoo import convert_int8, import_keras
 
     keras = import_keras()
     layers = keras.layers

@@ -12,9 +12,9 @@ import pytest
 from op_cases import ACTIVATIONS, build_fc, check_bit_exact, run_random_cases
 from tflite_builder import ModelBuilder
 
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.graph import read_tflite
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.validate import validate_host
 
 
 def random_fc_config(rng: np.random.Generator) -> dict:
@@ -60,7 +60,7 @@ def test_fc_asymmetric_per_tensor_weights() -> None:
 
 def test_fc_converter_model_bit_exact() -> None:
     """Dense layers as the TF converter emits them."""
-    from tinypipe.zoo import convert_int8, import_keras
+    from tinypipe.model.zoo import convert_int8, import_keras
 
     keras = import_keras()
     layers = keras.layers

@@ -13,10 +13,10 @@ import pytest
 from op_cases import check_bit_exact, labelled_failure
 from tflite_builder import ModelBuilder
 
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.mean import mean_multiplier
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.ops.mean import mean_multiplier
-from tinypipe.validate import validate_host
 
 
 def build_mean(shape, axes, keep_dims: bool, in_q, out_q) -> bytes:
@@ -80,7 +80,7 @@ def test_mean_rejects_three_way_interleaving() -> None:
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_mean_converter_global_average_pooling_bit_exact(keepdims: bool) -> None:
     """GlobalAveragePooling2D: MEAN over axes [1, 2], with and without keep_dims."""
-    from tinypipe.zoo import convert_int8, import_keras
+    from tinypipe.model.zoo import convert_int8, import_keras
 
     keras = import_keras()
     layers = keras.layers

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from op_cases import ACTIVATIONS, build_binary, check_bit_exact, run_random_binary_cases
 
-from tinypipe.graph import read_tflite
+from tinypipe.compiler.graph import read_tflite
 
 
 @pytest.mark.parametrize("chunk", range(3))
@@ -34,7 +34,7 @@ def test_mul_multiplier_above_one_every_activation() -> None:
 
 def test_mul_converter_model_bit_exact() -> None:
     """Multiply of two pooling branches, then a per-channel constant scale (Keras weight)."""
-    from tinypipe.zoo import convert_int8, import_keras
+    from tinypipe.model.zoo import convert_int8, import_keras
 
     keras = import_keras()
     layers = keras.layers

@@ -12,11 +12,11 @@ import pytest
 from op_cases import check_bit_exact, labelled_failure
 from tflite_builder import ModelBuilder
 
-from tinypipe import ops
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler import ops
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.pad import merge_pad_dims
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.ops.pad import merge_pad_dims
-from tinypipe.validate import validate_host
 
 
 def build_pad(shape, pads, zp: int, scale: float = 0.05) -> bytes:
@@ -76,7 +76,7 @@ def test_padv2_constant_value(monkeypatch) -> None:
 
 def test_pad_converter_model_bit_exact() -> None:
     """ZeroPadding2D with asymmetric padding, as the TF converter emits it."""
-    from tinypipe.zoo import convert_int8, import_keras
+    from tinypipe.model.zoo import convert_int8, import_keras
 
     keras = import_keras()
     layers = keras.layers

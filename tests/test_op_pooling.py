@@ -13,10 +13,10 @@ import pytest
 from op_cases import ACTIVATIONS, check_bit_exact, labelled_failure, unary_model
 from tflite_builder import ModelBuilder
 
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.conv import conv_padding
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.ops.conv import conv_padding
-from tinypipe.validate import validate_host
 
 POOLS = ["AVERAGE_POOL_2D", "MAX_POOL_2D"]
 
@@ -99,7 +99,7 @@ def test_pool_rejects_requantizing_output() -> None:
 
 def test_pool_converter_models_bit_exact() -> None:
     """AveragePooling2D and MaxPooling2D as the TF converter emits them."""
-    from tinypipe.zoo import convert_int8, import_keras
+    from tinypipe.model.zoo import convert_int8, import_keras
 
     keras = import_keras()
     layers = keras.layers

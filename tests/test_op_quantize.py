@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from op_cases import convert_keras_int8, unary_model
 
-from tinypipe.codegen import generate_c
+from tinypipe.check.reference import run_tflm
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.codegen import generate_c
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops import lower as lower_op
+from tinypipe.device.hostrun import build_host, run_host
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.hostrun import build_host, run_host
-from tinypipe.ops import lower as lower_op
-from tinypipe.reference import run_tflm
-from tinypipe.validate import validate_host
 
 CONFIGS = 20
 REQUANT_CONFIGS = 30

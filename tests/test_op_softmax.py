@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from op_cases import convert_keras_int8, unary_model
 
-from tinypipe.codegen import generate_c
+from tinypipe.check.reference import run_tflm
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.codegen import generate_c
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops import lower as lower_op
+from tinypipe.compiler.ops.softmax import softmax_input_params
+from tinypipe.device.hostrun import build_host, run_host
 from tinypipe.errors import UnsupportedModelError
-from tinypipe.graph import read_tflite
-from tinypipe.hostrun import build_host, run_host
-from tinypipe.ops import lower as lower_op
-from tinypipe.ops.softmax import softmax_input_params
-from tinypipe.reference import run_tflm
-from tinypipe.validate import validate_host
 
 DEPTHS = [1, 2, 10, 37, 128]
 CONFIGS = 30

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tinypipe.boards import get_board
+from tinypipe.check.reference import quantize_input, run_tflm, smallest_tflm_arena
 from tinypipe.cli import main
-from tinypipe.codegen import generate_c
-from tinypipe.datasets import load_dataset
-from tinypipe.elfsize import elf_usage
-from tinypipe.graph import read_tflite
-from tinypipe.reference import quantize_input, run_tflm, smallest_tflm_arena
+from tinypipe.compiler.codegen import generate_c
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.device.boards import get_board
+from tinypipe.device.elfsize import elf_usage
+from tinypipe.model.datasets import load_dataset
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

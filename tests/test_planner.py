@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from tflite_builder import ModelBuilder
 
-from tinypipe.codegen import lower_all
-from tinypipe.graph import read_tflite
-from tinypipe.planner import plan_memory
-from tinypipe.validate import validate_host
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.codegen import lower_all
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.planner import plan_memory
 
 
 def _fc(b: ModelBuilder, rng, x: int, n_in: int, n_out: int, act: str = "NONE") -> int:

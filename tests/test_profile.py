@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinypipe.boards import get_board
-from tinypipe.firmware import build, create_project
-from tinypipe.graph import read_tflite
-from tinypipe.runners import LinkError, frame, open_runner, unframe
-from tinypipe.validate import validate_on_board
+from tinypipe.check.validate import validate_on_board
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.device.boards import get_board
+from tinypipe.device.firmware import build, create_project
+from tinypipe.device.runners import LinkError, frame, open_runner, unframe
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 from test_firmware import fc_tflite
 
-from tinypipe.boards import get_board
-from tinypipe.errors import TinypipeError
-from tinypipe.firmware import build, create_project
-from tinypipe.reference import run_tflm
-from tinypipe.runners import (
+from tinypipe.check.reference import run_tflm
+from tinypipe.device.boards import get_board
+from tinypipe.device.firmware import build, create_project
+from tinypipe.device.runners import (
     LinkError,
     LinkInfo,
     ProcessTransport,
@@ -29,6 +28,7 @@ from tinypipe.runners import (
     qemu_command,
     unframe,
 )
+from tinypipe.errors import TinypipeError
 
 BOARDS = ["host", "mps2-an386", "netduinoplus2", "microbit"]
 

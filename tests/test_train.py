@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tinypipe import reference
+from tinypipe.check import reference
 from tinypipe.cli import main
+from tinypipe.compiler.graph import read_tflite
 from tinypipe.errors import TinypipeError
-from tinypipe.graph import read_tflite
-from tinypipe.quantize import AccuracyDropError, quantize_model
-from tinypipe.train import train_model
+from tinypipe.model.quantize import AccuracyDropError, quantize_model
+from tinypipe.model.train import train_model
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_train_writes_a_batch1_model_and_metadata(digits_run) -> None:
     assert meta["float_test_accuracy"] == pytest.approx(result.float_accuracy, abs=1e-6)
     assert result.float_accuracy >= 0.92
     assert meta["train_seconds"] > 0
-    from tinypipe.zoo import import_keras
+    from tinypipe.model.zoo import import_keras
 
     model = import_keras().saving.load_model(out / "model.keras")
     assert tuple(model.inputs[0].shape) == (1, 8, 8, 1)
@@ -54,7 +54,7 @@ def test_digits_int8_accuracy_with_tflm_via_cli(digits_run, tmp_path) -> None:
     assert report["float_test_accuracy"] == pytest.approx(result.float_accuracy, abs=1e-6)
     assert report["accuracy_drop_points"] <= 2.0
     # Independent check: re-run the int8 model on TFLM against the same test split.
-    from tinypipe.datasets import load_dataset
+    from tinypipe.model.datasets import load_dataset
 
     data = load_dataset("digits", seed=0)
     g = read_tflite(tflite)
@@ -97,7 +97,7 @@ def test_training_is_reproducible(tmp_path) -> None:
     other = train_model(
         "digits", "tiny_cnn", tmp_path / "r3", epochs=2, seed=6, verbose=0, log=None
     )
-    from tinypipe.zoo import import_keras
+    from tinypipe.model.zoo import import_keras
 
     load = import_keras().saving.load_model
     w = [load(r.model_path).get_weights() for r in (*runs, other)]

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tinypipe.check.reference import run_tflm
 from tinypipe.cli import main
-from tinypipe.graph import read_tflite
-from tinypipe.reference import run_tflm
-from tinypipe.zoo import REFERENCE_MODELS
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.model.zoo import REFERENCE_MODELS
 
 CASES = {k: REFERENCE_MODELS[k] for k in ("digits_cnn", "fc_autoencoder")}
 

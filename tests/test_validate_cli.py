@@ -8,11 +8,11 @@ import re
 import numpy as np
 from click.testing import CliRunner
 
-from tinypipe import codegen
+from tinypipe.check.reference import run_tflm
+from tinypipe.check.validate import validate_host
 from tinypipe.cli import main
-from tinypipe.graph import read_tflite
-from tinypipe.reference import run_tflm
-from tinypipe.validate import validate_host
+from tinypipe.compiler import codegen
+from tinypipe.compiler.graph import read_tflite
 
 
 def _inputs(tmp_path, shape, n=24, dtype=np.int8):

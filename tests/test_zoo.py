@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinypipe import zoo
+from tinypipe.check.reference import quantize_input, run_tflm
+from tinypipe.compiler.graph import read_tflite
 from tinypipe.errors import TinypipeError
-from tinypipe.graph import read_tflite
-from tinypipe.reference import quantize_input, run_tflm
+from tinypipe.model import zoo
 
 EXPECTED = {
     # name: (input shape, output shape) of the default (reference) configuration

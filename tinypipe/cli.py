@@ -87,12 +87,12 @@ def train(
       tinypipe train --dataset vibration --model conv1d -o runs/vib --epochs 10
       tinypipe train --dataset mydata.npz -o runs/mine --seed 3
     """
-    from .train import check_output_dir, train_model
+    from .model.train import check_output_dir, train_model
 
     check_output_dir(out, force)  # before loading data or TensorFlow
     if model_name is None:
-        from .datasets import load_dataset
-        from .zoo import suggest_model
+        from .model.datasets import load_dataset
+        from .model.zoo import suggest_model
 
         data = load_dataset(dataset, seed=seed)
         model_name = suggest_model(data.input_shape)
@@ -152,7 +152,7 @@ def quantize(
       tinypipe quantize runs/digits/model.keras -o runs/digits/model.tflite --max-drop 2.0
       tinypipe quantize my.keras -o my.tflite --dataset mydata.npz
     """
-    from .quantize import quantize_model
+    from .model.quantize import quantize_model
 
     quantize_model(
         model,
@@ -179,7 +179,7 @@ def inspect(model: Path, as_json: bool) -> None:
       tinypipe inspect runs/digits/model.tflite
       tinypipe inspect model.tflite --json > model.json
     """
-    from .summary import format_summary, summarize
+    from .compiler.summary import format_summary, summarize
 
     info = summarize(model)
     click.echo(json.dumps(info, indent=2) if as_json else format_summary(info))
@@ -219,7 +219,7 @@ def export(model: Path, fmt: str, out: Path, name: str, arena_margin: int, force
       tinypipe export model.tflite --format c -o out/c
     """
     if fmt == "tflm":
-        from .export_tflm import export_tflm
+        from .compiler.export_tflm import export_tflm
 
         res = export_tflm(model, out, name=name, arena_margin=arena_margin, force=force)
         click.echo(f"Wrote {', '.join(res.files)} to {out}")
@@ -227,7 +227,7 @@ def export(model: Path, fmt: str, out: Path, name: str, arena_margin: int, force
             f"Exact TFLM arena: {res.arena_size} bytes (+{arena_margin} margin); ops: {', '.join(res.ops)}"
         )
     else:
-        from .codegen import export_c
+        from .compiler.codegen import export_c
 
         res = export_c(model, out, name=name, force=force)
         click.echo(f"Wrote {len(res.files)} files to {out}")
@@ -252,7 +252,7 @@ def run(config: Path, force: bool) -> None:
       tinypipe run examples/digits/tinypipe.toml
       tinypipe run examples/vibration            # a folder holding tinypipe.toml
     """
-    from .pipeline import run_pipeline
+    from .pipeline.run import run_pipeline
 
     report = run_pipeline(config, force=force, log=click.echo)
     ok = all(b["bit_exact"] for b in report["boards"].values())
@@ -288,7 +288,7 @@ def validate(
     """
     import numpy as np
 
-    from .validate import validate_target
+    from .check.validate import validate_target
 
     verdict, outputs = validate_target(target, board, inputs, sanitize=sanitize)
     click.echo(verdict.summary())
@@ -312,7 +312,7 @@ def boards(as_json: bool) -> None:
       tinypipe boards
       tinypipe boards --json
     """
-    from .boards import BOARDS, format_boards
+    from .device.boards import BOARDS, format_boards
 
     if as_json:
         click.echo(json.dumps([b.as_dict() for b in BOARDS.values()], indent=2))
@@ -339,7 +339,7 @@ def firmware(model: Path, board_names: tuple[str, ...], out: Path, name: str, fo
       tinypipe firmware model.tflite --board host --board mps2-an386 -o fw
       tinypipe build fw && tinypipe flash fw -e mps2-an386
     """
-    from .firmware import create_project
+    from .device.firmware import create_project
 
     project = create_project(model, list(board_names), out, name=name, force=force)
     click.echo(f"Wrote PlatformIO project {out} (envs: {', '.join(project.envs)})")
@@ -363,7 +363,7 @@ def build(project: Path, envs: tuple[str, ...], verbose: bool) -> None:
       tinypipe build fw
       tinypipe build fw -e mps2-an386
     """
-    from .firmware import build as build_project
+    from .device.firmware import build as build_project
 
     for res in build_project(project, list(envs) or None, verbose=verbose):
         click.echo(f"[{res.env}] built {res.program} in {res.seconds:.1f} s")
@@ -387,7 +387,7 @@ def flash(project: Path, env: str | None, port: str | None, protocol: str | None
       tinypipe flash fw -e netduinoplus2 --port /dev/ttyUSB0 --dry-run
       tinypipe flash fw -e netduinoplus2 --protocol dfu
     """
-    from .firmware import upload
+    from .device.firmware import upload
 
     result = upload(project, env, port=port, protocol=protocol, dry_run=dry_run)
     if dry_run:

@@ -1,0 +1,1 @@
+"""The TFLM reference interpreter and bit-exact validation against it."""

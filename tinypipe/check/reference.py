@@ -1,0 +1,174 @@
+"""Python references: the TFLM host interpreter (the bit-exact oracle) and LiteRT.
+
+TFLM (`tflite-micro` on PyPI) runs TFLM's reference kernels, which is what tinypipe's
+compiled C must match byte for byte. LiteRT is only used for float models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import numpy as np
+
+from tinypipe.errors import TinypipeError
+
+ARENA_ALIGN = 16
+
+
+def _runtime():
+    from tflite_micro.python.tflite_micro import runtime
+
+    return runtime
+
+
+def tflm_interpreter(model: bytes, arena_size: int | None = None, preserve_all: bool = False):
+    """Create a TFLM interpreter; raises RuntimeError/ValueError when the arena is too small."""
+    rt = _runtime()
+    cfg = (
+        rt.InterpreterConfig.kPreserveAllTensors
+        if preserve_all
+        else rt.InterpreterConfig.kAllocationRecording
+    )
+    if arena_size is None:
+        arena_size = max(len(model) * 10, 64 * 1024)
+    return rt.Interpreter.from_bytes(bytes(model), arena_size=arena_size, intrepreter_config=cfg)
+
+
+def _as_input(x: np.ndarray, details: dict) -> np.ndarray:
+    shape = tuple(int(d) for d in details["shape"])
+    return np.asarray(x).astype(details["dtype"], copy=False).reshape(shape)
+
+
+def run_tflm(model: bytes, inputs: np.ndarray, arena_size: int | None = None) -> np.ndarray:
+    """Run every sample of `inputs` (first axis = samples, already in the model's input dtype)
+    through the TFLM interpreter; return outputs stacked on a new first axis (batch dim kept)."""
+    interp = tflm_interpreter(model, arena_size)
+    details = interp.get_input_details(0)
+    outs = []
+    for x in inputs:
+        interp.set_input(_as_input(x, details), 0)
+        interp.invoke()
+        outs.append(np.array(interp.get_output(0), copy=True))
+    return np.stack(outs) if outs else np.zeros((0,), dtype=np.int8)
+
+
+def run_tflm_tensors(
+    model: bytes, x: np.ndarray, tensor_indices: list[int]
+) -> dict[int, np.ndarray]:
+    """Run one sample with all tensors preserved and return the requested intermediate tensors."""
+    interp = tflm_interpreter(model, preserve_all=True)
+    details = interp.get_input_details(0)
+    interp.set_input(_as_input(x, details), 0)
+    interp.invoke()
+    out = {}
+    for i in tensor_indices:
+        t = interp.GetTensor(i, 0)  # {'dtype', 'shape', 'tensor_data'}
+        data = t["tensor_data"] if isinstance(t, dict) else t
+        out[i] = np.array(data, copy=True)
+    return out
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence TFLM's C-level allocation messages (written straight to fd 2) while probing."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _arena_works(model: bytes, size: int, sample: np.ndarray | None) -> bool:
+    """Try one arena size in a forked child: TFLM can crash, not just fail, on a too-small arena."""
+    if not hasattr(os, "fork"):
+        with quiet_stderr():
+            return _try_arena(model, size, sample)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child: report by exit status only
+        ok = False
+        try:
+            import faulthandler
+
+            faulthandler.disable()  # a crash here is an answer ("too small"), not a report
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            ok = _try_arena(model, size, sample)
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _try_arena(model: bytes, size: int, sample: np.ndarray | None) -> bool:
+    try:
+        interp = tflm_interpreter(model, size)
+        details = interp.get_input_details(0)
+        x = sample if sample is not None else np.zeros(details["shape"], dtype=details["dtype"])
+        interp.set_input(_as_input(x, details), 0)
+        interp.invoke()
+        return True
+    except (RuntimeError, ValueError):
+        return False
+
+
+def smallest_tflm_arena(model: bytes, sample: np.ndarray | None = None) -> int:
+    """The smallest arena (a multiple of 16 bytes) with which TFLM allocates *and* invokes the model.
+
+    Found by binary search over real allocations: TFLM's own recorded usage under-reports.
+    """
+    lo, hi = 0, ARENA_ALIGN * 64
+    while not _arena_works(model, hi, sample):
+        lo, hi = hi, hi * 2
+        if hi > 1 << 30:
+            raise TinypipeError(
+                "The TFLM interpreter could not run this model with any arena up to 1 GiB.",
+                "Check that every op is supported by TFLM (`tinypipe inspect`).",
+            )
+    # invariant: lo fails (or is 0), hi works; both multiples of 16
+    while hi - lo > ARENA_ALIGN:
+        mid = (lo + hi) // 2 // ARENA_ALIGN * ARENA_ALIGN
+        if _arena_works(model, mid, sample):
+            hi = mid
+        else:
+            lo = mid
+    # Allocation is monotonic in practice; walk down in case a smaller size also works.
+    while hi > ARENA_ALIGN and _arena_works(model, hi - ARENA_ALIGN, sample):
+        hi -= ARENA_ALIGN
+    return hi
+
+
+def quantize_input(x: np.ndarray, scale: float, zero_point: int, dtype=np.int8) -> np.ndarray:
+    """Quantize float data the way the TFLite converter's input quantization does: round half away
+    from zero, add the zero point, saturate."""
+    info = np.iinfo(dtype)
+    v = np.asarray(x, dtype=np.float64) / scale  # np.round would round half to even
+    q = np.sign(v) * np.floor(np.abs(v) + 0.5) + zero_point
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def run_litert(model: bytes, inputs: np.ndarray) -> np.ndarray:
+    """Run float (or quantized) `inputs` through LiteRT without delegates (never XNNPACK)."""
+    from ai_edge_litert import interpreter as litert
+
+    interp = litert.Interpreter(
+        model_content=bytes(model),
+        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    out = interp.get_output_details()[0]
+    res = []
+    for x in inputs:
+        interp.set_tensor(inp["index"], np.asarray(x).astype(inp["dtype"]).reshape(inp["shape"]))
+        interp.invoke()
+        res.append(interp.get_tensor(out["index"]).copy())
+    return np.stack(res)

@@ -1,0 +1,270 @@
+"""Compare a compiled model's outputs with the TFLM oracle, and name the first divergent layer."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinypipe.compiler import codegen
+from tinypipe.compiler.codegen import CModel
+from tinypipe.compiler.graph import Graph, read_tflite
+from tinypipe.errors import TinypipeError
+
+from .reference import quantize_input, run_tflm, run_tflm_tensors
+
+
+@dataclass
+class Divergence:
+    op_index: int
+    opcode: str
+    tensor: str
+    sample: int
+    mismatches: int
+    elements: int
+    max_abs_diff: int
+
+
+@dataclass
+class Verdict:
+    board: str
+    samples: int
+    elements: int
+    mismatches: int
+    max_abs_diff: float
+    first_divergence: Divergence | None = None
+    instructions: list[int] = field(default_factory=list)  # per inference, where measured
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def bit_exact(self) -> bool:
+        return self.mismatches == 0 and self.samples > 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["bit_exact"] = self.bit_exact
+        return d
+
+    def summary(self) -> str:
+        lines = [
+            f"board {self.board}: {self.samples} samples, {self.elements} output elements compared "
+            f"with the TFLM interpreter",
+        ]
+        if self.bit_exact:
+            lines.append("verdict: BIT-EXACT (0 mismatches)")
+        else:
+            lines.append(
+                f"verdict: MISMATCH: {self.mismatches} elements differ, max |difference| {self.max_abs_diff:g}"
+            )
+            d = self.first_divergence
+            if d is not None:
+                lines.append(
+                    f"first divergent layer: #{d.op_index} {d.opcode} (tensor '{d.tensor}', sample {d.sample}: "
+                    f"{d.mismatches}/{d.elements} elements differ, max {d.max_abs_diff})"
+                )
+        build = self.extra.get("build")
+        if build and build.get("flash_size"):
+            lines.append(
+                f"flash {build['flash_used']:,} / {build['flash_size']:,} B, "
+                f"RAM {build['ram_used']:,} / {build['ram_size']:,} B (incl. stack)"
+            )
+        if self.instructions:
+            lines.append(
+                f"instructions per inference: {int(np.mean(self.instructions)):,} (mean), "
+                f"{min(self.instructions):,}..{max(self.instructions):,}"
+            )
+        return "\n".join(lines)
+
+
+def load_inputs(path: str | Path, graph: Graph) -> np.ndarray:
+    """Load a .npy of samples (first axis) and bring it to the model's input dtype and shape.
+
+    Float data for an int8 model is quantized with the model's input scale and zero point.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise TinypipeError(
+            f"Inputs file '{path}' does not exist.", "Pass a .npy file whose first axis is samples."
+        )
+    try:
+        x = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise TinypipeError(
+            f"'{path}' is not a readable .npy array ({type(exc).__name__}).",
+            "Save the inputs with numpy.save(); first axis = samples.",
+        ) from None
+    return load_inputs_array(x, graph, where=f"'{path}'")
+
+
+def load_inputs_array(x: np.ndarray, graph: Graph, where: str = "the inputs") -> np.ndarray:
+    """Samples (first axis) -> the model's input dtype and shape; floats are quantized."""
+    t = graph.input_tensors[0]
+    if x.ndim == 0 or x.size == 0:
+        raise TinypipeError(f"{where} holds no samples.", "Save at least one input sample.")
+    per_sample = t.size
+    if x[0].size != per_sample:
+        raise TinypipeError(
+            f"Each sample in {where} has {x[0].size} values (array shape {list(x.shape)}), "
+            f"but the model's input {list(t.shape)} needs {per_sample}.",
+            "Reshape the inputs to (N, *input_shape) with the first axis as samples.",
+        )
+    if x.dtype.kind == "f" and t.dtype in ("int8", "int16"):
+        x = quantize_input(x, t.scale, t.zero_point, np.dtype(t.dtype))
+    elif x.dtype != np.dtype(t.dtype):
+        if x.dtype.kind in "iu" and t.dtype == "int8" and (x.min() < -128 or x.max() > 127):
+            raise TinypipeError(
+                f"{where} holds integers outside int8 range.",
+                "Pass int8 data, or floats to be quantized.",
+            )
+        x = x.astype(t.dtype)
+    return x.reshape((x.shape[0], *t.shape))
+
+
+def compare(outputs: np.ndarray, expected: np.ndarray) -> tuple[int, int, float]:
+    """(elements, mismatches, max |difference|) between two same-shaped arrays."""
+    a = outputs.astype(np.float64).ravel()
+    b = expected.astype(np.float64).ravel()
+    if a.shape != b.shape:
+        raise RuntimeError(f"output size {a.size} differs from the oracle's {b.size}")
+    diff = np.abs(a - b)
+    return int(a.size), int(np.count_nonzero(diff)), float(diff.max()) if diff.size else 0.0
+
+
+def first_divergence(
+    graph: Graph, traces: list[tuple[int, bytes]], x: np.ndarray, sample: int
+) -> Divergence | None:
+    """Walk layer outputs in execution order and return the first that differs from TFLM's."""
+    wanted = [graph.operators[k].outputs[0] for k, _ in traces]
+    ref = run_tflm_tensors(graph.model_bytes, x, wanted)
+    for (k, data), t_index in zip(traces, wanted):
+        t = graph.tensors[t_index]
+        ours = np.frombuffer(data, dtype=t.dtype)
+        theirs = ref[t_index].astype(t.dtype).ravel()
+        n, bad, mx = compare(ours, theirs)
+        if bad:
+            op = graph.operators[k]
+            return Divergence(k, op.opcode, t.name, sample, bad, n, int(mx))
+    return None
+
+
+def outputs_from_raw(raw: np.ndarray, graph: Graph) -> np.ndarray:
+    """Raw output bytes (N, nbytes) -> typed outputs (N, *output_shape)."""
+    t = graph.output_tensors[0]
+    return np.frombuffer(np.ascontiguousarray(raw).tobytes(), dtype=t.dtype).reshape((-1, *t.shape))
+
+
+def validate_outputs(
+    graph: Graph, inputs: np.ndarray, outputs: np.ndarray, board: str, trace_fn=None
+) -> Verdict:
+    """Judge `outputs` (N, *output_shape) against TFLM; `trace_fn(sample) -> traces` is called
+    for the first mismatching sample to locate the divergent layer."""
+    expected = run_tflm(graph.model_bytes, inputs)
+    n, bad, mx = compare(outputs, expected)
+    verdict = Verdict(board, len(inputs), n, bad, mx)
+    if bad and trace_fn is not None:
+        per = expected.reshape(len(inputs), -1) != outputs.reshape(len(inputs), -1)
+        sample = int(np.flatnonzero(per.any(axis=1))[0])
+        verdict.first_divergence = first_divergence(graph, trace_fn(sample), inputs[sample], sample)
+    return verdict
+
+
+def validate_host(
+    model: str | Path | bytes | Graph,
+    inputs: np.ndarray,
+    name: str = "model",
+    sanitize: bool = False,
+    cmodel: CModel | None = None,
+) -> tuple[Verdict, np.ndarray]:
+    """Compile the model for this machine, run every input, and compare with TFLM bit for bit."""
+    from tinypipe.device.hostrun import build_host, run_host
+
+    graph = model if isinstance(model, Graph) else read_tflite(model)
+    cmodel = cmodel or codegen.generate_c(graph, name)
+    with tempfile.TemporaryDirectory(prefix="tinypipe-host-") as tmp:
+        tmp = Path(tmp)
+        binary = build_host(cmodel, tmp / "build", sanitize=sanitize)
+        raw, _ = run_host(binary, inputs, tmp)
+        outputs = outputs_from_raw(raw, graph)
+
+        def trace_fn(sample: int):
+            traced = build_host(cmodel, tmp / "trace", trace=True)
+            _, records = run_host(traced, inputs[sample : sample + 1], tmp)
+            return records
+
+        verdict = validate_outputs(graph, inputs, outputs, "host", trace_fn)
+    verdict.extra.update({"arena_bytes": cmodel.arena_size, "weight_bytes": cmodel.weight_bytes})
+    return verdict, outputs
+
+
+def validate_target(
+    target: str | Path, board: str, inputs_path: str | Path, sanitize: bool = False
+) -> tuple[Verdict, np.ndarray]:
+    """`tinypipe validate`: TARGET is a .tflite, or a firmware project folder made by tinypipe."""
+    target = Path(target)
+    project = None
+    if target.is_dir():
+        from tinypipe.device.firmware import project_model
+
+        project, model_path = target, project_model(target)
+    else:
+        model_path = target
+    graph = read_tflite(model_path)
+    x = load_inputs(inputs_path, graph)
+    if board == "host" and project is None:
+        return validate_host(graph, x, sanitize=sanitize)
+    return validate_on_board(graph, x, board, project)
+
+
+def validate_on_board(
+    graph: Graph, x: np.ndarray, board: str, project: str | Path | None = None, name: str = "model"
+) -> tuple[Verdict, np.ndarray]:
+    """Build the firmware for `board` (in `project`, or in a temporary project), stream every
+    input through the device link, and compare with TFLM. A mismatch is located layer by layer
+    with a traced host build of the same generated C."""
+    from tinypipe.device.boards import get_board
+    from tinypipe.device.firmware import build_project, create_project, project_envs
+    from tinypipe.device.hostrun import build_host, run_host
+    from tinypipe.device.runners import LinkError, infer_many, open_runner
+
+    get_board(board)  # unknown board -> clear error listing the known ones
+    with tempfile.TemporaryDirectory(prefix="tinypipe-board-") as tmp:
+        tmp = Path(tmp)
+        if project is None:
+            model_path = tmp / "model.tflite"
+            model_path.write_bytes(graph.model_bytes)
+            project = tmp / "firmware"
+            create_project(model_path, [board], project, name=name)
+        elif board not in project_envs(project):
+            raise TinypipeError(
+                f"The firmware project '{project}' has no env for board '{board}' "
+                f"(it has: {', '.join(project_envs(project))}).",
+                f"Recreate it with `tinypipe firmware MODEL --board {board} ...`, or pick one of its boards.",
+            )
+        built = build_project(project, board)
+        with open_runner(project, board) as runner:
+            flat, counts = infer_many(runner, x)
+            unit = runner.count_unit
+            try:  # the last inference per operator; None for a project made before profiling
+                layer_counts = runner.profile()
+            except LinkError:
+                layer_counts = None
+        outputs = flat.reshape((len(x), *graph.output_tensors[0].shape))
+
+        def trace_fn(sample: int):
+            traced = build_host(codegen.generate_c(graph, name), tmp / "trace", trace=True)
+            return run_host(traced, x[sample : sample + 1], tmp)[1]
+
+        verdict = validate_outputs(graph, x, outputs, board, trace_fn)
+    if unit == "instructions":
+        verdict.instructions = [int(c) for c in counts]
+    verdict.extra.update(
+        {
+            "count_unit": unit,
+            "counts": [int(c) for c in counts],
+            "layer_counts": layer_counts,  # last inference per op, in count_unit; None: no call
+            "build": built.to_dict(),
+        }
+    )
+    return verdict, outputs

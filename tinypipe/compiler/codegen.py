@@ -1,0 +1,284 @@
+"""Graph + memory plan -> standalone C (model.h, model.c and the runtime kernels it calls).
+
+All decisions are made here; the Jinja templates in templates/c/ only print them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from tinypipe.errors import TinypipeError, UnsupportedModelError
+from tinypipe.outdir import check_outdir, write_files
+from tinypipe.resources import firmware_dir, templates_dir
+
+from . import ops
+from .graph import Graph, Operator, Tensor, read_tflite
+from .ops.base import C, Lowered, Raw, T
+from .planner import MemoryPlan, plan_memory
+
+_CTYPES = {
+    "int8": "int8_t",
+    "uint8": "uint8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "uint32": "uint32_t",
+    "int64": "int64_t",
+    "float32": "float",
+}
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class CModel:
+    name: str
+    graph: Graph
+    lowered: list[Lowered]
+    plan: MemoryPlan
+    files: dict[str, str]  # file name -> content
+    weight_bytes: int
+    sources: list[str] = field(default_factory=list)  # runtime stems used
+
+    @property
+    def arena_size(self) -> int:
+        return self.plan.arena_size
+
+    @property
+    def io_bytes(self) -> int:
+        return self.graph.input_tensors[0].nbytes + self.graph.output_tensors[0].nbytes
+
+
+@dataclass
+class ExportResult:
+    files: list[str]
+    arena_size: int
+    weight_bytes: int
+    model: CModel
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "c")),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def check_graph(graph: Graph) -> None:
+    """Model-level checks that come before any op is looked at."""
+    if not any(t.dtype == "int8" for t in graph.tensors):
+        raise UnsupportedModelError(
+            f"{graph.source or 'The model'} is a float model: no tensor is int8.",
+            "Quantize it to full int8 first (`tinypipe quantize MODEL.keras -o model.tflite`).",
+        )
+    if graph.num_subgraphs != 1:
+        raise UnsupportedModelError(
+            f"The model has {graph.num_subgraphs} subgraphs; the compiled C backend runs exactly one.",
+            "Remove control flow (tf.cond / while loops) from the model before converting it.",
+        )
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise UnsupportedModelError(
+            f"The model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+            "the compiled C backend supports one of each.",
+            "Concatenate inputs into one tensor in the Keras model, or split it into several models.",
+        )
+    for t in graph.tensors:
+        if t.shape_signature is not None and any(d < 0 for d in t.shape_signature):
+            raise UnsupportedModelError(
+                f"Tensor #{t.index} '{t.name}' has a dynamic shape {list(t.shape_signature)}.",
+                "Build the Keras model on keras.Input(..., batch_size=1) so every shape is static.",
+            )
+
+
+def lower_all(graph: Graph) -> list[Lowered]:
+    check_graph(graph)
+    return [ops.lower(op, graph) for op in graph.operators]
+
+
+def _c_literal(v: object) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "1" if v else "0"
+    if isinstance(v, (int, np.integer)):
+        v = int(v)
+        return "INT32_MIN" if v == -(2**31) else str(v)
+    if isinstance(v, (float, np.floating)):
+        return _c_float(float(v))
+    raise TypeError(f"cannot print {v!r} as C")
+
+
+def _c_float(x: float) -> str:
+    f = np.float32(x)
+    if np.isinf(f):
+        return "INFINITY" if f > 0 else "-INFINITY"
+    return f"{float(f):.9e}f"
+
+
+def _format_array(values: np.ndarray, per_line: int = 16) -> str:
+    flat = np.asarray(values).ravel()
+    if flat.dtype.kind == "f":
+        items = [_c_float(x) for x in flat]
+    else:
+        items = ["INT32_MIN" if int(x) == -(2**31) else str(int(x)) for x in flat]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+    return ",\n    ".join(lines)
+
+
+class _Emitter:
+    """Resolves tensor references to C expressions for one model."""
+
+    def __init__(self, name: str, graph: Graph, plan: MemoryPlan) -> None:
+        self.name, self.graph, self.plan = name, graph, plan
+        self.weights: dict[int, Tensor] = {}
+
+    def tensor_expr(self, i: int) -> str:
+        t = self.graph.tensors[i]
+        ctype = _CTYPES[t.dtype]
+        kind, value = self.plan.storage[i]
+        if kind == "const":
+            root = self.graph.tensors[value]
+            self.weights[root.index] = root
+            return f"{self.name}_w{root.index}"
+        if kind == "input":
+            return f"(const {ctype} *)input"
+        if kind == "output":
+            return f"({ctype} *)output"
+        return f"({ctype} *)&{self.name}_arena.bytes[{value}]"
+
+    def expr(self, v: object, op: Operator) -> str:
+        if v is None:
+            return "NULL"
+        if isinstance(v, T):
+            return self.tensor_expr(v.index)
+        if isinstance(v, C):
+            return f"{self.name}_op{op.index}_{v.name}"
+        if isinstance(v, Raw):
+            return v.text
+        return _c_literal(v)
+
+
+def generate_c(graph: Graph, name: str = "model") -> CModel:
+    """Lower, plan and render a model. Raises before producing anything if the model is unsupported."""
+    if not _IDENT.match(name):
+        raise TinypipeError(
+            f"--name '{name}' is not a C identifier.",
+            "Use letters, digits and underscores, not starting with a digit.",
+        )
+    lowered = lower_all(graph)
+    plan = plan_memory(graph, lowered)
+    em = _Emitter(name, graph, plan)
+
+    consts, params, calls = [], [], []
+    for op, low in zip(graph.operators, lowered):
+        if low.alias:
+            calls.append({"index": op.index, "opcode": op.opcode, "code": None, "trace": None})
+            continue
+        for cname, arr in low.consts.items():
+            arr = np.asarray(arr)
+            consts.append(
+                {
+                    "ctype": _CTYPES[arr.dtype.name],
+                    "name": f"{name}_op{op.index}_{cname}",
+                    "count": max(arr.size, 1),
+                    "body": _format_array(arr) if arr.size else "0",
+                }
+            )
+        args = []
+        if low.params_type:
+            pname = f"{name}_op{op.index}_params"
+            fields = [(k, em.expr(v, op)) for k, v in low.params.items()]
+            params.append({"type": low.params_type, "name": pname, "fields": fields})
+            args.append(f"&{pname}")
+        args += [em.expr(a, op) for a in low.args]
+        if low.scratch_bytes:
+            args.append(f"(void *)&{name}_arena.bytes[{plan.scratch[op.index]}]")
+        out = graph.tensors[op.outputs[0]]
+        calls.append(
+            {
+                "index": op.index,
+                "opcode": op.opcode,
+                "code": f"{low.func}({', '.join(args)});",
+                "trace": (em.tensor_expr(out.index), out.nbytes),
+            }
+        )
+
+    weights = []
+    weight_bytes = 0
+    for idx in sorted(em.weights):
+        t = em.weights[idx]
+        weight_bytes += t.nbytes
+        weights.append(
+            {
+                "ctype": _CTYPES[t.dtype],
+                "name": f"{name}_w{idx}",
+                "count": max(t.size, 1),
+                "body": _format_array(t.data),
+                "comment": f"{t.name} {list(t.shape)}",
+            }
+        )
+    for c in consts:
+        weight_bytes += c["count"] * np.dtype(_np_of(c["ctype"])).itemsize
+
+    sources = sorted({low.source for low in lowered if not low.alias})
+    inp, out = graph.input_tensors[0], graph.output_tensors[0]
+    ctx = {
+        "name": name,
+        "NAME": name.upper(),
+        "model_sha256": hashlib.sha256(graph.model_bytes).hexdigest(),
+        "source": Path(graph.source.strip("'")).name if graph.source else "",
+        "input": _io_info(inp),
+        "output": _io_info(out),
+        "arena_size": plan.arena_size,
+        "weights": weights,
+        "consts": consts,
+        "params": params,
+        "calls": calls,
+        "headers": [f"{s}.h" for s in sources],
+        "num_ops": len(graph.operators),
+    }
+    env = _env()
+    files = {
+        f"{name}.h": env.get_template("model.h.j2").render(ctx),
+        f"{name}.c": env.get_template("model.c.j2").render(ctx),
+    }
+    runtime = firmware_dir() / "runtime"
+    for stem in ["tp_common"] + sources:
+        for ext in (".h", ".c"):
+            f = runtime / f"{stem}{ext}"
+            if f.exists():
+                files[f.name] = f.read_text()
+    return CModel(name, graph, lowered, plan, files, weight_bytes, sources)
+
+
+def _np_of(ctype: str) -> str:
+    return {v: k for k, v in _CTYPES.items()}[ctype]
+
+
+def _io_info(t: Tensor) -> dict:
+    return {
+        "ctype": _CTYPES[t.dtype],
+        "shape": list(t.shape),
+        "shape_c": ", ".join(str(d) for d in t.shape),
+        "dims": len(t.shape),
+        "bytes": t.nbytes,
+        "elements": t.size,
+        "scale": _c_float(t.scale) if t.quant is not None else "0.0f",
+        "zero_point": t.zero_point if t.quant is not None else 0,
+    }
+
+
+def export_c(
+    model: str | Path, out_dir: str | Path, name: str = "model", force: bool = False
+) -> ExportResult:
+    """`tinypipe export --format c`: write the compiled model and its runtime into `out_dir`."""
+    out_dir = Path(out_dir)
+    check_outdir(out_dir, force)
+    cmodel = generate_c(read_tflite(model), name)
+    files = write_files(out_dir, cmodel.files, force=force)
+    return ExportResult(files, cmodel.arena_size, cmodel.weight_bytes, cmodel)

@@ -1,0 +1,104 @@
+"""`tinypipe export --format tflm`: the model as a C array for the TFLM interpreter, an op
+resolver holding exactly the model's ops, and the exact arena size measured with TFLM itself."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from tinypipe.check.reference import smallest_tflm_arena
+from tinypipe.errors import TinypipeError
+from tinypipe.outdir import check_outdir, write_files
+from tinypipe.resources import templates_dir
+
+from .graph import Graph, read_tflite
+
+# TFLM's MicroMutableOpResolver method names that do not follow the plain CamelCase rule.
+_RESOLVER_EXCEPTIONS = {
+    "BATCH_MATMUL": "BatchMatMul",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM",
+    "SVDF": "Svdf",
+}
+
+
+def resolver_method(opcode: str) -> str:
+    """CONV_2D -> AddConv2D, DEPTHWISE_CONV_2D -> AddDepthwiseConv2D, RELU6 -> AddRelu6."""
+    if opcode in _RESOLVER_EXCEPTIONS:
+        return "Add" + _RESOLVER_EXCEPTIONS[opcode]
+    parts = opcode.split("_")
+    return "Add" + "".join(p if p[:1].isdigit() else p[:1] + p[1:].lower() for p in parts)
+
+
+@dataclass
+class TflmExport:
+    files: list[str]
+    arena_size: int  # exact, without the margin
+    arena_margin: int
+    ops: list[str]
+
+
+def _byte_rows(data: bytes, per_line: int = 16) -> str:
+    rows = []
+    for i in range(0, len(data), per_line):
+        rows.append(", ".join(f"0x{b:02x}" for b in data[i : i + per_line]))
+    return ",\n    ".join(rows)
+
+
+def render_tflm(graph: Graph, name: str, arena_size: int, arena_margin: int = 0) -> dict[str, str]:
+    custom = [op for op in graph.operators if op.opcode.startswith("CUSTOM:")]
+    if custom:
+        op = custom[0]
+        raise TinypipeError(
+            f"Operator #{op.index} is the custom op '{op.opcode[7:]}', which has no TFLM built-in kernel.",
+            "Register your own kernel for it by hand, or rebuild the model from built-in ops.",
+        )
+    ops = graph.distinct_ops()
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "tflm")),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    ctx = {
+        "name": name,
+        "NAME": name.upper(),
+        "data": _byte_rows(graph.model_bytes),
+        "length": len(graph.model_bytes),
+        "sha256": hashlib.sha256(graph.model_bytes).hexdigest(),
+        "source": Path(graph.source.strip("'")).name if graph.source else "",
+        "ops": [{"opcode": op, "method": resolver_method(op)} for op in ops],
+        "arena_exact": arena_size,
+        "arena_margin": arena_margin,
+    }
+    return {
+        f"{name}_model_data.h": env.get_template("model_data.h.j2").render(ctx),
+        f"{name}_model_data.cc": env.get_template("model_data.cc.j2").render(ctx),
+        f"{name}_op_resolver.h": env.get_template("op_resolver.h.j2").render(ctx),
+    }
+
+
+def export_tflm(
+    model: str | Path,
+    out_dir: str | Path,
+    name: str = "model",
+    arena_margin: int = 0,
+    force: bool = False,
+) -> TflmExport:
+    from .codegen import _IDENT
+
+    if not _IDENT.match(name):
+        raise TinypipeError(
+            f"--name '{name}' is not a C identifier.",
+            "Use letters, digits and underscores, not starting with a digit.",
+        )
+    out_dir = Path(out_dir)
+    check_outdir(out_dir, force)
+    graph = read_tflite(model)
+    arena = smallest_tflm_arena(graph.model_bytes)
+    files = render_tflm(graph, name, arena, arena_margin)
+    written = write_files(out_dir, files, force=force)
+    return TflmExport(written, arena, arena_margin, graph.distinct_ops())

@@ -1,0 +1,83 @@
+"""Per-op knowledge: which builtin ops the compiled-C backend supports and how each is lowered.
+
+Each op family lives in its own module with a `lower(op, graph) -> Lowered` function, and its C
+kernel in firmware/runtime/<source>.c.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from tinypipe.compiler.graph import Graph, Operator
+
+from .base import Lowered, unsupported
+
+# builtin op -> (family module, highest op version verified bit-exact against TFLM)
+FAMILIES: dict[str, tuple[str, int]] = {
+    "CONV_2D": ("conv", 8),
+    "DEPTHWISE_CONV_2D": ("depthwise_conv", 7),
+    "FULLY_CONNECTED": ("fully_connected", 12),
+    "AVERAGE_POOL_2D": ("pooling", 4),
+    "MAX_POOL_2D": ("pooling", 4),
+    "ADD": ("add", 5),
+    "MUL": ("mul", 7),
+    "PAD": ("pad", 4),
+    "PADV2": ("pad", 4),
+    "CONCATENATION": ("concatenation", 4),
+    "MEAN": ("mean", 3),
+    "SOFTMAX": ("softmax", 3),
+    "LOGISTIC": ("activations", 3),
+    "TANH": ("activations", 3),
+    "HARD_SWISH": ("activations", 1),
+    "RELU": ("activations", 3),
+    "RELU6": ("activations", 3),
+    "LEAKY_RELU": ("activations", 2),
+    "QUANTIZE": ("quantize", 3),
+    "DEQUANTIZE": ("quantize", 5),
+    "RESHAPE": ("reshape", 1),
+    "SQUEEZE": ("reshape", 1),
+    "EXPAND_DIMS": ("reshape", 1),
+}
+
+# Keras-level advice for ops users commonly hit.
+ADVICE: dict[str, str] = {
+    "SUB": "Replace x - y with layers.Add() on a negated branch, or fold it into a Dense/Conv bias.",
+    "BATCH_MATMUL": "Use layers.Dense on a flattened tensor instead of a batched matrix product.",
+    "TRANSPOSE": "Keep channels last (NHWC) and avoid layers.Permute.",
+    "STRIDED_SLICE": "Build the model on keras.Input(..., batch_size=1) so Flatten adds no slicing ops.",
+    "SHAPE": "Build the model on keras.Input(..., batch_size=1) so no dynamic shape ops are added.",
+    "PACK": "Build the model on keras.Input(..., batch_size=1) so no dynamic shape ops are added.",
+    "GELU": "Use activation='relu' or 'hard_swish' instead of gelu.",
+    "RESIZE_NEAREST_NEIGHBOR": "Use Conv2DTranspose-free upsampling by repeating via Concatenation, or drop it.",
+    "LOG_SOFTMAX": "Use layers.Softmax and take the log on the host.",
+    "BATCH_TO_SPACE_ND": "Use dilation_rate=1 or padding='same' convolutions without dilation tricks.",
+    "SPACE_TO_BATCH_ND": "Use dilation_rate=1 or padding='same' convolutions without dilation tricks.",
+}
+
+
+def supported_ops() -> list[str]:
+    return sorted(FAMILIES)
+
+
+def is_supported(op: Operator) -> bool:
+    fam = FAMILIES.get(op.opcode)
+    return fam is not None and op.version <= fam[1]
+
+
+def lower(op: Operator, graph: Graph) -> Lowered:
+    fam = FAMILIES.get(op.opcode)
+    if fam is None:
+        advice = ADVICE.get(
+            op.opcode, "Change the layer to one of the supported ops, or use --format tflm."
+        )
+        raise unsupported(
+            op, f"the op is not supported. Supported ops: {', '.join(supported_ops())}", advice
+        )
+    module, max_version = fam
+    if op.version > max_version:
+        raise unsupported(
+            op,
+            f"only versions 1..{max_version} of {op.opcode} are supported",
+            "Convert the model with a TensorFlow release whose converter emits a supported version.",
+        )
+    return importlib.import_module(f"{__name__}.{module}").lower(op, graph)

@@ -1,0 +1,114 @@
+"""What an op lowering hands to code generation: one C kernel call with precomputed constants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinypipe.compiler.graph import Graph, Operator, Tensor
+from tinypipe.errors import UnsupportedModelError
+
+from .quantmath import activation_range, quantize_multipliers
+
+
+@dataclass(frozen=True)
+class T:
+    """A tensor of the graph: resolves to a weight array or to the tensor's place in the arena."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class C:
+    """An op-local constant array (see `Lowered.consts`), by name."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A C expression printed as is (e.g. an enum constant)."""
+
+    text: str
+
+
+@dataclass
+class Lowered:
+    """One kernel call.
+
+    `func(&params, *args)` is emitted, where `params` is a `static const params_type` built from
+    `params` (field -> int/float/T/C/Raw; a field may be a designator path such as
+    "broadcast.dims") and `args` are tensor/const references. Shape-only ops set
+    `alias=True` and emit no call: their output shares the input's storage.
+    """
+
+    func: str = ""
+    source: str = ""  # runtime file stem holding func, e.g. "tp_fully_connected"
+    params_type: str | None = None
+    params: dict[str, object] = field(default_factory=dict)
+    args: list[object] = field(default_factory=list)
+    consts: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # name -> array (dtype decides C type)
+    scratch_bytes: int = 0  # op-lifetime scratch in the arena, passed as the last argument
+    alias: bool = False
+
+
+def unsupported(op: Operator, why: str, fix: str | None = None) -> UnsupportedModelError:
+    return UnsupportedModelError(
+        f"Operator #{op.index} {op.opcode} (version {op.version}) cannot be compiled: {why}.",
+        fix
+        or "Change the model so that this layer is expressible in full int8, or use --format tflm.",
+    )
+
+
+def require_int8(op: Operator, *tensors: Tensor | None) -> None:
+    for t in tensors:
+        if t is None:
+            continue
+        if t.dtype != "int8":
+            raise unsupported(
+                op,
+                f"tensor '{t.name}' is {t.dtype}, tinypipe's kernels need int8",
+                "Quantize the model to full int8 (`tinypipe quantize`, or the TFLite converter with "
+                "TFLITE_BUILTINS_INT8 and int8 input/output types).",
+            )
+        if t.quant is None:
+            raise unsupported(op, f"tensor '{t.name}' has no quantization parameters")
+
+
+def fused_activation_range(op: Operator, scale: float, zero_point: int) -> tuple[int, int]:
+    """Quantized clamp range of the op's fused activation, or a clear error for exotic ones."""
+    act = op.options.get("fused_activation_function", "NONE")
+    try:
+        return activation_range(act, scale, zero_point)
+    except ValueError:
+        raise unsupported(
+            op,
+            f"the fused activation {act} is not supported (NONE, RELU, RELU6, RELU_N1_TO_1 are)",
+            "Apply the activation as a separate layer.",
+        ) from None
+
+
+def c_array(values: list[int]) -> Raw:
+    """A fixed-size array member initializer, e.g. {1, 2, 3, 4}."""
+    return Raw("{" + ", ".join(str(int(v)) for v in values) + "}")
+
+
+def io(g: Graph, op: Operator) -> tuple[list[Tensor | None], list[Tensor]]:
+    return g.op_inputs(op), g.op_outputs(op)
+
+
+def channel_multipliers(
+    inp: Tensor, weights: Tensor, out: Tensor, channels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output-channel requantization (multiplier, shift) for conv-like ops:
+    M[c] = s_in * s_w[c] / s_out, in double precision as TFLM computes it."""
+    w_scale = weights.quant.scale.astype(np.float64)
+    if w_scale.size == 1:
+        w_scale = np.repeat(w_scale, channels)
+    if w_scale.size != channels:
+        raise ValueError(f"{weights.name}: {w_scale.size} scales for {channels} channels")
+    reals = np.float64(inp.quant.scale[0]) * w_scale / np.float64(out.quant.scale[0])
+    return quantize_multipliers(reals)

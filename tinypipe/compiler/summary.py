@@ -1,0 +1,146 @@
+"""`tinypipe inspect`: per-operator shapes, quantization, parameters, MACs and backend support."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tinypipe.errors import TinypipeError
+
+from . import ops
+from .graph import Graph, Operator, Tensor, read_tflite
+
+
+def op_macs(op: Operator, g: Graph) -> int:
+    """Multiply-accumulates of one op (convolutions and matrix products; 0 for the rest)."""
+    ins, outs = g.op_inputs(op), g.op_outputs(op)
+    if not outs or len(ins) < 2 or ins[1] is None:
+        return 0
+    out, w = outs[0], ins[1]
+    if op.opcode == "CONV_2D":  # filter [O, KH, KW, I]
+        return out.size * int(np.prod(w.shape[1:]))
+    if op.opcode == "DEPTHWISE_CONV_2D":  # filter [1, KH, KW, O]
+        return out.size * w.shape[1] * w.shape[2]
+    if op.opcode == "FULLY_CONNECTED":  # filter [O, I]
+        return out.size * w.shape[-1]
+    return 0
+
+
+def _quant_desc(t: Tensor | None) -> str:
+    if t is None or t.quant is None:
+        return "-" if t is None else t.dtype
+    if t.quant.per_channel:
+        return f"{t.dtype} per-channel({t.quant.scale.size}, axis {t.quant.axis})"
+    return f"{t.dtype} s={t.scale:.6g} zp={t.zero_point}"
+
+
+def _c_backend_status(op: Operator, g: Graph) -> str | None:
+    """None when the compiled C backend takes this op, else the reason it does not."""
+    try:
+        ops.lower(op, g)
+        return None
+    except TinypipeError as exc:
+        return exc.message
+
+
+def _tflm_status(g: Graph) -> str | None:
+    from tinypipe.check.reference import quiet_stderr, tflm_interpreter
+
+    try:
+        with quiet_stderr():
+            tflm_interpreter(g.model_bytes, max(len(g.model_bytes) * 10, 1 << 22))
+        return None
+    except (RuntimeError, ValueError) as exc:
+        return f"the TFLM interpreter cannot load the model: {str(exc).strip()[:200]}"
+
+
+def summarize(model: str | Path | Graph) -> dict:
+    g = model if isinstance(model, Graph) else read_tflite(model)
+    rows = []
+    unsupported_c = []
+    for op in g.operators:
+        ins, outs = g.op_inputs(op), g.op_outputs(op)
+        params = sum(t.nbytes for t in ins if t is not None and t.is_const)
+        c_reason = _c_backend_status(op, g)
+        if c_reason:
+            unsupported_c.append(
+                {"index": op.index, "op": op.opcode, "version": op.version, "reason": c_reason}
+            )
+        weights = [t for t in ins[1:] if t is not None and t.is_const]
+        rows.append(
+            {
+                "index": op.index,
+                "op": op.opcode,
+                "version": op.version,
+                "inputs": [list(t.shape) for t in ins if t is not None and not t.is_const],
+                "outputs": [list(t.shape) for t in outs],
+                "input_quant": _quant_desc(ins[0] if ins else None),
+                "weight_quant": _quant_desc(weights[0]) if weights else "-",
+                "output_quant": _quant_desc(outs[0] if outs else None),
+                "param_bytes": params,
+                "macs": op_macs(op, g),
+                "backends": {"c": c_reason is None},
+            }
+        )
+    tflm_reason = _tflm_status(g)
+    for r in rows:
+        r["backends"]["tflm"] = tflm_reason is None
+    inp, out = g.input_tensors[0], g.output_tensors[0]
+    return {
+        "model": g.source.strip("'"),
+        "model_bytes": len(g.model_bytes),
+        "input": {"shape": list(inp.shape), "quant": _quant_desc(inp)},
+        "output": {"shape": list(out.shape), "quant": _quant_desc(out)},
+        "operators": rows,
+        "totals": {
+            "operators": len(rows),
+            "distinct_ops": g.distinct_ops(),
+            "param_bytes": sum(r["param_bytes"] for r in rows),
+            "macs": sum(r["macs"] for r in rows),
+        },
+        "support": {
+            "c": {"supported": not unsupported_c, "unsupported": unsupported_c},
+            "tflm": {"supported": tflm_reason is None, "reason": tflm_reason},
+            "c_supported_ops": ops.supported_ops(),
+        },
+    }
+
+
+def format_summary(info: dict) -> str:
+    lines = [
+        f"{info['model']}  ({info['model_bytes']:,} bytes)",
+        f"input  {info['input']['shape']} {info['input']['quant']}",
+        f"output {info['output']['shape']} {info['output']['quant']}",
+        "",
+        f"{'#':>3}  {'op':<20}{'v':>2}  {'in -> out':<34}{'weights':<32}{'params B':>9}{'MACs':>11}  c tflm",
+    ]
+    for r in info["operators"]:
+        shapes = f"{'x'.join(map(str, r['inputs'][0])) if r['inputs'] else '-'} -> " + "x".join(
+            map(str, r["outputs"][0])
+        )
+        mark = {True: "y", False: "-"}
+        lines.append(
+            f"{r['index']:>3}  {r['op']:<20}{r['version']:>2}  {shapes:<34}{r['weight_quant']:<32}"
+            f"{r['param_bytes']:>9,}{r['macs']:>11,}  {mark[r['backends']['c']]} {mark[r['backends']['tflm']]}"
+        )
+    t = info["totals"]
+    lines += [
+        "",
+        f"total: {t['operators']} operators ({len(t['distinct_ops'])} distinct), "
+        f"{t['param_bytes']:,} parameter bytes, {t['macs']:,} MACs",
+    ]
+    c = info["support"]["c"]
+    if c["supported"]:
+        lines.append("compiled C backend (--format c): every op supported")
+    else:
+        lines.append(f"compiled C backend (--format c): {len(c['unsupported'])} unsupported op(s):")
+        lines += [
+            f"  #{u['index']} {u['op']} v{u['version']}: {u['reason']}" for u in c["unsupported"]
+        ]
+    tf = info["support"]["tflm"]
+    lines.append(
+        "TFLM backend (--format tflm): "
+        + ("every op supported" if tf["supported"] else tf["reason"])
+    )
+    return "\n".join(lines)

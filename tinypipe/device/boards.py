@@ -1,0 +1,292 @@
+"""The boards tinypipe deploys to: CPU, FPU, memory map, clock, how they run and flash.
+
+Each board is a `Board` in `BOARDS`. Its PlatformIO side (compiler flags, linker script,
+console driver, upload commands) lives in the shipped platform folder
+`firmware/platforms/tinypipe/boards/<name>.json`; tests keep the two in agreement.
+
+    >>> from tinypipe.boards import get_board
+    >>> get_board("mps2-an386").qemu_machine
+    'mps2-an386'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tinypipe.errors import TinypipeError
+
+KiB = 1024
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MemoryRegion:
+    """One address range of a board, as named in its linker script (FLASH, RAM, CCM)."""
+
+    name: str
+    origin: int
+    size: int
+    kind: str  # "flash" (code, constants, .data load image) or "ram"
+    used: bool = True  # False: exists on the chip, but tinypipe's firmware leaves it alone
+    note: str = ""
+
+    def contains(self, address: int) -> bool:
+        return self.origin <= address < self.origin + self.size
+
+
+@dataclass(frozen=True)
+class Board:
+    """A deployment target. Sizes are in bytes, clocks in Hz."""
+
+    name: str  # board id: PlatformIO board and env name
+    title: str
+    vendor: str
+    cpu: str  # "cortex-m4", or "native"
+    fpu: str | None  # e.g. "fpv4-sp-d16" (single precision); None: no FPU
+    clock_hz: int  # the core clock tinypipe's firmware runs at (0: host)
+    max_clock_hz: int  # the chip's top clock (what the datasheet advertises)
+    flash_size: int  # total on-chip flash (0: host, no budget)
+    ram_size: int  # total on-chip RAM, all regions
+    regions: tuple[MemoryRegion, ...]
+    stack_size: int  # bytes reserved for the stack (a linker section in RAM)
+    console: str  # how the device link talks
+    runs_on: str  # "native" (host process) or "qemu"
+    qemu_machine: str | None = None
+    qemu_systick_hz: int | None = None  # SysTick clock in QEMU (instructions = ticks*1e9/hz)
+    upload_protocols: tuple[str, ...] = ()  # first one is the default (`pio run -t upload`)
+    hardware_protocol: str | None = None  # used for a real board (`tinypipe flash --port`)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def emulated(self) -> bool:
+        return self.runs_on == "qemu"
+
+    @property
+    def is_host(self) -> bool:
+        return self.runs_on == "native"
+
+    @property
+    def default_protocol(self) -> str:
+        return self.upload_protocols[0]
+
+    def region(self, name: str) -> MemoryRegion:
+        for r in self.regions:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    @property
+    def flash_region(self) -> MemoryRegion | None:
+        return next((r for r in self.regions if r.kind == "flash" and r.used), None)
+
+    @property
+    def ram_region(self) -> MemoryRegion | None:
+        """The RAM region holding .data, .bss (the arena) and the stack."""
+        return next((r for r in self.regions if r.kind == "ram" and r.used), None)
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "vendor": self.vendor,
+            "cpu": self.cpu,
+            "fpu": self.fpu,
+            "clock_hz": self.clock_hz,
+            "max_clock_hz": self.max_clock_hz,
+            "flash_size": self.flash_size,
+            "ram_size": self.ram_size,
+            "regions": [
+                {
+                    "name": r.name,
+                    "origin": r.origin,
+                    "size": r.size,
+                    "kind": r.kind,
+                    "used": r.used,
+                    "note": r.note,
+                }
+                for r in self.regions
+            ],
+            "stack_size": self.stack_size,
+            "console": self.console,
+            "runs_on": self.runs_on,
+            "qemu_machine": self.qemu_machine,
+            "qemu_systick_hz": self.qemu_systick_hz,
+            "upload_protocols": list(self.upload_protocols),
+            "hardware_protocol": self.hardware_protocol,
+            "notes": list(self.notes),
+        }
+
+
+def _mps2(name: str, cpu: str, fpu: str | None, title: str) -> Board:
+    return Board(
+        name=name,
+        title=title,
+        vendor="Arm",
+        cpu=cpu,
+        fpu=fpu,
+        clock_hz=25_000_000,
+        max_clock_hz=25_000_000,
+        flash_size=4 * MiB,
+        ram_size=4 * MiB,
+        regions=(
+            MemoryRegion(
+                "FLASH", 0x0000_0000, 4 * MiB, "flash", note="SSRAM1, used as code memory"
+            ),
+            MemoryRegion("RAM", 0x2000_0000, 4 * MiB, "ram", note="SSRAM2/3"),
+        ),
+        stack_size=16 * KiB,
+        console="CMSDK UART0 @0x40004000, 115200 8N1",
+        runs_on="qemu",
+        qemu_machine=name,
+        qemu_systick_hz=25_000_000,
+        upload_protocols=("qemu",),
+        notes=("FPGA prototyping board; tinypipe runs it under QEMU.",),
+    )
+
+
+BOARDS: dict[str, Board] = {
+    b.name: b
+    for b in (
+        Board(
+            name="host",
+            title="Host computer (native build with the system cc)",
+            vendor="-",
+            cpu="native",
+            fpu="native",
+            clock_hz=0,
+            max_clock_hz=0,
+            flash_size=0,
+            ram_size=0,
+            regions=(),
+            stack_size=0,
+            console="stdin/stdout",
+            runs_on="native",
+            upload_protocols=("native",),
+            notes=("Counts are wall-clock nanoseconds, not instructions.",),
+        ),
+        _mps2("mps2-an385", "cortex-m3", None, "Arm MPS2+ AN385 (Cortex-M3)"),
+        _mps2("mps2-an386", "cortex-m4", "fpv4-sp-d16", "Arm MPS2+ AN386 (Cortex-M4F)"),
+        _mps2("mps2-an500", "cortex-m7", "fpv5-d16", "Arm MPS2+ AN500 (Cortex-M7)"),
+        Board(
+            name="netduinoplus2",
+            title="Netduino Plus 2 (STM32F405RG, Cortex-M4F)",
+            vendor="Wilderness Labs / ST",
+            cpu="cortex-m4",
+            fpu="fpv4-sp-d16",
+            clock_hz=16_000_000,
+            max_clock_hz=168_000_000,
+            flash_size=1 * MiB,
+            ram_size=192 * KiB,
+            regions=(
+                MemoryRegion("FLASH", 0x0800_0000, 1 * MiB, "flash"),
+                MemoryRegion("RAM", 0x2000_0000, 128 * KiB, "ram", note="SRAM1+SRAM2"),
+                MemoryRegion(
+                    "CCM",
+                    0x1000_0000,
+                    64 * KiB,
+                    "ram",
+                    used=False,
+                    note="core-coupled RAM; not modelled by QEMU 7.2, so left unused",
+                ),
+            ),
+            stack_size=8 * KiB,
+            console="USART1 (TX PA9, RX PA10), 115200 8N1",
+            runs_on="qemu",
+            qemu_machine="netduinoplus2",
+            qemu_systick_hz=168_000_000,
+            upload_protocols=("qemu", "stlink", "openocd", "dfu"),
+            hardware_protocol="stlink",
+            notes=(
+                "Firmware runs from the 16 MHz HSI oscillator (no PLL set-up), so it works on "
+                "any STM32F405 board whatever its crystal; counts on hardware are core cycles.",
+                "QEMU clocks the core at 168 MHz: one SysTick tick is ~5.95 instructions.",
+            ),
+        ),
+        Board(
+            name="microbit",
+            title="BBC micro:bit v1 (nRF51822, Cortex-M0)",
+            vendor="BBC / Nordic",
+            cpu="cortex-m0",
+            fpu=None,
+            clock_hz=16_000_000,
+            max_clock_hz=16_000_000,
+            flash_size=256 * KiB,
+            ram_size=16 * KiB,
+            regions=(
+                MemoryRegion("FLASH", 0x0000_0000, 256 * KiB, "flash"),
+                MemoryRegion("RAM", 0x2000_0000, 16 * KiB, "ram"),
+            ),
+            stack_size=2 * KiB,
+            console="UART0 (TX P0.24, RX P0.25 via the USB interface chip), 115200 8N1",
+            runs_on="qemu",
+            qemu_machine="microbit",
+            qemu_systick_hz=16_000_000,
+            upload_protocols=("qemu",),
+            notes=(
+                "The nRF51's Cortex-M0 has no SysTick in silicon; QEMU models one, so counts "
+                "are only meaningful under QEMU.",
+            ),
+        ),
+    )
+}
+
+
+def board_names() -> list[str]:
+    return list(BOARDS)
+
+
+def get_board(name: str) -> Board:
+    """Return the board called `name`, or raise a TinypipeError listing the known ones."""
+    try:
+        return BOARDS[name]
+    except KeyError:
+        raise TinypipeError(
+            f"Unknown board '{name}'.",
+            f"Known boards: {', '.join(BOARDS)} (see `tinypipe boards`).",
+        ) from None
+
+
+def _size(n: int) -> str:
+    if n == 0:
+        return "-"
+    if n % MiB == 0:
+        return f"{n // MiB} MB"
+    if n % KiB == 0:
+        return f"{n // KiB} KB"
+    return f"{n} B"
+
+
+def _clock(b: Board) -> str:
+    if not b.clock_hz:
+        return "-"
+    mhz = f"{b.clock_hz / 1e6:g} MHz"
+    if b.max_clock_hz != b.clock_hz:
+        mhz += f" (max {b.max_clock_hz / 1e6:g})"
+    return mhz
+
+
+def format_boards(boards: list[Board] | None = None) -> str:
+    """A table of the boards for `tinypipe boards`."""
+    boards = list(BOARDS.values()) if boards is None else boards
+    rows = [("BOARD", "CPU", "FPU", "FLASH", "RAM", "CLOCK", "RUNS", "FLASHES WITH")]
+    for b in boards:
+        ram = _size(b.ram_size)
+        usable = b.ram_region
+        if usable is not None and usable.size != b.ram_size:
+            ram += f" ({_size(usable.size)} used)"
+        runs = "host process" if b.is_host else f"qemu -M {b.qemu_machine}"
+        rows.append(
+            (
+                b.name,
+                b.cpu,
+                b.fpu or "-",
+                _size(b.flash_size),
+                ram,
+                _clock(b),
+                runs,
+                ", ".join(b.upload_protocols),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""`tinypipe run`: the tinypipe.toml config, cached stages and the report."""

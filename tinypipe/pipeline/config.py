@@ -1,0 +1,87 @@
+"""tinypipe.toml: the one file that describes a run (data, model, quantization, boards, budget)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinypipe.errors import TinypipeError
+
+# section -> {key: (type, default)}
+SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
+    "project": {"name": (str, "model"), "output": (str, "out")},
+    "data": {"dataset": (str, "digits"), "seed": (int, 0), "test_fraction": (float, 0.2)},
+    "model": {"name": (str, "tiny_cnn"), "epochs": (int, 0), "batch_size": (int, 32), "learning_rate": (float, 3e-3)},
+    "quantize": {"max_drop": ((int, float), 2.0), "representative_samples": (int, 200)},
+    "deploy": {"boards": (list, ["host"]), "validate_samples": (int, 64)},
+}
+
+
+@dataclass
+class RunConfig:
+    path: Path
+    sections: dict[str, dict] = field(default_factory=dict)
+
+    def get(self, section: str, key: str):
+        return self.sections[section][key]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def output(self) -> Path:
+        return (self.root / self.get("project", "output")).resolve()
+
+    def resolve_dataset(self) -> str:
+        """Dataset names stay names; file paths are taken relative to the config's folder."""
+        ds = self.get("data", "dataset")
+        if ds.endswith((".npz", ".csv")):
+            return str((self.root / ds).resolve())
+        return ds
+
+
+def load_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "tinypipe.toml"
+    if not path.exists():
+        raise TinypipeError(
+            f"Config file '{path}' does not exist.",
+            "Pass a tinypipe.toml (see examples/digits/tinypipe.toml) or a folder holding one.",
+        )
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TinypipeError(f"'{path}' is not valid TOML: {exc}.", "Fix the syntax and run again.") from None
+    sections: dict[str, dict] = {}
+    for section, keys in SCHEMA.items():
+        given = raw.get(section, {})
+        if not isinstance(given, dict):
+            raise TinypipeError(f"'{path}': [{section}] must be a table.", f"Write it as [{section}] with key = value lines.")
+        unknown = sorted(set(given) - set(keys))
+        if unknown:
+            raise TinypipeError(
+                f"'{path}': unknown key(s) {', '.join(unknown)} in [{section}].",
+                f"Valid keys there: {', '.join(keys)}.",
+            )
+        values = {}
+        for key, (typ, default) in keys.items():
+            value = given.get(key, default)
+            if not isinstance(value, typ) or isinstance(value, bool):
+                raise TinypipeError(
+                    f"'{path}': [{section}] {key} = {value!r} has the wrong type.",
+                    f"Expected {getattr(typ, '__name__', 'a number')}, e.g. {key} = {default!r}.",
+                )
+            values[key] = value
+        sections[section] = values
+    unknown_sections = sorted(set(raw) - set(SCHEMA))
+    if unknown_sections:
+        raise TinypipeError(
+            f"'{path}': unknown section(s) {', '.join(unknown_sections)}.",
+            f"Valid sections: {', '.join(SCHEMA)}.",
+        )
+    if not sections["deploy"]["boards"]:
+        raise TinypipeError(f"'{path}': [deploy] boards is empty.", 'List at least one board, e.g. boards = ["host"].')
+    return RunConfig(path.resolve(), sections)

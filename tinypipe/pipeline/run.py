@@ -1,0 +1,381 @@
+"""`tinypipe run`: data -> train -> quantize -> export -> firmware -> build -> validate -> report.
+
+Each stage records a content hash of its inputs; a re-run skips a stage whose inputs did not
+change and whose outputs are still there, and says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinypipe import __version__
+
+from .config import RunConfig, load_config
+
+Log = Callable[[str], None]
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(str(f.relative_to(path)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def code_hash() -> str:
+    """Hash of tinypipe's own code, templates and firmware sources: a new tinypipe (even an
+    unreleased edit) invalidates every cached stage instead of reusing stale results."""
+    from tinypipe.resources import firmware_dir, templates_dir
+
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parents[1]  # the whole tinypipe package
+    for root in (pkg, templates_dir(), firmware_dir()):
+        for f in sorted(root.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts and "_data" not in f.relative_to(root).parts[:1]:
+                h.update(str(f.relative_to(root)).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class Run:
+    cfg: RunConfig
+    log: Log
+    force: bool = False
+    results: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def out(self) -> Path:
+        return self.cfg.output
+
+    def _state_path(self) -> Path:
+        return self.out / "state.json"
+
+    def _state(self) -> dict:
+        p = self._state_path()
+        return json.loads(p.read_text()) if p.exists() else {}
+
+    def stage(self, name: str, key: str, outputs: list[Path], fn: Callable[[], dict]) -> dict:
+        """Run `fn` unless the recorded key matches and the outputs exist; persist its result."""
+        state = self._state()
+        rec = state.get(name)
+        if not self.force and rec and rec["key"] == key and all(Path(p).exists() for p in outputs):
+            self.log(f"[{name}] skipped: inputs unchanged (hash {key[:12]})")
+            self.skipped.append(name)
+            self.results[name] = rec["result"]
+            return rec["result"]
+        self.log(f"[{name}] running")
+        t0 = time.perf_counter()
+        result = fn()
+        self.timings[name] = round(time.perf_counter() - t0, 2)
+        self.log(f"[{name}] done in {self.timings[name]:.1f} s")
+        state = self._state()
+        state[name] = {"key": key, "result": result}
+        self._state_path().write_text(json.dumps(state, indent=1, default=str))
+        self.results[name] = result
+        return result
+
+
+def _toolchain() -> dict:
+    def version(cmd: list[str]) -> str:
+        exe = shutil.which(cmd[0])
+        if not exe:
+            return "not installed"
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+            return (res.stdout or res.stderr).splitlines()[0].strip()
+        except (OSError, subprocess.SubprocessError, IndexError):
+            return "unknown"
+
+    import tflite_micro
+
+    info = {
+        "tinypipe": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "tflite_micro": getattr(tflite_micro, "__version__", "unknown"),
+        "cc": version(["cc", "--version"]),
+        "arm-none-eabi-gcc": version(["arm-none-eabi-gcc", "--version"]),
+        "qemu-system-arm": version(["qemu-system-arm", "--version"]),
+    }
+    try:
+        from importlib.metadata import version as pkg_version
+
+        info["tensorflow"] = pkg_version("tensorflow-cpu")
+    except Exception:  # the base install has no TensorFlow; the report says so
+        info["tensorflow"] = "not installed"
+    return info
+
+
+def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> dict:
+    """Run every stage of `config`; returns the report dict (also written to the output folder)."""
+    from tinypipe.model.datasets import load_dataset
+
+    cfg = load_config(config)
+    data_cfg, model_cfg, q_cfg, dep_cfg = (cfg.sections[s] for s in ("data", "model", "quantize", "deploy"))
+    boards = list(dep_cfg["boards"])
+    _check_boards(boards)  # before anything is written
+    run = Run(cfg, log, force)
+    run.out.mkdir(parents=True, exist_ok=True)
+    log(f"tinypipe run: {cfg.path} -> {run.out}")
+
+    # ---- train
+    train_dir = run.out / "train"
+    keras_path = train_dir / "model.keras"
+
+    def do_train() -> dict:
+        from tinypipe.model.train import train_model
+
+        res = train_model(
+            cfg.resolve_dataset(),
+            model_cfg["name"],
+            train_dir,
+            epochs=model_cfg["epochs"] or None,
+            seed=data_cfg["seed"],
+            batch_size=model_cfg["batch_size"],
+            learning_rate=model_cfg["learning_rate"],
+            test_fraction=data_cfg["test_fraction"],
+            force=True,
+            verbose=0,
+            log=log,
+        )
+        return {"float_accuracy": res.float_accuracy, "epochs": res.epochs, "seconds": round(res.seconds, 2)}
+
+    data_key = [data_cfg, file_hash(Path(cfg.resolve_dataset())) if Path(cfg.resolve_dataset()).exists() else None]
+    code = code_hash()
+    run.stage("train", _key(code, data_key, model_cfg), [keras_path], do_train)
+
+    # ---- quantize
+    tflite = run.out / "model.tflite"
+
+    def do_quantize() -> dict:
+        from tinypipe.model.quantize import quantize_model
+
+        res = quantize_model(
+            keras_path,
+            tflite,
+            max_drop=q_cfg["max_drop"],
+            representative_samples=q_cfg["representative_samples"],
+            seed=data_cfg["seed"],
+            log=log,
+        )
+        return {
+            "float_accuracy": res.float_accuracy,
+            "int8_accuracy": res.int8_accuracy,
+            "drop_points": res.drop_points,
+            "size_bytes": res.size_bytes,
+        }
+
+    run.stage("quantize", _key(code, file_hash(keras_path), q_cfg, data_key), [tflite], do_quantize)
+    model_hash = file_hash(tflite)
+
+    # ---- evaluate int8 on the test split (confusion matrix) and pick validation inputs
+    ds = load_dataset(cfg.resolve_dataset(), seed=data_cfg["seed"], test_fraction=data_cfg["test_fraction"])
+    accuracy = _accuracy(tflite, ds, run.results["quantize"])
+
+    # ---- export: compiled C and TFLM arrays
+    c_dir, tflm_dir = run.out / "c", run.out / "tflm"
+    name = cfg.get("project", "name")
+
+    def do_export() -> dict:
+        from tinypipe.compiler.codegen import export_c
+        from tinypipe.compiler.export_tflm import export_tflm
+
+        c = export_c(tflite, c_dir, name=name, force=True)
+        t = export_tflm(tflite, tflm_dir, name=name, force=True)
+        return {"arena_bytes": c.arena_size, "weight_bytes": c.weight_bytes, "tflm_arena_bytes": t.arena_size}
+
+    run.stage("export", _key(code, model_hash, name), [c_dir, tflm_dir], do_export)
+
+    # ---- firmware project + build
+    fw_dir = run.out / "firmware"
+
+    def do_firmware() -> dict:
+        from tinypipe.device.firmware import create_project
+
+        create_project(tflite, boards, fw_dir, name=name, force=True)
+        return {"boards": boards}
+
+    run.stage("firmware", _key(code, model_hash, boards, name), [fw_dir], do_firmware)
+
+    def do_build() -> dict:
+        from tinypipe.device.elfsize import flash_split
+        from tinypipe.device.firmware import build_project
+
+        out = {}
+        for b in boards:
+            res = build_project(fw_dir, b, log=log)
+            out[b] = {**res.to_dict(), "split": flash_split(res.program, name)}
+        return out
+
+    # the sources PlatformIO compiles: model and runtime (lib/), main (src/), platform, settings
+    fw_key = _key(*(file_hash(fw_dir / p) for p in ("lib", "src", "platforms", "platformio.ini")))
+    run.stage("build", _key(code, fw_key, boards), [fw_dir / ".pio"], do_build)
+
+    # ---- validate on every board
+    n = dep_cfg["validate_samples"]
+
+    def do_validate() -> dict:
+        from tinypipe.check.validate import load_inputs_array, validate_on_board
+        from tinypipe.compiler.graph import read_tflite
+
+        graph = read_tflite(tflite)
+        x = load_inputs_array(ds.x_test[:n], graph)
+        out = {}
+        for b in boards:
+            verdict, _ = validate_on_board(graph, x, b, fw_dir)
+            log(verdict.summary())
+            out[b] = verdict.to_dict()
+        return out
+
+    run.stage("validate", _key(code, model_hash, fw_key, boards, n, data_key), [], do_validate)
+
+    # ---- report
+    from .report import write_report
+
+    report = build_report(run, tflite, accuracy, boards)
+    paths = write_report(report, run.out)
+    log("[report] " + ", ".join(str(p) for p in paths))
+    for b in boards:
+        v = run.results["validate"][b]
+        log(f"  {b}: {'BIT-EXACT' if v['bit_exact'] else 'MISMATCH'} on {v['samples']} samples")
+    return report
+
+
+def _check_boards(boards: list[str]) -> None:
+    from tinypipe.device.boards import get_board
+
+    for b in boards:
+        get_board(b)  # raises a TinypipeError naming the known boards
+
+
+def _accuracy(tflite: Path, ds, q: dict) -> dict:
+    """int8 predictions of the test split by the TFLM interpreter, as a confusion matrix."""
+    from tinypipe.check.reference import run_tflm
+    from tinypipe.check.validate import load_inputs_array
+    from tinypipe.compiler.graph import read_tflite
+
+    graph = read_tflite(tflite)
+    x = load_inputs_array(ds.x_test, graph)
+    pred = run_tflm(graph.model_bytes, x).reshape(len(x), -1).argmax(axis=1)
+    k = len(ds.class_names)
+    cm = np.zeros((k, k), dtype=int)
+    for t, p in zip(ds.y_test.astype(int), pred):
+        cm[t, p] += 1
+    return {
+        "float": q.get("float_accuracy"),
+        "int8": float(np.trace(cm) / max(1, cm.sum())),
+        "drop_points": q.get("drop_points"),
+        "samples": int(len(x)),
+        "classes": [str(c) for c in ds.class_names],
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+def _memory_rows(build: dict) -> dict:
+    """Flash (split into weights / kernels / rest) and RAM use against the board's budget."""
+    used_f, size_f, used_r, size_r = (build.get(k) for k in ("flash_used", "flash_size", "ram_used", "ram_size"))
+    split = build.get("split", {})
+    flash = {"used": used_f, "budget": size_f, **split}
+    if used_f is not None and split:
+        flash["rest"] = used_f - split["weights"] - split["kernels"]
+    fit: dict = {"verdict": "n/a (host)"}
+    if size_f and size_r:
+        fit = {"flash_margin": size_f - used_f, "ram_margin": size_r - used_r}
+        ok = fit["flash_margin"] >= 0 and fit["ram_margin"] >= 0
+        fit["verdict"] = (
+            f"{'fits' if ok else 'DOES NOT FIT'}: flash margin {fit['flash_margin']:,} B, RAM margin {fit['ram_margin']:,} B"
+        )
+    return {"flash": flash, "ram": {"used": used_r, "budget": size_r}, "fit": fit}
+
+
+def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> dict:
+    from tinypipe.compiler.codegen import generate_c
+    from tinypipe.compiler.graph import read_tflite
+    from tinypipe.compiler.summary import op_macs
+
+    cfg = run.cfg
+    graph = read_tflite(tflite)
+    cm = generate_c(graph, cfg.get("project", "name"))
+    layers = []
+    for op, live in zip(graph.operators, cm.plan.live_bytes):
+        ins = [t for t in graph.op_inputs(op) if t is not None]
+        layers.append(
+            {
+                "index": op.index,
+                "op": op.opcode,
+                "input": list(ins[0].shape) if ins else [],
+                "output": list(graph.tensors[op.outputs[0]].shape),
+                "macs": op_macs(op, graph),
+                "param_bytes": sum(t.nbytes for t in ins if t.is_const),
+                "live_bytes": live,
+                "instructions": None,
+            }
+        )
+    # per-layer instructions from the first board that counts instructions (QEMU -icount)
+    layer_board = None
+    for b in boards:
+        v = run.results["validate"][b]
+        extra = v.get("extra", {})
+        if extra.get("count_unit") == "instructions" and extra.get("layer_counts"):
+            for row, count in zip(layers, extra["layer_counts"]):
+                row["instructions"] = count
+            layer_board = b
+            break
+    board_rows = {}
+    for b in boards:
+        build = run.results["build"][b]
+        v = run.results["validate"][b]
+        board_rows[b] = {
+            "bit_exact": v["bit_exact"],
+            "samples": v["samples"],
+            "elements": v["elements"],
+            "mismatches": v["mismatches"],
+            "instructions": int(np.mean(v["instructions"])) if v.get("instructions") else None,
+            **_memory_rows(build),
+        }
+    export = run.results["export"]
+    return {
+        "name": cfg.get("project", "name"),
+        "config": {k: v for k, v in cfg.sections.items()},
+        "model": {
+            "tflite": tflite.name,
+            "sha256": file_hash(tflite),
+            "keras_sha256": file_hash(run.out / "train" / "model.keras"),
+            "macs": sum(r["macs"] for r in layers),
+            "param_bytes": sum(r["param_bytes"] for r in layers),
+        },
+        "generated_sources": {n: hashlib.sha256(t.encode()).hexdigest() for n, t in sorted(cm.files.items())},
+        "toolchain": _toolchain(),
+        "accuracy": accuracy,
+        "memory": {
+            "arena_bytes": cm.arena_size,
+            "io_bytes": cm.io_bytes,
+            "tflm_arena_bytes": export["tflm_arena_bytes"],
+            "weight_bytes": cm.weight_bytes,
+        },
+        "layers": layers,
+        "layer_instructions_board": layer_board,
+        "boards": board_rows,
+        "stages": {"seconds": run.timings, "skipped": run.skipped},
+    }
