@@ -18,6 +18,7 @@ from tinypipe.outdir import check_outdir, write_files
 from tinypipe.resources import firmware_dir, templates_dir
 
 from . import ops
+from .ctext import c_comment_text
 from .graph import Graph, Operator, Tensor, read_tflite
 from .ops.base import C, Lowered, Raw, T
 from .planner import MemoryPlan, plan_memory
@@ -177,7 +178,9 @@ def generate_c(graph: Graph, name: str = "model") -> CModel:
     consts, params, calls = [], [], []
     for op, low in zip(graph.operators, lowered):
         if low.alias:
-            calls.append({"index": op.index, "opcode": op.opcode, "code": None, "trace": None})
+            calls.append(
+                {"index": op.index, "opcode": c_comment_text(op.opcode), "code": None, "trace": None}
+            )
             continue
         for cname, arr in low.consts.items():
             arr = np.asarray(arr)
@@ -202,7 +205,7 @@ def generate_c(graph: Graph, name: str = "model") -> CModel:
         calls.append(
             {
                 "index": op.index,
-                "opcode": op.opcode,
+                "opcode": c_comment_text(op.opcode),
                 "code": f"{low.func}({', '.join(args)});",
                 "trace": (em.tensor_expr(out.index), out.nbytes),
             }
@@ -219,7 +222,7 @@ def generate_c(graph: Graph, name: str = "model") -> CModel:
                 "name": f"{name}_w{idx}",
                 "count": max(t.size, 1),
                 "body": _format_array(t.data),
-                "comment": f"{t.name} {list(t.shape)}",
+                "comment": f"{c_comment_text(t.name)} {list(t.shape)}",
             }
         )
     for c in consts:
@@ -231,7 +234,7 @@ def generate_c(graph: Graph, name: str = "model") -> CModel:
         "name": name,
         "NAME": name.upper(),
         "model_sha256": hashlib.sha256(graph.model_bytes).hexdigest(),
-        "source": Path(graph.source.strip("'")).name if graph.source else "",
+        "source": c_comment_text(Path(graph.source.strip("'")).name) if graph.source else "",
         "input": _io_info(inp),
         "output": _io_info(out),
         "arena_size": plan.arena_size,

@@ -14,6 +14,7 @@ from tinypipe.errors import TinypipeError
 from tinypipe.outdir import check_outdir, write_files
 from tinypipe.resources import templates_dir
 
+from .ctext import c_comment_text
 from .graph import Graph, read_tflite
 
 # TFLM's MicroMutableOpResolver method names that do not follow the plain CamelCase rule.
@@ -69,8 +70,8 @@ def render_tflm(graph: Graph, name: str, arena_size: int, arena_margin: int = 0)
         "data": _byte_rows(graph.model_bytes),
         "length": len(graph.model_bytes),
         "sha256": hashlib.sha256(graph.model_bytes).hexdigest(),
-        "source": Path(graph.source.strip("'")).name if graph.source else "",
-        "ops": [{"opcode": op, "method": resolver_method(op)} for op in ops],
+        "source": c_comment_text(Path(graph.source.strip("'")).name) if graph.source else "",
+        "ops": [{"opcode": c_comment_text(op), "method": resolver_method(op)} for op in ops],
         "arena_exact": arena_size,
         "arena_margin": arena_margin,
     }

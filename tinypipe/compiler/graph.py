@@ -214,6 +214,18 @@ def _buffer_bytes(m, raw: bytes, index: int) -> bytes | None:
     return np.asarray(buf.data, dtype=np.uint8).tobytes()
 
 
+_MAX_NAME = 256
+
+
+def _text(value: bytes | str | None) -> str:
+    """A flatbuffer string as printable text: names are free-form bytes from an untrusted file and
+    end up in messages, so control characters are escaped and the length is bounded."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in (value or "")[: _MAX_NAME * 4])
+    return text if len(text) <= _MAX_NAME else text[: _MAX_NAME - 3] + "..."
+
+
 def _to_graph(m, raw: bytes) -> Graph:
     if not m.subgraphs:
         raise ValueError("no subgraphs")
@@ -241,7 +253,7 @@ def _to_graph(m, raw: bytes) -> Graph:
             if arr.size != int(np.prod(shape, dtype=np.int64)):
                 raise ValueError(f"tensor {i} buffer size mismatch")
             data = arr.reshape(shape).copy()
-        name = t.name.decode() if isinstance(t.name, bytes) else (t.name or f"t{i}")
+        name = _text(t.name) or f"t{i}"
         tensors.append(Tensor(i, name, shape, dtype, quant, data, sig, bool(t.isVariable)))
 
     ops = []
@@ -250,10 +262,7 @@ def _to_graph(m, raw: bytes) -> Graph:
         builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
         opname = _OPNAMES.get(builtin, f"BUILTIN_{builtin}")
         if opname == "CUSTOM":
-            custom = (
-                code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
-            )
-            opname = f"CUSTOM:{custom}"
+            opname = f"CUSTOM:{_text(code.customCode)}"
         ops.append(
             Operator(
                 index=k,
@@ -264,7 +273,7 @@ def _to_graph(m, raw: bytes) -> Graph:
                 options=_options_dict(o.builtinOptions),
             )
         )
-    desc = m.description.decode() if isinstance(m.description, bytes) else (m.description or "")
+    desc = _text(m.description)
     return Graph(
         tensors=tensors,
         operators=ops,
