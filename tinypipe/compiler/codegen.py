@@ -22,6 +22,7 @@ from .ctext import c_comment_text
 from .graph import Graph, Operator, Tensor, read_tflite
 from .ops.base import C, Lowered, Raw, T
 from .planner import MemoryPlan, plan_memory
+from .shapes import check_static_shapes
 
 _CTYPES = {
     "int8": "int8_t",
@@ -90,12 +91,7 @@ def check_graph(graph: Graph) -> None:
             "the compiled C backend supports one of each.",
             "Concatenate inputs into one tensor in the Keras model, or split it into several models.",
         )
-    for t in graph.tensors:
-        if t.shape_signature is not None and any(d < 0 for d in t.shape_signature):
-            raise UnsupportedModelError(
-                f"Tensor #{t.index} '{t.name}' has a dynamic shape {list(t.shape_signature)}.",
-                "Build the Keras model on keras.Input(..., batch_size=1) so every shape is static.",
-            )
+    check_static_shapes(graph)
 
 
 def lower_all(graph: Graph) -> list[Lowered]:
@@ -177,9 +173,16 @@ def generate_c(graph: Graph, name: str = "model") -> CModel:
 
     consts, params, calls = [], [], []
     for op, low in zip(graph.operators, lowered):
-        if low.alias:
+        if not low.emits_code:
+            note = "shares its input's memory" if low.alias else "shape arithmetic nothing uses"
             calls.append(
-                {"index": op.index, "opcode": c_comment_text(op.opcode), "code": None, "trace": None}
+                {
+                    "index": op.index,
+                    "opcode": c_comment_text(op.opcode),
+                    "code": None,
+                    "trace": None,
+                    "note": note,
+                }
             )
             continue
         for cname, arr in low.consts.items():
@@ -228,7 +231,7 @@ def generate_c(graph: Graph, name: str = "model") -> CModel:
     for c in consts:
         weight_bytes += c["count"] * np.dtype(_np_of(c["ctype"])).itemsize
 
-    sources = sorted({low.source for low in lowered if not low.alias})
+    sources = sorted({low.source for low in lowered if low.emits_code})
     inp, out = graph.input_tensors[0], graph.output_tensors[0]
     ctx = {
         "name": name,

@@ -66,9 +66,13 @@ def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
     storage: dict[int, tuple[str, int]] = {}
     first: dict[int, int] = {}
     last: dict[int, int] = {}
-    for k, op in enumerate(graph.operators):
+    # Results of folded shape arithmetic are never stored: no op reads their bytes.
+    unstored = {t for op, low in zip(graph.operators, lowered) if low.folded for t in op.outputs}
+    for k, (op, low) in enumerate(zip(graph.operators, lowered)):
+        if low.folded:
+            continue
         for t in op.inputs:
-            if t >= 0:
+            if t >= 0 and t not in unstored:
                 last[roots[t]] = k
                 first.setdefault(roots[t], k)
         for t in op.outputs:

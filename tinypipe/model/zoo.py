@@ -360,14 +360,16 @@ def with_batch_one(model):
     return keras.Model(inp, model(inp), name=model.name)
 
 
-def convert_int8(keras_model, representative: np.ndarray) -> bytes:
+def convert_int8(keras_model, representative: np.ndarray, fixed_batch: bool = True) -> bytes:
     """Full-integer int8 post-training quantization of a Keras model to .tflite bytes.
 
     `representative` holds calibration samples shaped (n, *input_shape) in the model's float input
     domain; the converter measures activation ranges on them. Inputs and outputs become int8.
+    `fixed_batch=False` converts the model as it is: built without a batch size, its tensors then
+    carry shape_signature [-1, ...], like most published .tflite files.
     """
     tf = import_tf()
-    model = with_batch_one(keras_model)
+    model = with_batch_one(keras_model) if fixed_batch else keras_model
     rep = np.asarray(representative, dtype=np.float32)
     if rep.ndim < 2 or len(rep) == 0:
         raise TinypipeError(
@@ -417,18 +419,21 @@ def make_int8_model(
     num_classes: int | None = None,
     samples: int = 8,
     seed: int = 0,
+    batch_size: int | None = 1,
 ) -> bytes:
     """A zoo model with random (untrained) weights, quantized to int8 on uniform random data.
 
-    Quick way for tests and benchmarks to get MLPerf-shaped int8 .tflite models.
+    Quick way for tests and benchmarks to get MLPerf-shaped int8 .tflite models. With
+    `batch_size=None` the model is built and converted with an open batch, as the published
+    MLPerf Tiny models were.
     """
     keras = import_keras()
     keras.utils.set_random_seed(seed)
-    model = build_model(name, input_shape, num_classes)
+    model = build_model(name, input_shape, num_classes, batch_size=batch_size)
     shape = tuple(model.inputs[0].shape[1:])
     rep = np.random.default_rng(seed).uniform(0.0, 1.0, size=(samples, *shape)).astype(np.float32)
     unit_variance_init(model, rep)
-    return convert_int8(model, rep)
+    return convert_int8(model, rep, fixed_batch=batch_size is not None)
 
 
 def unit_variance_init(model, data: np.ndarray) -> None:

@@ -10,6 +10,7 @@ import importlib
 
 from tinypipe.compiler.graph import Graph, Operator
 
+from ..shapes import shape_only_ops
 from .base import Lowered, unsupported
 
 # builtin op -> (family module, highest op version verified bit-exact against TFLM)
@@ -65,6 +66,8 @@ def is_supported(op: Operator) -> bool:
 
 
 def lower(op: Operator, graph: Graph) -> Lowered:
+    if op.index in shape_only_ops(graph):
+        return Lowered(folded=True)
     fam = FAMILIES.get(op.opcode)
     if fam is None:
         advice = ADVICE.get(

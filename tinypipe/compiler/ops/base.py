@@ -40,7 +40,8 @@ class Lowered:
     `func(&params, *args)` is emitted, where `params` is a `static const params_type` built from
     `params` (field -> int/float/T/C/Raw; a field may be a designator path such as
     "broadcast.dims") and `args` are tensor/const references. Shape-only ops set
-    `alias=True` and emit no call: their output shares the input's storage.
+    `alias=True` and emit no call: their output shares the input's storage. Run-time shape
+    arithmetic whose result nothing uses sets `folded=True`: no call and no storage.
     """
 
     func: str = ""
@@ -53,6 +54,11 @@ class Lowered:
     )  # name -> array (dtype decides C type)
     scratch_bytes: int = 0  # op-lifetime scratch in the arena, passed as the last argument
     alias: bool = False
+    folded: bool = False
+
+    @property
+    def emits_code(self) -> bool:
+        return not (self.alias or self.folded)
 
 
 def unsupported(op: Operator, why: str, fix: str | None = None) -> UnsupportedModelError:
