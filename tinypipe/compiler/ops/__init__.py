@@ -38,6 +38,16 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "RESHAPE": ("reshape", 1),
     "SQUEEZE": ("reshape", 1),
     "EXPAND_DIMS": ("reshape", 1),
+    "TRANSPOSE": ("transpose", 6),
+    "DEPTH_TO_SPACE": ("transpose", 2),
+    "SPACE_TO_DEPTH": ("transpose", 2),
+    "SLICE": ("slice", 6),
+    "STRIDED_SLICE": ("slice", 8),
+    "SPLIT": ("split", 4),
+    "SPLIT_V": ("split", 3),
+    "UNPACK": ("split", 4),
+    "PACK": ("pack", 4),
+    "GATHER": ("gather", 7),
 }
 
 # Keras-level advice for ops users commonly hit.
