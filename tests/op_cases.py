@@ -107,6 +107,21 @@ def random_quant(rng: np.random.Generator, act: str, taps: int, channels: int, p
     return in_scale, w_scale, float(out_scale), out_zp
 
 
+def random_weights(rng: np.random.Generator, shape, cfg: dict, channel_axis: int) -> np.ndarray:
+    """Uniform int8 weights, or, if cfg["levels"] is set, weights taking at most that many
+    distinct values: one set for the whole layer if cfg["shared_levels"], else one per channel
+    (the shape weight clustering gives)."""
+    levels = cfg.get("levels")
+    if not levels:
+        return rng.integers(-127, 128, shape)
+    moved = np.moveaxis(np.empty(shape, np.int64), channel_axis, 0)
+    shared = rng.choice(np.arange(-127, 128), levels, replace=False)
+    for c in range(moved.shape[0]):
+        book = shared if cfg.get("shared_levels") else rng.choice(np.arange(-127, 128), levels)
+        moved[c] = rng.choice(book, moved.shape[1:])
+    return np.moveaxis(moved, 0, channel_axis)
+
+
 def conv_output_size(cfg: dict) -> tuple[int, int]:
     """(out_h, out_w) of a CONV_2D / DEPTHWISE_CONV_2D config, by TFLite's padding rule."""
     out_h, _ = conv_padding(cfg["padding"], cfg["in_h"], cfg["k_h"], cfg["stride_h"], cfg["dil_h"])
@@ -174,7 +189,7 @@ def _build_conv_like(
     in_scale, w_scale, out_scale, out_zp = random_quant(
         rng, cfg["act"], taps, out_c, cfg["per_channel"]
     )
-    weights = rng.integers(-127, 128, filters)
+    weights = random_weights(rng, filters, cfg, channel_axis)
     b = ModelBuilder()
     x = b.tensor(
         (cfg["batch"], cfg["in_h"], cfg["in_w"], in_c), scale=in_scale, zero_point=cfg["in_zp"]
@@ -225,7 +240,7 @@ def build_fc(cfg: dict, rng: np.random.Generator) -> bytes:
     in_scale, w_scale, out_scale, out_zp = random_quant(
         rng, cfg["act"], d_in, d_out, cfg["per_channel"]
     )
-    weights = rng.integers(-127, 128, (d_out, d_in))
+    weights = random_weights(rng, (d_out, d_in), cfg, 0)
     w_zp = np.zeros(w_scale.size, np.int64)
     if cfg["w_zp"] and not cfg["per_channel"]:
         w_zp[:] = rng.integers(-20, 21)

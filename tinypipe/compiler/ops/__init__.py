@@ -93,4 +93,8 @@ def lower(op: Operator, graph: Graph) -> Lowered:
             f"only versions 1..{max_version} of {op.opcode} are supported",
             "Convert the model with a TensorFlow release whose converter emits a supported version.",
         )
-    return importlib.import_module(f"{__name__}.{module}").lower(op, graph)
+    low = importlib.import_module(f"{__name__}.{module}").lower(op, graph)
+    # Layers with at most 16 distinct weight values take 4-bit packed weights (see packed.py).
+    from .packed import maybe_pack
+
+    return maybe_pack(op, graph, low)
