@@ -75,9 +75,9 @@ def _env() -> jinja2.Environment:
 
 def check_graph(graph: Graph) -> None:
     """Model-level checks that come before any op is looked at."""
-    if not any(t.dtype == "int8" for t in graph.tensors):
+    if not any(t.dtype in ("int8", "int16") and t.quant is not None for t in graph.tensors):
         raise UnsupportedModelError(
-            f"{graph.source or 'The model'} is a float model: no tensor is int8.",
+            f"{graph.source or 'The model'} is a float model: no tensor is quantized int8 or int16.",
             "Quantize it to full int8 first (`tinypipe quantize MODEL.keras -o model.tflite`).",
         )
     if graph.num_subgraphs != 1:
@@ -254,7 +254,8 @@ def generate_c(graph: Graph, name: str = "model") -> CModel:
         f"{name}.c": env.get_template("model.c.j2").render(ctx),
     }
     runtime = firmware_dir() / "runtime"
-    for stem in ["tp_common"] + sources:
+    common = ["tp_common"] + (["tp_common_s16"] if any(s.endswith("_s16") for s in sources) else [])
+    for stem in common + sources:
         for ext in (".h", ".c"):
             f = runtime / f"{stem}{ext}"
             if f.exists():

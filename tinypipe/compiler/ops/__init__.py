@@ -66,6 +66,21 @@ ADVICE: dict[str, str] = {
 }
 
 
+# 16x8 lowerings (int16 activations): builtin op -> "module:function", used instead of the
+# family's int8 lowering when the op's first input or output is int16.
+S16_LOWERINGS: dict[str, str] = {
+    "CONV_2D": "conv_s16:lower_conv",
+    "DEPTHWISE_CONV_2D": "conv_s16:lower_depthwise",
+    "FULLY_CONNECTED": "fully_connected_s16:lower",
+    "ADD": "add_s16:lower",
+}
+
+
+def _int16_activations(op: Operator, graph: Graph) -> bool:
+    first = [graph.tensors[i] for i in op.inputs[:1] + op.outputs[:1] if 0 <= i < len(graph.tensors)]
+    return any(t.dtype == "int16" for t in first)
+
+
 def supported_ops() -> list[str]:
     return sorted(FAMILIES)
 
@@ -93,6 +108,9 @@ def lower(op: Operator, graph: Graph) -> Lowered:
             f"only versions 1..{max_version} of {op.opcode} are supported",
             "Convert the model with a TensorFlow release whose converter emits a supported version.",
         )
+    if op.opcode in S16_LOWERINGS and _int16_activations(op, graph):
+        module, func = S16_LOWERINGS[op.opcode].split(":")
+        return getattr(importlib.import_module(f"{__name__}.{module}"), func)(op, graph)
     low = importlib.import_module(f"{__name__}.{module}").lower(op, graph)
     # Layers with at most 16 distinct weight values take 4-bit packed weights (see packed.py).
     from .packed import maybe_pack

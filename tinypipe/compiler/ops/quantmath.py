@@ -42,13 +42,16 @@ def quantize_multipliers(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mult, shift
 
 
-def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
-    """Clamp range of a fused activation in the output's quantized domain (float32 math, as TFLM)."""
+def activation_range(
+    activation: str, scale: float, zero_point: int, qmin: int = INT8_MIN, qmax: int = INT8_MAX
+) -> tuple[int, int]:
+    """Clamp range of a fused activation in the output's quantized domain (float32 math, as TFLM),
+    within the output type's [qmin, qmax]."""
 
     def q(f: float) -> int:
         return zero_point + tflite_round(float(np.float32(f) / np.float32(scale)))
 
-    lo, hi = INT8_MIN, INT8_MAX
+    lo, hi = qmin, qmax
     if activation == "RELU":
         lo = max(lo, q(0.0))
     elif activation == "RELU6":

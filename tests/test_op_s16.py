@@ -1,0 +1,237 @@
+"""16x8 kernels (int16 activations, int8 weights) against the TFLM interpreter, bit for bit.
+
+Randomized one-op models built from the schema: FULLY_CONNECTED, CONV_2D and
+DEPTHWISE_CONV_2D with int64, int32 or no bias (TFLM accumulates in int64 or int32 and rescales
+the two differently), per-tensor and per-channel weights, every fused activation, odd shapes,
+strides, dilations and padding; ADD with broadcasting. Inputs cover the whole int16 range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from op_cases import ACTIVATIONS, labelled_failure
+from tflite_builder import ModelBuilder
+
+from tinypipe.check.validate import validate_host
+from tinypipe.compiler.codegen import generate_c
+from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.conv import conv_padding
+from tinypipe.errors import UnsupportedModelError
+
+SAMPLES = 6
+
+
+def random_int16_inputs(model: bytes, seed: int, samples: int = SAMPLES) -> np.ndarray:
+    """Half the samples uniform over all of int16, half small (typical activations)."""
+    shape = read_tflite(model).input_tensors[0].shape
+    rng = np.random.default_rng(seed)
+    full = rng.integers(-32768, 32768, (samples - samples // 2, *shape))
+    small = rng.normal(0, 2000, (samples // 2, *shape)).clip(-32768, 32767)
+    return np.concatenate([full, small]).astype(np.int16)
+
+
+def check_s16(model: bytes, seed: int, sanitize: bool = False) -> None:
+    verdict, _ = validate_host(model, random_int16_inputs(model, seed), sanitize=sanitize)
+    assert verdict.samples == SAMPLES
+    assert verdict.bit_exact, verdict.summary()
+
+
+def _quant(rng, taps: int, channels: int, per_channel: bool):
+    """(input scale, weight scales, output scale): outputs mostly inside int16, sometimes
+    saturating or tiny."""
+    in_scale = float(10 ** rng.uniform(-4, -2))
+    out_scale = float(10 ** rng.uniform(-3, -1))
+    factor = float(10 ** rng.uniform(-1.5, 1.0))
+    multiplier = 2000 / (127 * 8000 * np.sqrt(taps)) * factor
+    spread = rng.uniform(0.5, 2.0, channels if per_channel else 1)
+    return in_scale, multiplier * out_scale / in_scale * spread, out_scale
+
+
+def _bias(b: ModelBuilder, rng, kind: str, channels: int, scale, taps: int):
+    if kind == "none":
+        return []
+    magnitude = 127 * 8000 * np.sqrt(taps)
+    if kind == "int64" and rng.random() < 0.3:
+        magnitude *= 2.0 ** rng.uniform(4, 14)  # beyond what an int32 bias could hold
+    values = np.round(rng.uniform(-1, 1, channels) * magnitude)
+    if kind == "int32":
+        values = values.clip(-(2**31) + 1, 2**31 - 1)
+    return [
+        b.tensor(
+            (channels,), kind, scale=scale, zero_point=np.zeros(np.size(scale), np.int64),
+            data=values.astype(kind),
+        )
+    ]  # fmt: skip
+
+
+def build_fc_s16(cfg: dict, rng) -> bytes:
+    rows, d_in, d_out = cfg["rows"], cfg["in"], cfg["out"]
+    s_in, s_w, s_out = _quant(rng, d_in, d_out, cfg["per_channel"])
+    b = ModelBuilder()
+    x = b.tensor((rows, d_in), "int16", scale=s_in, zero_point=0)
+    w = b.tensor(
+        (d_out, d_in), scale=s_w, zero_point=np.zeros(s_w.size, np.int64),
+        data=rng.integers(-127, 128, (d_out, d_in)), axis=0,
+    )  # fmt: skip
+    bias = _bias(b, rng, cfg["bias"], d_out, s_in * s_w, d_in) or [-1]
+    y = b.tensor((rows, d_out), "int16", scale=s_out, zero_point=0)
+    b.op(
+        "FULLY_CONNECTED", [x, w, *bias], [y], "FullyConnectedOptions", version=7,
+        fused_activation_function=cfg["act"],
+    )  # fmt: skip
+    return b.build([x], [y])
+
+
+def random_conv_cfg(rng, depthwise: bool) -> dict:
+    while True:
+        cfg = {
+            "batch": int(rng.choice([1, 1, 2])),
+            "in_h": int(rng.integers(1, 9)), "in_w": int(rng.integers(1, 9)),
+            "in_c": int(rng.integers(1, 6)),
+            "k_h": int(rng.integers(1, 4)), "k_w": int(rng.integers(1, 4)),
+            "stride_h": int(rng.integers(1, 3)), "stride_w": int(rng.integers(1, 3)),
+            "dil_h": int(rng.choice([1, 1, 2])), "dil_w": int(rng.choice([1, 1, 2])),
+            "padding": str(rng.choice(["SAME", "VALID"])),
+            "per_channel": bool(rng.integers(0, 2)),
+            # TFLM's 16x8 depthwise reads any bias as int64 (tinypipe refuses int32 there)
+            "bias": str(rng.choice(["int64", "int64", "none"] + ["int32"] * (not depthwise))),
+            "act": str(rng.choice(ACTIVATIONS)),
+            "depthwise": depthwise,
+            "mult": int(rng.choice([1, 1, 2])) if depthwise else 1,
+            "out_c": int(rng.integers(1, 7)),
+            "groups": 1 if depthwise else int(rng.choice([1, 1, 1, 2])),
+        }  # fmt: skip
+        if not depthwise:
+            cfg["in_c"] *= cfg["groups"]
+            cfg["out_c"] *= cfg["groups"]
+        out_h, _ = conv_padding(
+            cfg["padding"], cfg["in_h"], cfg["k_h"], cfg["stride_h"], cfg["dil_h"]
+        )
+        out_w, _ = conv_padding(
+            cfg["padding"], cfg["in_w"], cfg["k_w"], cfg["stride_w"], cfg["dil_w"]
+        )
+        if out_h >= 1 and out_w >= 1:
+            cfg["out_h"], cfg["out_w"] = out_h, out_w
+            return cfg
+
+
+def build_conv_s16(cfg: dict, rng) -> bytes:
+    if cfg["depthwise"]:
+        out_c = cfg["in_c"] * cfg["mult"]
+        filters, axis = (1, cfg["k_h"], cfg["k_w"], out_c), 3
+    else:
+        out_c = cfg["out_c"]
+        filters, axis = (out_c, cfg["k_h"], cfg["k_w"], cfg["in_c"] // cfg["groups"]), 0
+    taps = int(np.prod(filters)) // out_c
+    s_in, s_w, s_out = _quant(rng, taps, out_c, cfg["per_channel"])
+    b = ModelBuilder()
+    x = b.tensor((cfg["batch"], cfg["in_h"], cfg["in_w"], cfg["in_c"]), "int16", scale=s_in)
+    w = b.tensor(
+        filters, scale=s_w, zero_point=np.zeros(s_w.size, np.int64),
+        data=rng.integers(-127, 128, filters), axis=axis,
+    )  # fmt: skip
+    bias = _bias(b, rng, cfg["bias"], out_c, s_in * np.broadcast_to(s_w, (out_c,)), taps)
+    y = b.tensor((cfg["batch"], cfg["out_h"], cfg["out_w"], out_c), "int16", scale=s_out)
+    common = {
+        "padding": cfg["padding"], "stride_h": cfg["stride_h"], "stride_w": cfg["stride_w"],
+        "dilation_h_factor": cfg["dil_h"], "dilation_w_factor": cfg["dil_w"],
+        "fused_activation_function": cfg["act"],
+    }  # fmt: skip
+    if cfg["depthwise"]:
+        b.op("DEPTHWISE_CONV_2D", [x, w, *bias], [y], "DepthwiseConv2DOptions", version=5,
+             depth_multiplier=cfg["mult"], **common)  # fmt: skip
+    else:
+        b.op("CONV_2D", [x, w, *bias], [y], "Conv2DOptions", version=4, **common)
+    return b.build([x], [y])
+
+
+def _run_cases(config, build, first_seed: int, count: int) -> None:
+    for k in range(count):
+        seed = first_seed + k
+        rng = np.random.default_rng(seed)
+        cfg = config(rng)
+        with labelled_failure(f"seed {seed} config {cfg}"):
+            check_s16(build(cfg, rng), seed, sanitize=k % 4 == 0)
+
+
+def test_fc_s16_random_bit_exact() -> None:
+    def config(rng):
+        return {
+            "rows": int(rng.choice([1, 1, 3])),
+            "in": int(rng.choice([1, 5, 16, 33, 200, 700])),
+            "out": int(rng.choice([1, 4, 9, 20])),
+            "per_channel": bool(rng.integers(0, 2)),
+            "bias": str(rng.choice(["int64", "int64", "int32", "none"])),
+            "act": str(rng.choice(ACTIVATIONS)),
+        }
+
+    _run_cases(config, build_fc_s16, 16000, 9)
+
+
+@pytest.mark.parametrize("depthwise", [False, True], ids=["conv", "depthwise"])
+def test_conv_s16_random_bit_exact(depthwise: bool) -> None:
+    _run_cases(
+        lambda rng: random_conv_cfg(rng, depthwise), build_conv_s16, 16100 + 100 * depthwise, 8
+    )
+
+
+def build_add_s16(cfg: dict, rng) -> bytes:
+    s1, s2, s_out = cfg["scales"]
+    b = ModelBuilder()
+    x = b.tensor(cfg["full"], "int16", scale=s1)
+    other = b.tensor(
+        cfg["small"], "int16", scale=s2, data=rng.integers(-32768, 32768, cfg["small"])
+    )
+    y = b.tensor(cfg["full"], "int16", scale=s_out)
+    operands = [other, x] if cfg["swap"] else [x, other]
+    b.op("ADD", operands, [y], "AddOptions", version=3, fused_activation_function=cfg["act"],
+         pot_scale_int16=False)  # fmt: skip
+    return b.build([x], [y])
+
+
+def test_add_s16_random_bit_exact() -> None:
+    def config(rng):
+        rank = int(rng.integers(1, 5))
+        full = [int(d) for d in rng.integers(1, 6, rank)]
+        small = [d if rng.random() < 0.5 else 1 for d in full][int(rng.integers(0, rank + 1)) :]
+        s1 = float(10 ** rng.uniform(-4, -1))
+        s2 = float(s1 * 10 ** rng.uniform(-2, 2))
+        return {
+            "full": full, "small": small, "swap": bool(rng.integers(0, 2)),
+            "scales": (s1, s2, (s1 + s2) * float(10 ** rng.uniform(-0.7, 0.7))),
+            "act": str(rng.choice(ACTIVATIONS)),
+        }  # fmt: skip
+
+    _run_cases(config, build_add_s16, 16300, 7)
+
+
+def test_s16_nonzero_zero_point_refused() -> None:
+    rng = np.random.default_rng(1)
+    b = ModelBuilder()
+    x = b.tensor((1, 8), "int16", scale=0.01, zero_point=3)
+    w = b.tensor((4, 8), scale=0.02, data=rng.integers(-127, 128, (4, 8)))
+    y = b.tensor((1, 4), "int16", scale=0.05)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions", version=7)
+    with pytest.raises(UnsupportedModelError, match="zero point 3"):
+        generate_c(read_tflite(b.build([x], [y])))
+
+
+def test_s16_depthwise_int32_bias_refused() -> None:
+    rng = np.random.default_rng(3)
+    cfg = random_conv_cfg(rng, depthwise=True)
+    cfg["bias"] = "int32"
+    with pytest.raises(UnsupportedModelError, match="int64 tensor, not int32"):
+        generate_c(read_tflite(build_conv_s16(cfg, rng)))
+
+
+def test_s16_bias_beyond_tflm_range_refused() -> None:
+    rng = np.random.default_rng(2)
+    b = ModelBuilder()
+    x = b.tensor((1, 8), "int16", scale=0.01)
+    w = b.tensor((4, 8), scale=0.02, data=rng.integers(-127, 128, (4, 8)))
+    bias = b.tensor((4,), "int64", scale=0.0002, data=np.full(4, 2**50, np.int64))
+    y = b.tensor((1, 4), "int16", scale=0.05)
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", version=7)
+    with pytest.raises(UnsupportedModelError, match="2\\^47"):
+        generate_c(read_tflite(b.build([x], [y])))

@@ -1,0 +1,58 @@
+"""ADD and SUB, 16x8: int16 operands and output with zero point 0 (add.py dispatches here when
+the output is int16). TFLM uses its int8 general rescaling with a left shift of 15."""
+
+from __future__ import annotations
+
+from tinypipe.compiler.graph import Graph, Operator
+
+from .base import Lowered, T, c_array, io, unsupported
+from .broadcast import broadcast_layout
+from .quantmath import quantize_multiplier
+from .s16 import fused_range_s16, require_s16
+
+LEFT_SHIFT = 15  # TFLM's headroom shift for int16 ADD/SUB
+
+
+def lower(op: Operator, g: Graph) -> Lowered:
+    ins, outs = io(g, op)
+    if len(ins) != 2 or len(outs) != 1 or ins[0] is None or ins[1] is None:
+        raise unsupported(op, "expected two inputs and one output")
+    in1, in2, out = ins[0], ins[1], outs[0]
+    require_s16(op, in1, in2, out)
+    dims, stride1, stride2 = broadcast_layout(op, in1.shape, in2.shape, out.shape)
+    # TFLM's Prepare: float scales widened to double, the larger one doubled.
+    twice_max = 2.0 * max(in1.scale, in2.scale)
+    real_out = twice_max / ((1 << LEFT_SHIFT) * out.scale)
+    m1, sh1 = quantize_multiplier(in1.scale / twice_max)
+    m2, sh2 = quantize_multiplier(in2.scale / twice_max)
+    mo, sho = quantize_multiplier(real_out)
+    # TFLM aborts (QuantizeMultiplierSmallerThanOneExp) unless every multiplier is below one.
+    if not real_out < 1.0 or max(sh1, sh2, sho) > 0:
+        raise unsupported(
+            op,
+            f"the output scale {out.scale:g} is about 2^{LEFT_SHIFT - 1} times smaller than "
+            f"the input scales or more, which TFLite's int16 {op.opcode} cannot represent",
+            "Recalibrate the model so the output range is not this much narrower.",
+        )
+    lo, hi = fused_range_s16(op, out.scale)
+    return Lowered(
+        func="tp_add_s16",
+        source="tp_add_s16",
+        params_type="tp_add_s16_params",
+        params={
+            "broadcast.dims": c_array(dims),
+            "broadcast.in1_stride": c_array(stride1),
+            "broadcast.in2_stride": c_array(stride2),
+            "subtract": int(op.opcode == "SUB"),
+            "left_shift": LEFT_SHIFT,
+            "input1_multiplier": m1,
+            "input1_shift": sh1,
+            "input2_multiplier": m2,
+            "input2_shift": sh2,
+            "output_multiplier": mo,
+            "output_shift": sho,
+            "act_min": lo,
+            "act_max": hi,
+        },
+        args=[T(in1.index), T(in2.index), T(out.index)],
+    )
