@@ -283,7 +283,14 @@ def build_fc(cfg: dict, rng: np.random.Generator) -> bytes:
 
 # ----------------------------------------------------------------------------- ADD / MUL
 
-BINARY_OPTIONS = {"ADD": "AddOptions", "MUL": "MulOptions"}
+BINARY_OPTIONS = {
+    "ADD": "AddOptions",
+    "MUL": "MulOptions",
+    "SUB": "SubOptions",
+    "MAXIMUM": "MaximumMinimumOptions",
+    "MINIMUM": "MaximumMinimumOptions",
+    "SQUARED_DIFFERENCE": "SquaredDifferenceOptions",
+}
 
 
 def random_binary_config(rng: np.random.Generator, opcode: str) -> dict:
@@ -327,7 +334,7 @@ def random_binary_config(rng: np.random.Generator, opcode: str) -> dict:
 
 
 def build_binary(opcode: str, cfg: dict, rng: np.random.Generator) -> bytes:
-    """One ADD/MUL (plus a MEAN making the second activation in mode 'activations')."""
+    """One ADD/MUL/... (plus a MEAN making the second activation in mode 'activations')."""
     (s1, s2, s_out), (z1, z2, z_out) = cfg["scales"], cfg["zero_points"]
     full, small, mode = cfg["full"], cfg["small"], cfg["mode"]
     b = ModelBuilder()
@@ -348,7 +355,8 @@ def build_binary(opcode: str, cfg: dict, rng: np.random.Generator) -> bytes:
             other = b.tensor(small, scale=s2, zero_point=z2, data=rng.integers(-128, 128, small))
     y = b.tensor(full, scale=s_out, zero_point=z_out)
     operands = [other, x] if cfg["swap"] else [x, other]
-    b.op(opcode, operands, [y], BINARY_OPTIONS[opcode], fused_activation_function=cfg["act"])
+    act = {} if cfg["act"] == "NONE" else {"fused_activation_function": cfg["act"]}
+    b.op(opcode, operands, [y], BINARY_OPTIONS[opcode], **act)
     return b.build([x], [y])
 
 

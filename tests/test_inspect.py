@@ -53,15 +53,15 @@ def test_inspect_lists_unsupported_ops(tmp_path):
     x = b.tensor((1, 4), scale=0.1, zero_point=0)
     y = b.tensor((1, 4), scale=0.1, zero_point=0)
     z = b.tensor((1, 4), scale=0.2, zero_point=0)
-    b.op("SUB", [x, y], [z], "SubOptions", version=2)
-    path = tmp_path / "sub.tflite"
+    b.op("POW", [x, y], [z], "PowOptions")
+    path = tmp_path / "pow.tflite"
     path.write_bytes(b.build([x, y], [z]))
     info = _inspect_json(path)
     (u,) = info["support"]["c"]["unsupported"]
-    assert u["index"] == 0 and u["op"] == "SUB"
+    assert u["index"] == 0 and u["op"] == "POW"
     assert "Supported ops" in u["reason"]
     text = CliRunner().invoke(main, ["inspect", str(path)]).output
-    assert "1 unsupported op(s)" in text and "#0 SUB" in text
+    assert "1 unsupported op(s)" in text and "#0 POW" in text
 
 
 def test_inspect_needs_no_tensorflow(digits_tflite):

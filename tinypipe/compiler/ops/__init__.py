@@ -48,16 +48,16 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "UNPACK": ("split", 4),
     "PACK": ("pack", 4),
     "GATHER": ("gather", 7),
+    "SUB": ("sub", 5),
+    "MAXIMUM": ("minmax", 4),
+    "MINIMUM": ("minmax", 4),
+    "SQUARED_DIFFERENCE": ("squared_difference", 2),
 }
 
 # Keras-level advice for ops users commonly hit.
 ADVICE: dict[str, str] = {
-    "SUB": "Replace x - y with layers.Add() on a negated branch, or fold it into a Dense/Conv bias.",
     "BATCH_MATMUL": "Use layers.Dense on a flattened tensor instead of a batched matrix product.",
-    "TRANSPOSE": "Keep channels last (NHWC) and avoid layers.Permute.",
-    "STRIDED_SLICE": "Build the model on keras.Input(..., batch_size=1) so Flatten adds no slicing ops.",
     "SHAPE": "Build the model on keras.Input(..., batch_size=1) so no dynamic shape ops are added.",
-    "PACK": "Build the model on keras.Input(..., batch_size=1) so no dynamic shape ops are added.",
     "GELU": "Use activation='relu' or 'hard_swish' instead of gelu.",
     "RESIZE_NEAREST_NEIGHBOR": "Use Conv2DTranspose-free upsampling by repeating via Concatenation, or drop it.",
     "LOG_SOFTMAX": "Use layers.Softmax and take the log on the host.",
