@@ -103,17 +103,48 @@ static inline void tp_broadcast_s8(const tp_broadcast *b,
  *   with b >= 0, so it is trunc((a*b + nudge) / 2^31) with nudge = 2^30 (ab >= 0) or
  *   1 - 2^30 (ab < 0). For ab >= 0 that is floor((ab + 2^30) / 2^31). For ab = -k < 0 it is
  *   -floor((k + 2^30 - 1) / 2^31) = -ceil((k - 2^30) / 2^31) = floor((ab + 2^30) / 2^31).
- *   So both cases are floor((ab + 2^30) / 2^31): one 64-bit multiply-add and an arithmetic
- *   shift (gcc defines >> of a negative value as arithmetic, as tp_rounding_divide_by_pot
- *   already assumes). The result lies within int32 since |a*b| < 2^62.
- * - the left shift and the final rounding division are tp_requantize's own. */
+ *   So both cases are t = floor((ab + 2^30) / 2^31), which lies within int32 (|a*b| < 2^62).
+ * - The rounding division of t by 2^r (r = -shift > 0, half away from zero) is
+ *   floor((t + 2^(r-1) - [t < 0]) / 2^r): for t >= 0 that is rounding half up, and for t < 0
+ *   it is -floor((-t + 2^(r-1)) / 2^r) written as a floor. Since floor(floor(z / A) + k) / B)
+ *   = floor((z + k*A) / (A*B)) for integers k and A, B > 0, both roundings are one:
+ *       result = floor((ab + 2^30 - [t < 0] * 2^31 + 2^(30+r)) / 2^(31+r)).
+ *   [t < 0] may be replaced by [x < 0] (= [ab < 0], as the multiplier is >= 0): they differ
+ *   only for -2^30 <= ab < 0, where t = 0 and both give floor((2^(r-1) - 0 or 1) / 2^r) = 0.
+ * - For r >= 2 the dividend is one 64-bit multiply-accumulate (SMLAL on Arm) of x * multiplier
+ *   onto a constant whose low word is 2^30 + [x < 0] * 2^31 and whose high word is
+ *   2^(r-2) - [x < 0]; 2^(31+r) >= 2^33, so the division is an arithmetic shift of the high
+ *   word by r - 1. No branch on the sign, no second rounding step.
+ * - A shift of -1 or more (multipliers >= 1/4, rare for int8 layers) takes the two steps as
+ *   written, shifting left first as tp_requantize does. */
 static inline int32_t tp_requantize_nonneg(int32_t x, int32_t multiplier, int32_t shift)
 {
+    if (shift <= -2) {
+        const int32_t r1 = -shift - 1; /* r - 1, in [1, 30] as the host's shifts are >= -31 */
+        const uint32_t lo = ((uint32_t)x & 0x80000000u) | 0x40000000u;
+        const int32_t hi = (x >> 31) + (1 << (r1 - 1));
+        const int64_t z = (int64_t)x * multiplier + (int64_t)((uint64_t)(uint32_t)hi << 32 | lo);
+        return (int32_t)(z >> 32) >> r1;
+    }
     const int left = shift > 0 ? shift : 0;
     const int right = shift > 0 ? 0 : -shift;
     const int32_t shifted = (int32_t)((uint32_t)x << left);
     const int64_t ab = (int64_t)shifted * (int64_t)multiplier;
     return tp_rounding_divide_by_pot((int32_t)((ab + ((int64_t)1 << 30)) >> 31), right);
+}
+
+/* The output side of a conv-like kernel: zero point and fused-activation clamp range. The
+ * kernels keep it in a local: read through the params struct, it would be reloaded after every
+ * int8 store (which may alias the struct). */
+typedef struct {
+    int32_t zero_point, act_min, act_max;
+} tp_output_q;
+
+/* One int8 output: clamp(requant(acc) + zp_out) to the activation range, as TFLM's kernels. */
+static inline int8_t tp_output_s8(int32_t acc, int32_t multiplier, int32_t shift, tp_output_q q)
+{
+    acc = tp_requantize_nonneg(acc, multiplier, shift) + q.zero_point;
+    return (int8_t)tp_clamp_i32(acc, q.act_min, q.act_max);
 }
 
 /* ---- int8 dot products, shared by CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED ----

@@ -16,13 +16,6 @@
  *   products use SMLAD (see tp_common.h).
  */
 
-/* out = clamp(requant(acc) + zp_out): one output value, as TFLM's reference kernel. */
-static inline int8_t conv_output(const tp_conv_params *p, int32_t oc, int32_t acc)
-{
-    acc = tp_requantize_nonneg(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
-    return (int8_t)tp_clamp_i32(acc, p->act_min, p->act_max);
-}
-
 /* The patch of the output pixel whose window starts at input (iy0, ix0), for the input
  * channels [c0, c0 + filter_c): either in place, or gathered into col with padded taps set to
  * the input zero point. *row_step is the distance between its filter rows. */
@@ -67,6 +60,10 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
     const int32_t filter_row = p->filter_w * k_c;  /* one ky row of one filter */
     const int32_t filter_size = k_h * filter_row; /* one output channel's filter */
     int8_t *col = (int8_t *)scratch;               /* two gathered patches */
+    /* Local copies: the int8 output stores could alias *p, which would force reloads. */
+    const int32_t *bias = p->bias, *mult = p->multiplier, *shift = p->shift;
+    const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
+    const int32_t stride_w = p->stride_w;
 
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + b * p->input_h * p->input_w * p->input_c;
@@ -74,7 +71,7 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
             const int32_t iy0 = y * p->stride_h - p->pad_h;
             for (int32_t x = 0; x < out_w; x += 2) {
                 const int pair = x + 1 < out_w; /* pixels x and x + 1, or x alone at the end */
-                const int32_t ix0 = x * p->stride_w - p->pad_w;
+                const int32_t ix0 = x * stride_w - p->pad_w;
                 int8_t *out0 = output + ((b * out_h + y) * out_w + x) * out_c;
                 int8_t *out1 = out0 + out_c;
                 for (int32_t g = 0; g < groups; ++g) {
@@ -82,7 +79,7 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
                     const int8_t *x0 = conv_patch(p, in_b, iy0, ix0, g * k_c, col, &step0);
                     const int8_t *x1 = x0;
                     if (pair) {
-                        x1 = conv_patch(p, in_b, iy0, ix0 + p->stride_w, g * k_c,
+                        x1 = conv_patch(p, in_b, iy0, ix0 + stride_w, g * k_c,
                                         col + filter_size, &step1);
                     }
                     /* Back-to-back filter rows make the patch one run of filter_size bytes. */
@@ -93,37 +90,39 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
                     int32_t oc = g * filters_per_group;
                     for (; oc + 2 <= oc_end; oc += 2) {
                         const int8_t *w0 = filter + oc * filter_size, *w1 = w0 + filter_size;
+                        const int32_t m0 = mult[oc], s0 = shift[oc];
+                        const int32_t m1 = mult[oc + 1], s1 = shift[oc + 1];
                         if (pair) {
-                            int32_t acc[4] = {p->bias[oc], p->bias[oc + 1], p->bias[oc],
-                                              p->bias[oc + 1]};
+                            int32_t acc[4] = {bias[oc], bias[oc + 1], bias[oc], bias[oc + 1]};
                             for (int32_t r = 0; r < rows; ++r) {
                                 tp_dot2x2_s8(x0 + r * step0, x1 + r * step1, w0 + r * len,
                                              w1 + r * len, len, acc);
                             }
-                            out1[oc] = conv_output(p, oc, acc[2]);
-                            out1[oc + 1] = conv_output(p, oc + 1, acc[3]);
-                            out0[oc] = conv_output(p, oc, acc[0]);
-                            out0[oc + 1] = conv_output(p, oc + 1, acc[1]);
+                            out1[oc] = tp_output_s8(acc[2], m0, s0, q);
+                            out1[oc + 1] = tp_output_s8(acc[3], m1, s1, q);
+                            out0[oc] = tp_output_s8(acc[0], m0, s0, q);
+                            out0[oc + 1] = tp_output_s8(acc[1], m1, s1, q);
                         } else {
-                            int32_t acc0 = p->bias[oc], acc1 = p->bias[oc + 1];
+                            int32_t acc0 = bias[oc], acc1 = bias[oc + 1];
                             for (int32_t r = 0; r < rows; ++r) {
                                 tp_dot2_s8(x0 + r * step0, w0 + r * len, w1 + r * len, len,
                                            &acc0, &acc1);
                             }
-                            out0[oc] = conv_output(p, oc, acc0);
-                            out0[oc + 1] = conv_output(p, oc + 1, acc1);
+                            out0[oc] = tp_output_s8(acc0, m0, s0, q);
+                            out0[oc + 1] = tp_output_s8(acc1, m1, s1, q);
                         }
                     }
                     if (oc < oc_end) { /* an odd channel left over: one filter, both patches */
                         const int8_t *w0 = filter + oc * filter_size;
-                        int32_t acc0 = p->bias[oc], acc1 = p->bias[oc];
+                        int32_t acc0 = bias[oc], acc1 = bias[oc];
                         for (int32_t r = 0; r < rows; ++r) {
                             tp_dot2_s8(w0 + r * len, x0 + r * step0, x1 + r * step1, len, &acc0,
                                        &acc1);
                         }
-                        out0[oc] = conv_output(p, oc, acc0);
+                        const int32_t m0 = mult[oc], s0 = shift[oc];
+                        out0[oc] = tp_output_s8(acc0, m0, s0, q);
                         if (pair) {
-                            out1[oc] = conv_output(p, oc, acc1);
+                            out1[oc] = tp_output_s8(acc1, m0, s0, q);
                         }
                     }
                 }

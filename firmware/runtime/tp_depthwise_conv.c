@@ -14,13 +14,6 @@
  *   SMLABB/SMLATT do one exact 16x16+32 multiply-accumulate per channel.
  */
 
-static inline int8_t dw_output(int32_t acc, int32_t multiplier, int32_t shift,
-                               int32_t output_offset, int32_t act_min, int32_t act_max)
-{
-    acc = tp_requantize_nonneg(acc, multiplier, shift) + output_offset;
-    return (int8_t)tp_clamp_i32(acc, act_min, act_max);
-}
-
 void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input,
                           const int8_t *filter, int8_t *output, void *scratch)
 {
@@ -30,9 +23,8 @@ void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input
     const int32_t out_h = p->output_h, out_w = p->output_w, out_c = in_c * mult;
     const int32_t stride_h = p->stride_h, stride_w = p->stride_w;
     const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
-    const int32_t output_offset = p->output_offset;
-    const int32_t act_min = p->act_min, act_max = p->act_max;
-    const int32_t *bias = p->bias, *multiplier = p->multiplier, *shift = p->shift;
+    const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
+    const int32_t *bias = p->bias, *rq_mult = p->multiplier, *shift = p->shift;
     const int32_t taps = k_h * k_w;
     const int32_t input_row = in_w * in_c;
     const int8_t zp_in = (int8_t)(-p->input_offset);
@@ -62,8 +54,7 @@ void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input
                                                       : zp_in;
                             acc += (int32_t)filter[t * out_c + oc] * xv;
                         }
-                        out[oc] = dw_output(acc, multiplier[oc], shift[oc], output_offset,
-                                            act_min, act_max);
+                        out[oc] = tp_output_s8(acc, rq_mult[oc], shift[oc], q);
                     }
                     continue;
                 }
@@ -90,14 +81,10 @@ void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input
                             a1 = __smlabb(x13, w13, a1); /* channel c + 1: byte 1 */
                             a3 = __smlatt(x13, w13, a3); /* channel c + 3: byte 3 */
                         }
-                        out[c] = dw_output(a0, multiplier[c], shift[c], output_offset, act_min,
-                                           act_max);
-                        out[c + 1] = dw_output(a1, multiplier[c + 1], shift[c + 1], output_offset,
-                                               act_min, act_max);
-                        out[c + 2] = dw_output(a2, multiplier[c + 2], shift[c + 2], output_offset,
-                                               act_min, act_max);
-                        out[c + 3] = dw_output(a3, multiplier[c + 3], shift[c + 3], output_offset,
-                                               act_min, act_max);
+                        out[c] = tp_output_s8(a0, rq_mult[c], shift[c], q);
+                        out[c + 1] = tp_output_s8(a1, rq_mult[c + 1], shift[c + 1], q);
+                        out[c + 2] = tp_output_s8(a2, rq_mult[c + 2], shift[c + 2], q);
+                        out[c + 3] = tp_output_s8(a3, rq_mult[c + 3], shift[c + 3], q);
                     }
 #endif
                     for (; c < in_c; ++c) {
@@ -106,8 +93,7 @@ void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input
                         for (int32_t t = 0; t < taps; ++t, w += in_c) {
                             acc += (int32_t)tap[t][c] * (int32_t)*w;
                         }
-                        out[c] = dw_output(acc, multiplier[c], shift[c], output_offset, act_min,
-                                           act_max);
+                        out[c] = tp_output_s8(acc, rq_mult[c], shift[c], q);
                     }
                 } else {
                     for (int32_t oc = 0; oc < out_c; ++oc) {
@@ -117,8 +103,7 @@ void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input
                         for (int32_t t = 0; t < taps; ++t, w += out_c) {
                             acc += (int32_t)tap[t][ic] * (int32_t)*w;
                         }
-                        out[oc] = dw_output(acc, multiplier[oc], shift[oc], output_offset,
-                                            act_min, act_max);
+                        out[oc] = tp_output_s8(acc, rq_mult[oc], shift[oc], q);
                     }
                 }
             }

@@ -5,16 +5,13 @@
  * Integer arithmetic is exact, so the result equals TFLM's term by term.
  * Outputs go in pairs so both read each input byte once (tp_dot2_s8); with the DSP extension the
  * dot products use SMLAD, whose 16x16-bit products and 32-bit sums are exact (tp_common.h). */
-static inline int8_t fc_output(const tp_fully_connected_params *p, int32_t o, int32_t acc)
-{
-    acc = tp_requantize_nonneg(acc, p->multiplier[o], p->shift[o]) + p->output_offset;
-    return (int8_t)tp_clamp_i32(acc, p->act_min, p->act_max);
-}
-
 void tp_fully_connected_s8(const tp_fully_connected_params *p, const int8_t *input,
                            const int8_t *weights, int8_t *output)
 {
+    /* Local copies: the int8 output stores could alias *p, which would force reloads. */
     const int32_t n = p->in_features, outs = p->out_features;
+    const int32_t *bias = p->bias, *mult = p->multiplier, *shift = p->shift;
+    const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * n;
         int8_t *out = output + b * outs;
@@ -28,13 +25,14 @@ void tp_fully_connected_s8(const tp_fully_connected_params *p, const int8_t *inp
         int32_t o = 0;
         for (; o + 2 <= outs; o += 2) {
             const int8_t *w0 = weights + o * n;
-            int32_t acc0 = p->bias[o] + x_term, acc1 = p->bias[o + 1] + x_term;
+            int32_t acc0 = bias[o] + x_term, acc1 = bias[o + 1] + x_term;
             tp_dot2_s8(x, w0, w0 + n, n, &acc0, &acc1);
-            out[o] = fc_output(p, o, acc0);
-            out[o + 1] = fc_output(p, o + 1, acc1);
+            out[o] = tp_output_s8(acc0, mult[o], shift[o], q);
+            out[o + 1] = tp_output_s8(acc1, mult[o + 1], shift[o + 1], q);
         }
         if (o < outs) { /* an odd output left over */
-            out[o] = fc_output(p, o, tp_dot_s8(x, weights + o * n, n, p->bias[o] + x_term));
+            const int32_t acc = tp_dot_s8(x, weights + o * n, n, bias[o] + x_term);
+            out[o] = tp_output_s8(acc, mult[o], shift[o], q);
         }
     }
 }
