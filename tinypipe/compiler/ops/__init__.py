@@ -52,6 +52,8 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "MAXIMUM": ("minmax", 4),
     "MINIMUM": ("minmax", 4),
     "SQUARED_DIFFERENCE": ("squared_difference", 2),
+    "ARG_MAX": ("arg_min_max", 3),
+    "ARG_MIN": ("arg_min_max", 3),
 }
 
 # Keras-level advice for ops users commonly hit.
