@@ -54,6 +54,8 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "SQUARED_DIFFERENCE": ("squared_difference", 2),
     "ARG_MAX": ("arg_min_max", 3),
     "ARG_MIN": ("arg_min_max", 3),
+    "RESIZE_NEAREST_NEIGHBOR": ("resize", 4),
+    "RESIZE_BILINEAR": ("resize", 4),
 }
 
 # Keras-level advice for ops users commonly hit.
@@ -61,7 +63,6 @@ ADVICE: dict[str, str] = {
     "BATCH_MATMUL": "Use layers.Dense on a flattened tensor instead of a batched matrix product.",
     "SHAPE": "Build the model on keras.Input(..., batch_size=1) so no dynamic shape ops are added.",
     "GELU": "Use activation='relu' or 'hard_swish' instead of gelu.",
-    "RESIZE_NEAREST_NEIGHBOR": "Use Conv2DTranspose-free upsampling by repeating via Concatenation, or drop it.",
     "LOG_SOFTMAX": "Use layers.Softmax and take the log on the host.",
     "BATCH_TO_SPACE_ND": "Use dilation_rate=1 or padding='same' convolutions without dilation tricks.",
     "SPACE_TO_BATCH_ND": "Use dilation_rate=1 or padding='same' convolutions without dilation tricks.",
