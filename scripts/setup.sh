@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything tinypipe needs on a fresh Debian/Ubuntu machine:
 #   system: a C compiler, the Arm cross toolchain (gcc-arm-none-eabi + newlib), QEMU
-#   python: a virtual environment in .venv with tinypipe[train,dev] installed from this checkout
+#   python: a virtual environment in .venv with tinypipe[train,npu,dev] installed from this checkout
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ if [ ! -x .venv/bin/python ]; then
     echo "==> creating .venv"
     "$PY" -m venv .venv
 fi
-echo "==> installing tinypipe[train,dev] into .venv"
+echo "==> installing tinypipe[train,npu,dev] into .venv"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q ".[train,dev]"
+.venv/bin/python -m pip install -q ".[train,npu,dev]"
 echo "==> ready: $(.venv/bin/tinypipe --version)"

@@ -396,5 +396,41 @@ def flash(project: Path, env: str | None, port: str | None, protocol: str | None
         sys.exit(result)
 
 
+# ---------------------------------------------------------------- NPU estimate
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--accelerator",
+    default="ethos-u55-128",
+    show_default=True,
+    help="Ethos-U configuration: ethos-u55-32/64/128/256, ethos-u65-256/512.",
+)
+@click.option("--board", help="Also build and run tinypipe's C on this board (e.g. mps2-an386) for a side-by-side.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the figures as JSON here.")
+@_friendly
+def npu(model: Path, accelerator: str, board: str | None, json_path: Path | None) -> None:
+    """Estimate MODEL on an Arm Ethos-U NPU with Arm's Vela compiler (`pip install "tinypipe[npu]"`):
+    NPU cycles, time at the NPU clock, SRAM, flash, and the ops Vela leaves on the CPU.
+    The figures are Vela's performance-model estimates, not measurements.
+
+    \b
+    Example:
+      tinypipe npu model.tflite --accelerator ethos-u55-128
+      tinypipe npu model.tflite --accelerator ethos-u65-256 --board mps2-an386 --json npu.json
+    """
+    from .pipeline.npu_compare import compare_npu, side_by_side
+
+    result = compare_npu(model, accelerator, board)
+    click.echo(result["estimate"].summary())
+    if "cortex_m" in result:
+        click.echo("")
+        click.echo(side_by_side(result["estimate"], result["cortex_m"]))
+    if json_path:
+        out = {k: v for k, v in result.items() if k != "estimate"}
+        json_path.write_text(json.dumps(out, indent=2) + "\n")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
