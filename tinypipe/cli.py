@@ -265,8 +265,8 @@ def run(config: Path, force: bool) -> None:
 @main.command()
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--board", "-b", default="host", show_default=True, help="Board to run on (see `tinypipe boards`).")
-@click.option("--inputs", "inputs", type=click.Path(path_type=Path), required=True, help=".npy of samples (first axis).")
-@click.option("--save-outputs", type=click.Path(path_type=Path), help="Write the device outputs as .npy.")
+@click.option("--inputs", "inputs", type=click.Path(path_type=Path), required=True, help=".npy of samples (first axis); .npz keyed by input name or index for several inputs.")
+@click.option("--save-outputs", type=click.Path(path_type=Path), help="Write the device outputs as .npy (.npz keyed by output name for several outputs).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the verdict as JSON.")
 @click.option("--sanitize", is_flag=True, help="host: build with AddressSanitizer and UBSan.")
 @_friendly
@@ -277,7 +277,9 @@ def validate(
 
     TARGET is a .tflite model (or a `tinypipe firmware` project folder). Int8 inputs are used as
     they are; float inputs are quantized with the model's input scale and zero point. Outputs saved
-    with --save-outputs have shape (N, *output_shape): the batch dimension of 1 is kept.
+    with --save-outputs have shape (N, *output_shape): the batch dimension of 1 is kept. A model
+    with several inputs takes an .npz with one array per input (keyed by the input's name or
+    index: "0", "1", or numpy.savez's "arr_0", ...) and saves an .npz keyed by output name.
 
     Exit status: 0 bit-exact, 1 mismatch (the first divergent layer is named), 2 bad input.
 
@@ -286,14 +288,10 @@ def validate(
       tinypipe validate model.tflite --board host --inputs x_test.npy --json verdict.json
       tinypipe validate model.tflite --board mps2-an386 --inputs x_test.npy
     """
-    import numpy as np
-
     from .check.validate import validate_target
 
-    verdict, outputs = validate_target(target, board, inputs, sanitize=sanitize)
+    verdict, _ = validate_target(target, board, inputs, sanitize=sanitize, save_to=save_outputs)
     click.echo(verdict.summary())
-    if save_outputs:
-        np.save(save_outputs, outputs)
     if json_path:
         json_path.write_text(json.dumps(verdict.to_dict(), indent=2) + "\n")
     sys.exit(0 if verdict.bit_exact else 1)

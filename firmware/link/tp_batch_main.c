@@ -2,7 +2,8 @@
  *
  *   tp_batch INPUTS.bin OUTPUTS.bin [TRACE.bin]
  *
- * INPUTS.bin holds N input tensors back to back; OUTPUTS.bin receives N output tensors.
+ * INPUTS.bin holds N input tensors back to back; OUTPUTS.bin receives N output tensors (a model
+ * with several inputs/outputs reads and writes each sample's tensors as one packed block).
  * Built with -DTP_TRACE, every layer's output of every sample is appended to TRACE.bin as
  * records {int32 op_index, int32 bytes, bytes...}, for finding the first divergent layer.
  */
@@ -35,8 +36,15 @@ static int fail(const char *what, const char *path)
 
 int main(int argc, char **argv)
 {
-    static TP_MODEL_INPUT_T input[(TP_MODEL_INPUT_BYTES + sizeof(TP_MODEL_INPUT_T) - 1) / sizeof(TP_MODEL_INPUT_T)];
-    static TP_MODEL_OUTPUT_T output[(TP_MODEL_OUTPUT_BYTES + sizeof(TP_MODEL_OUTPUT_T) - 1) / sizeof(TP_MODEL_OUTPUT_T)];
+    /* 4-byte aligned: a model with several inputs/outputs packs them at 4-byte offsets. */
+    static union {
+        TP_MODEL_INPUT_T t[(TP_MODEL_INPUT_BYTES + sizeof(TP_MODEL_INPUT_T) - 1) / sizeof(TP_MODEL_INPUT_T)];
+        uint32_t align;
+    } in_buf;
+    static union {
+        TP_MODEL_OUTPUT_T t[(TP_MODEL_OUTPUT_BYTES + sizeof(TP_MODEL_OUTPUT_T) - 1) / sizeof(TP_MODEL_OUTPUT_T)];
+        uint32_t align;
+    } out_buf;
     FILE *in, *out;
     size_t got;
     if (argc < 3) {
@@ -60,9 +68,9 @@ int main(int argc, char **argv)
             return fail("cannot create", argv[3]);
         }
     }
-    while ((got = fread(input, 1, TP_MODEL_INPUT_BYTES, in)) == TP_MODEL_INPUT_BYTES) {
-        TP_MODEL_INVOKE(input, output);
-        fwrite(output, 1, TP_MODEL_OUTPUT_BYTES, out);
+    while ((got = fread(in_buf.t, 1, TP_MODEL_INPUT_BYTES, in)) == TP_MODEL_INPUT_BYTES) {
+        TP_MODEL_INVOKE(in_buf.t, out_buf.t);
+        fwrite(out_buf.t, 1, TP_MODEL_OUTPUT_BYTES, out);
     }
     fclose(in);
     fclose(out);

@@ -19,8 +19,17 @@
 #define TPL_IN_ELEMS ((TP_MODEL_INPUT_BYTES + sizeof(TP_MODEL_INPUT_T) - 1u) / sizeof(TP_MODEL_INPUT_T))
 #define TPL_OUT_ELEMS ((TP_MODEL_OUTPUT_BYTES + sizeof(TP_MODEL_OUTPUT_T) - 1u) / sizeof(TP_MODEL_OUTPUT_T))
 
-static TP_MODEL_INPUT_T tpl_input[TPL_IN_ELEMS];
-static TP_MODEL_OUTPUT_T tpl_output[TPL_OUT_ELEMS];
+/* 4-byte aligned: a model with several inputs/outputs packs them at 4-byte offsets. */
+static union {
+    TP_MODEL_INPUT_T t[TPL_IN_ELEMS];
+    uint32_t align;
+} tpl_in;
+static union {
+    TP_MODEL_OUTPUT_T t[TPL_OUT_ELEMS];
+    uint32_t align;
+} tpl_out;
+#define tpl_input (tpl_in.t)
+#define tpl_output (tpl_out.t)
 
 /* ----------------------------------------------------------------- profile */
 

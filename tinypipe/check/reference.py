@@ -43,24 +43,44 @@ def _as_input(x: np.ndarray, details: dict) -> np.ndarray:
 
 def run_tflm(model: bytes, inputs: np.ndarray, arena_size: int | None = None) -> np.ndarray:
     """Run every sample of `inputs` (first axis = samples, already in the model's input dtype)
-    through the TFLM interpreter; return outputs stacked on a new first axis (batch dim kept)."""
+    through the TFLM interpreter; return outputs stacked on a new first axis (batch dim kept).
+    For a model with one input and one output; `run_tflm_all` takes any number."""
+    return run_tflm_all(model, [inputs], arena_size)[0]
+
+
+def run_tflm_all(
+    model: bytes, inputs: list[np.ndarray], arena_size: int | None = None
+) -> list[np.ndarray]:
+    """`inputs[k]` holds the samples of model input k (first axis = samples); returns, per model
+    output, the outputs stacked on a new first axis."""
     interp = tflm_interpreter(model, arena_size)
-    details = interp.get_input_details(0)
-    outs = []
-    for x in inputs:
-        interp.set_input(_as_input(x, details), 0)
+    details = [interp.get_input_details(k) for k in range(len(inputs))]
+    n = len(inputs[0]) if inputs else 0
+    n_out = _num_outputs(model)
+    outs: list[list[np.ndarray]] = [[] for _ in range(n_out)]
+    for i in range(n):
+        for k, (x, d) in enumerate(zip(inputs, details)):
+            interp.set_input(_as_input(x[i], d), k)
         interp.invoke()
-        outs.append(np.array(interp.get_output(0), copy=True))
-    return np.stack(outs) if outs else np.zeros((0,), dtype=np.int8)
+        for j in range(n_out):
+            outs[j].append(np.array(interp.get_output(j), copy=True))
+    return [np.stack(o) if o else np.zeros((0,), dtype=np.int8) for o in outs]
+
+
+def _num_outputs(model: bytes) -> int:
+    from tinypipe.compiler.graph import read_tflite
+
+    return len(read_tflite(model).outputs)
 
 
 def run_tflm_tensors(
-    model: bytes, x: np.ndarray, tensor_indices: list[int]
+    model: bytes, x: np.ndarray | list[np.ndarray], tensor_indices: list[int]
 ) -> dict[int, np.ndarray]:
-    """Run one sample with all tensors preserved and return the requested intermediate tensors."""
+    """Run one sample (one array per model input, or one array for a single-input model) with
+    all tensors preserved and return the requested intermediate tensors."""
     interp = tflm_interpreter(model, preserve_all=True)
-    details = interp.get_input_details(0)
-    interp.set_input(_as_input(x, details), 0)
+    for k, xk in enumerate(x if isinstance(x, list) else [x]):
+        interp.set_input(_as_input(xk, interp.get_input_details(k)), k)
     interp.invoke()
     out = {}
     for i in tensor_indices:

@@ -11,9 +11,10 @@ import numpy as np
 from tinypipe.compiler import codegen
 from tinypipe.compiler.codegen import CModel
 from tinypipe.compiler.graph import Graph, read_tflite
+from tinypipe.compiler.iolayout import Packing
 from tinypipe.errors import TinypipeError
 
-from .reference import quantize_input, run_tflm, run_tflm_tensors
+from .reference import quantize_input, run_tflm_all, run_tflm_tensors
 
 
 @dataclass
@@ -78,29 +79,80 @@ class Verdict:
         return "\n".join(lines)
 
 
-def load_inputs(path: str | Path, graph: Graph) -> np.ndarray:
-    """Load a .npy of samples (first axis) and bring it to the model's input dtype and shape.
+def as_list(x) -> list[np.ndarray]:
+    """One array per model input/output, whether given alone or as a list."""
+    return list(x) if isinstance(x, (list, tuple)) else [x]
 
-    Float data for an int8 model is quantized with the model's input scale and zero point.
+
+def _single_or_list(arrays: list[np.ndarray]):
+    """A model with one output keeps the plain-array API; several come back as a list."""
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def load_inputs(path: str | Path, graph: Graph) -> list[np.ndarray]:
+    """Load samples (first axis) for every model input and bring each to its tensor's dtype and
+    shape: a .npy for a single-input model, or an .npz with one array per input, keyed by the
+    input tensor's name or its index ("0", "1", ... or numpy.savez's "arr_0", ...).
+
+    Float data for an int8 model is quantized with that input's scale and zero point.
     """
     path = Path(path)
     if not path.exists():
         raise TinypipeError(
-            f"Inputs file '{path}' does not exist.", "Pass a .npy file whose first axis is samples."
+            f"Inputs file '{path}' does not exist.",
+            "Pass a .npy file whose first axis is samples (an .npz with one array per input "
+            "for a model with several inputs).",
         )
     try:
-        x = np.load(path, allow_pickle=False)
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.lib.npyio.NpzFile):
+            arrays = {k: data[k] for k in data.files}
+            data.close()
+        else:
+            arrays = None
     except Exception as exc:
         raise TinypipeError(
-            f"'{path}' is not a readable .npy array ({type(exc).__name__}).",
-            "Save the inputs with numpy.save(); first axis = samples.",
+            f"'{path}' is not a readable .npy/.npz file ({type(exc).__name__}).",
+            "Save the inputs with numpy.save() (numpy.savez() for several inputs); first axis = samples.",
         ) from None
-    return load_inputs_array(x, graph, where=f"'{path}'")
+    ins = graph.input_tensors
+    if arrays is None:
+        if len(ins) != 1:
+            raise TinypipeError(
+                f"The model has {len(ins)} inputs, but '{path}' is a single array.",
+                "Save one array per input in an .npz keyed by input name or index: "
+                + _input_keys(graph),
+            )
+        return [load_inputs_array(data, graph, where=f"'{path}'")]
+    picked = []
+    for k, t in enumerate(ins):
+        keys = [t.name, str(k), f"arr_{k}"] + (list(arrays) if len(arrays) == len(ins) == 1 else [])
+        found = next((key for key in keys if key in arrays), None)
+        if found is None:
+            raise TinypipeError(
+                f"'{path}' has no array for model input {k} '{t.name}' "
+                f"(it holds: {', '.join(sorted(arrays)) or 'nothing'}).",
+                "Key the arrays by input name or index: " + _input_keys(graph),
+            )
+        picked.append(load_inputs_array(arrays[found], graph, f"'{path}' [{found}]", k))
+    if len({len(a) for a in picked}) > 1:
+        raise TinypipeError(
+            f"The arrays in '{path}' hold different numbers of samples "
+            f"({', '.join(str(len(a)) for a in picked)}).",
+            "Give every input the same number of samples (first axis).",
+        )
+    return picked
 
 
-def load_inputs_array(x: np.ndarray, graph: Graph, where: str = "the inputs") -> np.ndarray:
-    """Samples (first axis) -> the model's input dtype and shape; floats are quantized."""
-    t = graph.input_tensors[0]
+def _input_keys(graph: Graph) -> str:
+    return ", ".join(f"'{t.name}' or '{k}'" for k, t in enumerate(graph.input_tensors)) + "."
+
+
+def load_inputs_array(
+    x: np.ndarray, graph: Graph, where: str = "the inputs", index: int = 0
+) -> np.ndarray:
+    """Samples (first axis) -> model input `index`'s dtype and shape; floats are quantized."""
+    t = graph.input_tensors[index]
     if x.ndim == 0 or x.size == 0:
         raise TinypipeError(f"{where} holds no samples.", "Save at least one input sample.")
     per_sample = t.size
@@ -122,6 +174,24 @@ def load_inputs_array(x: np.ndarray, graph: Graph, where: str = "the inputs") ->
     return x.reshape((x.shape[0], *t.shape))
 
 
+def check_save_path(path: str | Path, graph: Graph) -> None:
+    if len(graph.outputs) > 1 and Path(path).suffix != ".npz":
+        raise TinypipeError(
+            f"The model has {len(graph.outputs)} outputs; --save-outputs '{path}' must be an .npz.",
+            "Name the file with .npz: it gets one array per output, keyed by output name.",
+        )
+
+
+def save_outputs(path: str | Path, graph: Graph, outputs) -> None:
+    """A single output as .npy; several as an .npz keyed by output tensor name."""
+    check_save_path(path, graph)
+    outs = as_list(outputs)
+    if len(outs) == 1:
+        np.save(path, outs[0])
+    else:
+        np.savez(path, **{t.name: o for t, o in zip(graph.output_tensors, outs)})
+
+
 def compare(outputs: np.ndarray, expected: np.ndarray) -> tuple[int, int, float]:
     """(elements, mismatches, max |difference|) between two same-shaped arrays."""
     a = outputs.astype(np.float64).ravel()
@@ -133,7 +203,7 @@ def compare(outputs: np.ndarray, expected: np.ndarray) -> tuple[int, int, float]
 
 
 def first_divergence(
-    graph: Graph, traces: list[tuple[int, bytes]], x: np.ndarray, sample: int
+    graph: Graph, traces: list[tuple[int, bytes]], x: list[np.ndarray], sample: int
 ) -> Divergence | None:
     """Walk layer outputs in execution order and return the first that differs from TFLM's."""
     wanted = [graph.operators[k].outputs[0] for k, _ in traces]
@@ -149,38 +219,50 @@ def first_divergence(
     return None
 
 
-def outputs_from_raw(raw: np.ndarray, graph: Graph) -> np.ndarray:
-    """Raw output bytes (N, nbytes) -> typed outputs (N, *output_shape)."""
-    t = graph.output_tensors[0]
-    return np.frombuffer(np.ascontiguousarray(raw).tobytes(), dtype=t.dtype).reshape((-1, *t.shape))
+def outputs_from_raw(raw: np.ndarray, graph: Graph) -> list[np.ndarray]:
+    """Raw output blocks (N, packed bytes) -> per model output (N, *output_shape), typed."""
+    return Packing.of(graph.output_tensors).unpack(raw)
 
 
 def validate_outputs(
-    graph: Graph, inputs: np.ndarray, outputs: np.ndarray, board: str, trace_fn=None
+    graph: Graph, inputs: list[np.ndarray], outputs: list[np.ndarray], board: str, trace_fn=None
 ) -> Verdict:
-    """Judge `outputs` (N, *output_shape) against TFLM; `trace_fn(sample) -> traces` is called
-    for the first mismatching sample to locate the divergent layer."""
-    expected = run_tflm(graph.model_bytes, inputs)
-    n, bad, mx = compare(outputs, expected)
-    verdict = Verdict(board, len(inputs), n, bad, mx)
+    """Judge `outputs` (one (N, *output_shape) array per model output) against TFLM;
+    `trace_fn(sample) -> traces` is called for the first mismatching sample to locate the
+    divergent layer."""
+    expected = run_tflm_all(graph.model_bytes, inputs)
+    n_samples = len(inputs[0])
+    n = bad = 0
+    mx = 0.0
+    wrong = np.zeros(n_samples, dtype=bool)
+    for ours, theirs in zip(outputs, expected):
+        ne, nb, m = compare(ours, theirs)
+        n, bad, mx = n + ne, bad + nb, max(mx, m)
+        wrong |= (theirs.reshape(n_samples, -1) != ours.reshape(n_samples, -1)).any(axis=1)
+    verdict = Verdict(board, n_samples, n, bad, mx)
     if bad and trace_fn is not None:
-        per = expected.reshape(len(inputs), -1) != outputs.reshape(len(inputs), -1)
-        sample = int(np.flatnonzero(per.any(axis=1))[0])
-        verdict.first_divergence = first_divergence(graph, trace_fn(sample), inputs[sample], sample)
+        sample = int(np.flatnonzero(wrong)[0])
+        verdict.first_divergence = first_divergence(
+            graph, trace_fn(sample), [x[sample] for x in inputs], sample
+        )
     return verdict
 
 
 def validate_host(
     model: str | Path | bytes | Graph,
-    inputs: np.ndarray,
+    inputs,
     name: str = "model",
     sanitize: bool = False,
     cmodel: CModel | None = None,
-) -> tuple[Verdict, np.ndarray]:
-    """Compile the model for this machine, run every input, and compare with TFLM bit for bit."""
+):
+    """Compile the model for this machine, run every input, and compare with TFLM bit for bit.
+
+    `inputs`: samples (first axis) of the model's input, or a list with one array per input.
+    Returns (verdict, outputs): outputs as one array, or a list for a model with several."""
     from tinypipe.device.hostrun import build_host, run_host
 
     graph = model if isinstance(model, Graph) else read_tflite(model)
+    inputs = as_list(inputs)
     cmodel = cmodel or codegen.generate_c(graph, name)
     with tempfile.TemporaryDirectory(prefix="tinypipe-host-") as tmp:
         tmp = Path(tmp)
@@ -190,18 +272,23 @@ def validate_host(
 
         def trace_fn(sample: int):
             traced = build_host(cmodel, tmp / "trace", trace=True)
-            _, records = run_host(traced, inputs[sample : sample + 1], tmp)
+            _, records = run_host(traced, [x[sample : sample + 1] for x in inputs], tmp)
             return records
 
         verdict = validate_outputs(graph, inputs, outputs, "host", trace_fn)
     verdict.extra.update({"arena_bytes": cmodel.arena_size, "weight_bytes": cmodel.weight_bytes})
-    return verdict, outputs
+    return verdict, _single_or_list(outputs)
 
 
 def validate_target(
-    target: str | Path, board: str, inputs_path: str | Path, sanitize: bool = False
-) -> tuple[Verdict, np.ndarray]:
-    """`tinypipe validate`: TARGET is a .tflite, or a firmware project folder made by tinypipe."""
+    target: str | Path,
+    board: str,
+    inputs_path: str | Path,
+    sanitize: bool = False,
+    save_to: str | Path | None = None,
+):
+    """`tinypipe validate`: TARGET is a .tflite, or a firmware project folder made by tinypipe.
+    With `save_to`, the device outputs are written there (`save_outputs`)."""
     target = Path(target)
     project = None
     if target.is_dir():
@@ -211,23 +298,30 @@ def validate_target(
     else:
         model_path = target
     graph = read_tflite(model_path)
+    if save_to is not None:
+        check_save_path(save_to, graph)  # before the run, not after it
     x = load_inputs(inputs_path, graph)
     if board == "host" and project is None:
-        return validate_host(graph, x, sanitize=sanitize)
-    return validate_on_board(graph, x, board, project)
+        verdict, outputs = validate_host(graph, x, sanitize=sanitize)
+    else:
+        verdict, outputs = validate_on_board(graph, x, board, project)
+    if save_to is not None:
+        save_outputs(save_to, graph, outputs)
+    return verdict, outputs
 
 
 def validate_on_board(
-    graph: Graph, x: np.ndarray, board: str, project: str | Path | None = None, name: str = "model"
-) -> tuple[Verdict, np.ndarray]:
+    graph: Graph, x, board: str, project: str | Path | None = None, name: str = "model"
+):
     """Build the firmware for `board` (in `project`, or in a temporary project), stream every
     input through the device link, and compare with TFLM. A mismatch is located layer by layer
     with a traced host build of the same generated C."""
     from tinypipe.device.boards import get_board
     from tinypipe.device.firmware import build_project, create_project, project_envs
     from tinypipe.device.hostrun import build_host, run_host
-    from tinypipe.device.runners import LinkError, infer_many, open_runner
+    from tinypipe.device.runners import LinkError, infer_packed, open_runner
 
+    x = as_list(x)
     get_board(board)  # unknown board -> clear error listing the known ones
     with tempfile.TemporaryDirectory(prefix="tinypipe-board-") as tmp:
         tmp = Path(tmp)
@@ -244,17 +338,17 @@ def validate_on_board(
             )
         built = build_project(project, board)
         with open_runner(project, board) as runner:
-            flat, counts = infer_many(runner, x)
+            raw, counts = infer_packed(runner, Packing.of(graph.input_tensors).pack(x))
             unit = runner.count_unit
             try:  # the last inference per operator; None for a project made before profiling
                 layer_counts = runner.profile()
             except LinkError:
                 layer_counts = None
-        outputs = flat.reshape((len(x), *graph.output_tensors[0].shape))
+        outputs = outputs_from_raw(raw, graph)
 
         def trace_fn(sample: int):
             traced = build_host(codegen.generate_c(graph, name), tmp / "trace", trace=True)
-            return run_host(traced, x[sample : sample + 1], tmp)[1]
+            return run_host(traced, [a[sample : sample + 1] for a in x], tmp)[1]
 
         verdict = validate_outputs(graph, x, outputs, board, trace_fn)
     if unit == "instructions":
@@ -267,4 +361,4 @@ def validate_on_board(
             "build": built.to_dict(),
         }
     )
-    return verdict, outputs
+    return verdict, _single_or_list(outputs)

@@ -20,6 +20,7 @@ from tinypipe.resources import firmware_dir, templates_dir
 from . import ops
 from .ctext import c_comment_text
 from .graph import Graph, Operator, Tensor, read_tflite
+from .iolayout import Packing
 from .ops.base import C, Lowered, Raw, T
 from .planner import MemoryPlan, plan_memory
 from .shapes import check_static_shapes
@@ -52,7 +53,7 @@ class CModel:
 
     @property
     def io_bytes(self) -> int:
-        return self.graph.input_tensors[0].nbytes + self.graph.output_tensors[0].nbytes
+        return sum(t.nbytes for t in self.graph.input_tensors + self.graph.output_tensors)
 
 
 @dataclass
@@ -85,12 +86,18 @@ def check_graph(graph: Graph) -> None:
             f"The model has {graph.num_subgraphs} subgraphs; the compiled C backend runs exactly one.",
             "Remove control flow (tf.cond / while loops) from the model before converting it.",
         )
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+    if not graph.inputs or not graph.outputs:
         raise UnsupportedModelError(
             f"The model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
-            "the compiled C backend supports one of each.",
-            "Concatenate inputs into one tensor in the Keras model, or split it into several models.",
+            "a compiled model needs at least one of each.",
+            "Check that the right model file was given.",
         )
+    for kind, io in (("input", graph.inputs), ("output", graph.outputs)):
+        if len(set(io)) != len(io):
+            raise UnsupportedModelError(
+                f"The model lists the same tensor as two of its {kind}s.",
+                "Re-export the model so that every input and output is a distinct tensor.",
+            )
     check_static_shapes(graph)
 
 
@@ -133,6 +140,7 @@ class _Emitter:
     def __init__(self, name: str, graph: Graph, plan: MemoryPlan) -> None:
         self.name, self.graph, self.plan = name, graph, plan
         self.weights: dict[int, Tensor] = {}
+        self.used_io: set[str] = set()
 
     def tensor_expr(self, i: int) -> str:
         t = self.graph.tensors[i]
@@ -142,10 +150,11 @@ class _Emitter:
             root = self.graph.tensors[value]
             self.weights[root.index] = root
             return f"{self.name}_w{root.index}"
-        if kind == "input":
-            return f"(const {ctype} *)input"
-        if kind == "output":
-            return f"({ctype} *)output"
+        if kind in ("input", "output"):
+            io = self.graph.inputs if kind == "input" else self.graph.outputs
+            param = io_param(kind, value, len(io))
+            self.used_io.add(param)
+            return f"({'const ' if kind == 'input' else ''}{ctype} *){param}"
         return f"({ctype} *)&{self.name}_arena.bytes[{value}]"
 
     def expr(self, v: object, op: Operator) -> str:
@@ -232,14 +241,27 @@ def generate_c(graph: Graph, name: str = "model") -> CModel:
         weight_bytes += c["count"] * np.dtype(_np_of(c["ctype"])).itemsize
 
     sources = sorted({low.source for low in lowered if low.emits_code})
-    inp, out = graph.input_tensors[0], graph.output_tensors[0]
+    ins, outs = graph.input_tensors, graph.output_tensors
     ctx = {
         "name": name,
         "NAME": name.upper(),
         "model_sha256": hashlib.sha256(graph.model_bytes).hexdigest(),
         "source": c_comment_text(Path(graph.source.strip("'")).name) if graph.source else "",
-        "input": _io_info(inp),
-        "output": _io_info(out),
+        "inputs": [_io_info(t, "input", k, len(ins)) for k, t in enumerate(ins)],
+        "outputs": [_io_info(t, "output", k, len(outs)) for k, t in enumerate(outs)],
+        "multi_io": len(ins) > 1 or len(outs) > 1,
+        "unused_io": [
+            io_param(kind, k, len(ts))
+            for kind, ts in (("input", ins), ("output", outs))
+            for k in range(len(ts))
+            if io_param(kind, k, len(ts)) not in em.used_io
+        ],
+        "packed": {
+            "inputs": list(zip(Packing.of(ins).offsets, range(len(ins)))),
+            "outputs": list(zip(Packing.of(outs).offsets, range(len(outs)))),
+            "in_bytes": Packing.of(ins).nbytes,
+            "out_bytes": Packing.of(outs).nbytes,
+        },
         "arena_size": plan.arena_size,
         "weights": weights,
         "consts": consts,
@@ -267,8 +289,19 @@ def _np_of(ctype: str) -> str:
     return {v: k for k, v in _CTYPES.items()}[ctype]
 
 
-def _io_info(t: Tensor) -> dict:
+def io_param(kind: str, k: int, count: int) -> str:
+    """The C parameter of the k-th model input/output: `input`/`output` when it is the only
+    one (the single-tensor API), else in0, in1, ... / out0, out1, ..."""
+    if count == 1:
+        return kind
+    return f"{'in' if kind == 'input' else 'out'}{k}"
+
+
+def _io_info(t: Tensor, kind: str, k: int, count: int) -> dict:
     return {
+        "param": io_param(kind, k, count),
+        "macro": kind.upper() if count == 1 else f"{kind.upper()}{k}",
+        "label": c_comment_text(t.name),
         "ctype": _CTYPES[t.dtype],
         "shape": list(t.shape),
         "shape_c": ", ".join(str(d) for d in t.shape),

@@ -37,7 +37,7 @@ class MemoryPlan:
     arena_size: int
     buffers: list[Buffer]
     storage: dict[int, tuple[str, int]]  # tensor -> (kind, value): ("arena", offset) |
-    # ("input", 0) | ("output", 0) | ("const", root tensor index)
+    # ("input", k) | ("output", k) (k-th model input/output) | ("const", root tensor index)
     scratch: dict[int, int] = field(default_factory=dict)  # op index -> arena offset
     live_bytes: list[int] = field(default_factory=list)  # arena bytes live during each op
 
@@ -93,10 +93,21 @@ def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
                 "The model's output is its input reshaped, with no computation in between.",
                 "There is nothing to compile; check that the right model file was given.",
             )
+        outs = sorted({graph.outputs.index(m) for m in members if m in graph.outputs})
+        if len(outs) > 1:
+            raise UnsupportedModelError(
+                f"The model's outputs {', '.join(str(k) for k in outs)} are the same data "
+                "(one is a reshape of the other), so they cannot live in separate buffers.",
+                "Keep one of them as the model output and reshape on the caller's side.",
+            )
         if kinds:
             kind = kinds.pop()
+            value = root
+            if kind != "const":  # position among the model's inputs / outputs
+                io = graph.inputs if kind == "input" else graph.outputs
+                value = next(io.index(m) for m in members if m in io)
             for m in members:
-                storage[m] = (kind, root if kind == "const" else 0)
+                storage[m] = (kind, value)
             continue
         if root not in first:  # a tensor no op touches
             continue

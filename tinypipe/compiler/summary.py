@@ -86,12 +86,14 @@ def summarize(model: str | Path | Graph) -> dict:
     tflm_reason = _tflm_status(g)
     for r in rows:
         r["backends"]["tflm"] = tflm_reason is None
-    inp, out = g.input_tensors[0], g.output_tensors[0]
+    def io(t: Tensor) -> dict:
+        return {"name": t.name, "shape": list(t.shape), "quant": _quant_desc(t)}
+
     return {
         "model": g.source.strip("'"),
         "model_bytes": len(g.model_bytes),
-        "input": {"shape": list(inp.shape), "quant": _quant_desc(inp)},
-        "output": {"shape": list(out.shape), "quant": _quant_desc(out)},
+        "inputs": [io(t) for t in g.input_tensors],
+        "outputs": [io(t) for t in g.output_tensors],
         "operators": rows,
         "totals": {
             "operators": len(rows),
@@ -110,8 +112,11 @@ def summarize(model: str | Path | Graph) -> dict:
 def format_summary(info: dict) -> str:
     lines = [
         f"{info['model']}  ({info['model_bytes']:,} bytes)",
-        f"input  {info['input']['shape']} {info['input']['quant']}",
-        f"output {info['output']['shape']} {info['output']['quant']}",
+        *(
+            f"{kind} {k} '{t['name']}' {t['shape']} {t['quant']}"
+            for kind in ("input", "output")
+            for k, t in enumerate(info[kind + "s"])
+        ),
         "",
         f"{'#':>3}  {'op':<20}{'v':>2}  {'in -> out':<34}{'weights':<32}{'params B':>9}{'MACs':>11}  c tflm",
     ]

@@ -201,15 +201,16 @@ def generate_model(model: str | Path, name: str) -> tuple[dict[str, str], ModelS
         raise TinypipeError(f"Model file '{path}' does not exist.")
     from tinypipe.compiler.codegen import generate_c
     from tinypipe.compiler.graph import read_tflite
+    from tinypipe.compiler.iolayout import Packing
 
     cmodel = generate_c(read_tflite(path), name)
-    inp, out = cmodel.graph.input_tensors[0], cmodel.graph.output_tensors[0]
+    graph = cmodel.graph
     size = ModelSize(
         name=name,
         arena_bytes=cmodel.arena_size,
         weight_bytes=cmodel.weight_bytes,
-        input_bytes=inp.nbytes,
-        output_bytes=out.nbytes,
+        input_bytes=Packing.of(graph.input_tensors).nbytes,  # what the link buffers hold
+        output_bytes=Packing.of(graph.output_tensors).nbytes,
         kernel_sources=sum(1 for f in cmodel.files if f.endswith(".c") and f != f"{name}.c"),
         num_ops=len(cmodel.graph.operators),
     )

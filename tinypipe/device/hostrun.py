@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tinypipe.compiler.codegen import CModel
+from tinypipe.compiler.iolayout import Packing
 from tinypipe.errors import TinypipeError
 from tinypipe.resources import firmware_dir
 
@@ -62,21 +63,25 @@ def build_host(
     return HostBinary(exe, cmodel, trace)
 
 
-def run_host(binary: HostBinary, inputs: np.ndarray, workdir: Path) -> tuple[np.ndarray, list]:
-    """Run every sample; return (outputs as (N, output_bytes) raw uint8, trace records).
+def run_host(binary: HostBinary, inputs, workdir: Path) -> tuple[np.ndarray, list]:
+    """Run every sample; return (outputs as (N, output bytes) raw uint8, trace records).
 
+    `inputs`: samples (first axis) of the model's input, or a list with one array per input;
+    several inputs and outputs travel packed (`tinypipe.compiler.iolayout`).
     Trace records are (op_index, bytes) per layer per sample, in execution order.
     """
     workdir = Path(workdir)
+    graph = binary.cmodel.graph
+    arrays = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     inp, out, trc = workdir / "inputs.bin", workdir / "outputs.bin", workdir / "trace.bin"
-    inp.write_bytes(np.ascontiguousarray(inputs).tobytes())
+    inp.write_bytes(Packing.of(graph.input_tensors).pack(arrays).tobytes())
     cmd = [str(binary.exe), str(inp), str(out)] + ([str(trc)] if binary.trace else [])
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError(
             f"the compiled model failed (exit {res.returncode}):\n{res.stderr[-4000:]}"
         )
-    out_bytes = binary.cmodel.graph.output_tensors[0].nbytes
+    out_bytes = Packing.of(graph.output_tensors).nbytes
     raw = np.frombuffer(out.read_bytes(), dtype=np.uint8).reshape(-1, out_bytes)
     records = []
     if binary.trace:

@@ -399,6 +399,20 @@ class Runner:
         self.close()
 
 
+def infer_packed(runner: Runner, blocks: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Run packed input blocks (N, info.in_bytes) of uint8 (`tinypipe.compiler.iolayout`, how
+    a model with several inputs travels); return (output blocks (N, info.out_bytes) uint8,
+    per-inference counts in `runner.count_unit`)."""
+    blocks = np.ascontiguousarray(blocks, dtype=np.uint8)
+    outs = np.empty((len(blocks), runner.info.out_bytes), dtype=np.uint8)
+    counts = []
+    for i, block in enumerate(blocks):
+        raw, count = runner.infer(block.tobytes())
+        outs[i] = np.frombuffer(raw, dtype=np.uint8)
+        counts.append(count)
+    return outs, counts
+
+
 def infer_many(runner: Runner, inputs: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """Run every sample of `inputs` (first axis = samples) through `runner`.
 
