@@ -56,6 +56,7 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "ARG_MIN": ("arg_min_max", 3),
     "RESIZE_NEAREST_NEIGHBOR": ("resize", 4),
     "RESIZE_BILINEAR": ("resize", 4),
+    "TRANSPOSE_CONV": ("transpose_conv", 4),
 }
 
 # Keras-level advice for ops users commonly hit.

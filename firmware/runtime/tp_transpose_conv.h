@@ -1,0 +1,35 @@
+/* TRANSPOSE_CONV, int8 with per-channel (or per-tensor) int8 weights, NHWC.
+ *
+ * Each input pixel (iy, ix) spreads its channels over the output window whose top-left corner is
+ * (iy * stride_h - pad_h, ix * stride_w - pad_w). Gathering instead of spreading, output pixel
+ * (oy, ox) collects the filter taps (ky, kx) with oy + pad_h - ky = iy * stride_h for an input
+ * row iy inside the input (and the same for columns):
+ *   acc[oc] = bias[oc] + sum_{taps, ic} (in[n, iy, ix, ic] - zp_in) * w[oc, ky, kx, ic]
+ *   out[n, oy, ox, oc] = clamp(requant(acc[oc], M[oc]) + zp_out, act_min, act_max)
+ * The same integer sums as TFLM's scatter loop, so the result is bit-exact without its int32
+ * scratch copy of the output.
+ */
+#ifndef TP_TRANSPOSE_CONV_H
+#define TP_TRANSPOSE_CONV_H
+
+#include "tp_common.h"
+
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;    /* leading padding of the equivalent convolution */
+    int32_t input_offset;    /* -zero_point of the input */
+    int32_t output_offset;   /* zero_point of the output */
+    int32_t act_min, act_max;
+    const int32_t *bias;     /* [out_c] or NULL */
+    const int32_t *multiplier; /* [out_c] */
+    const int32_t *shift;      /* [out_c] */
+} tp_transpose_conv_params;
+
+void tp_transpose_conv_s8(const tp_transpose_conv_params *p, const int8_t *input,
+                          const int8_t *weights, int8_t *output);
+
+#endif
