@@ -57,11 +57,11 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "RESIZE_NEAREST_NEIGHBOR": ("resize", 4),
     "RESIZE_BILINEAR": ("resize", 4),
     "TRANSPOSE_CONV": ("transpose_conv", 4),
+    "BATCH_MATMUL": ("batch_matmul", 4),
 }
 
 # Keras-level advice for ops users commonly hit.
 ADVICE: dict[str, str] = {
-    "BATCH_MATMUL": "Use layers.Dense on a flattened tensor instead of a batched matrix product.",
     "SHAPE": "Build the model on keras.Input(..., batch_size=1) so no dynamic shape ops are added.",
     "GELU": "Use activation='relu' or 'hard_swish' instead of gelu.",
     "LOG_SOFTMAX": "Use layers.Softmax and take the log on the host.",
