@@ -58,6 +58,8 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "RESIZE_BILINEAR": ("resize", 4),
     "TRANSPOSE_CONV": ("transpose_conv", 4),
     "BATCH_MATMUL": ("batch_matmul", 4),
+    "ABS": ("unary_lut", 5),
+    "RSQRT": ("unary_lut", 3),
 }
 
 # Keras-level advice for ops users commonly hit.
