@@ -394,3 +394,85 @@ def convert_keras_int8(
         conv.inference_input_type = getattr(tf, io_type)
         conv.inference_output_type = getattr(tf, io_type)
     return conv.convert()
+
+
+# ----------------------------------------------------------------------------- the new-ops chain
+
+
+def build_new_ops_chain(rng: np.random.Generator) -> bytes:
+    """One int8 graph through every data-movement, elementwise, resize, TRANSPOSE_CONV,
+    BATCH_MATMUL and ABS/RSQRT kernel, for the board tests and the per-op instruction counts
+    (benchmarks/new_ops.py). Input [1, 8, 8, 6], output [1, 5, 12, 7]."""
+    b = ModelBuilder()
+    q = {"scale": 0.05, "zero_point": -3}
+
+    def t(shape, **quant):
+        return b.tensor(shape, **(quant or q))
+
+    def ints(values) -> int:
+        arr = np.asarray(values, np.int32)
+        return b.tensor(arr.shape, "int32", data=arr)
+
+    x = t([1, 8, 8, 6])
+    tr = t([1, 8, 8, 6])
+    b.op("TRANSPOSE", [x, ints([0, 2, 1, 3])], [tr])
+    ss = t([1, 7, 4, 6])
+    b.op("STRIDED_SLICE", [tr, ints([0, 1, 0, 0]), ints([1, 8, 8, 6]), ints([1, 1, 2, 1])], [ss],
+         "StridedSliceOptions")  # fmt: skip
+    sl = t([1, 6, 4, 6])
+    b.op("SLICE", [ss, ints([0, 1, 0, 0]), ints([1, 6, 4, 6])], [sl])
+    a, c = t([1, 6, 4, 3]), t([1, 6, 4, 3])
+    b.op("SPLIT", [ints([3]), sl], [a, c], "SplitOptions", num_splits=2)
+    sub = t([1, 6, 4, 3], scale=0.08, zero_point=0)
+    b.op("SUB", [a, c], [sub], "SubOptions")
+    sub_q = t([1, 6, 4, 3])  # back to the shared quantization for the concatenation
+    floor = t([1], scale=0.08, zero_point=0, data=np.array([-30]))
+    sub_max = t([1, 6, 4, 3], scale=0.08, zero_point=0)
+    b.op("MAXIMUM", [sub, floor], [sub_max], "MaximumMinimumOptions")
+    zero = t([1], scale=0.08, zero_point=0, data=np.array([0]))
+    b.op("ADD", [sub_max, zero], [sub_q], "AddOptions")
+    mx = t([1, 6, 4, 3])
+    b.op("MINIMUM", [a, c], [mx], "MaximumMinimumOptions")
+    g = t([1, 6, 4, 3])
+    b.op("GATHER", [mx, ints([2, 0, 1])], [g], "GatherOptions", axis=3)
+    sq = t([1, 6, 4, 3], scale=0.02, zero_point=-128)
+    b.op("SQUARED_DIFFERENCE", [a, c], [sq], "SquaredDifferenceOptions")
+    sq_q = t([1, 6, 4, 3])
+    sq_zero = t([1], scale=0.02, zero_point=-128, data=np.array([-128]))
+    b.op("ADD", [sq, sq_zero], [sq_q], "AddOptions")
+    cat = t([1, 6, 4, 9])
+    b.op("CONCATENATION", [sub_q, g, sq_q], [cat], "ConcatenationOptions", axis=3)
+    d2s = t([1, 18, 12, 1])
+    b.op("DEPTH_TO_SPACE", [cat], [d2s], "DepthToSpaceOptions", block_size=3)
+    s2d = t([1, 9, 6, 4])
+    b.op("SPACE_TO_DEPTH", [d2s], [s2d], "SpaceToDepthOptions", block_size=2)
+    up = t([1, 12, 8, 4])
+    b.op(
+        "RESIZE_BILINEAR",
+        [s2d, ints([12, 8])],
+        [up],
+        "ResizeBilinearOptions",
+        half_pixel_centers=True,
+    )
+    down = t([1, 6, 4, 4])
+    b.op("RESIZE_NEAREST_NEIGHBOR", [up, ints([6, 4])], [down], "ResizeNearestNeighborOptions")
+    w_scale = rng.uniform(0.005, 0.02, 5)
+    w = b.tensor((5, 3, 3, 4), scale=w_scale, zero_point=np.zeros(5, np.int64),
+                 data=rng.integers(-127, 128, (5, 3, 3, 4)))  # fmt: skip
+    bias = b.tensor((5,), "int32", scale=0.05 * w_scale, zero_point=np.zeros(5, np.int64),
+                    data=rng.integers(-500, 500, 5))  # fmt: skip
+    tc = t([1, 12, 8, 5], scale=0.1, zero_point=4)
+    b.op("TRANSPOSE_CONV", [ints([1, 12, 8, 5]), w, down, bias], [tc], "TransposeConvOptions",
+         padding="SAME", stride_h=2, stride_w=2)  # fmt: skip
+    planes = [t([1, 12, 8], scale=0.1, zero_point=4) for _ in range(5)]
+    b.op("UNPACK", [tc], planes, "UnpackOptions", num=5, axis=3)
+    packed = t([1, 5, 12, 8], scale=0.1, zero_point=4)
+    b.op("PACK", planes[::-1], [packed], "PackOptions", values_count=5, axis=1)
+    m = b.tensor((8, 7), scale=0.01, zero_point=0, data=rng.integers(-128, 128, (8, 7)))
+    mm = t([1, 5, 12, 7], scale=0.3, zero_point=-10)
+    b.op("BATCH_MATMUL", [packed, m], [mm], "BatchMatMulOptions")
+    ab = t([1, 5, 12, 7], scale=0.2, zero_point=-128)
+    b.op("ABS", [mm], [ab])
+    y = t([1, 5, 12, 7], scale=0.01, zero_point=-128)
+    b.op("RSQRT", [ab], [y])
+    return b.build([x], [y])
