@@ -1,13 +1,11 @@
 #include "tp_transpose_conv.h"
 
-/* The input index i with i * stride = o + pad - k, or -1 if there is none inside [0, size). */
-static int32_t source_index(int32_t o, int32_t k, int32_t pad, int32_t stride, int32_t size)
+/* The first tap k >= 0 with o + pad - k = i * stride for some input index i, and that i. */
+static void first_tap(int32_t o, int32_t pad, int32_t stride, int32_t *k, int32_t *i)
 {
-    const int32_t t = o + pad - k;
-    if (t < 0 || t % stride != 0 || t / stride >= size) {
-        return -1;
-    }
-    return t / stride;
+    const int32_t t = o + pad; /* >= 0: pad <= (k - 1) and o >= 0 */
+    *k = t % stride;
+    *i = t / stride;
 }
 
 void tp_transpose_conv_s8(const tp_transpose_conv_params *p, const int8_t *input,
@@ -17,25 +15,29 @@ void tp_transpose_conv_s8(const tp_transpose_conv_params *p, const int8_t *input
     for (int32_t n = 0; n < p->batches; ++n) {
         const int8_t *image = input + n * p->in_h * p->in_w * p->in_c;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            int32_t ky0, iy0;
+            first_tap(oy, p->pad_h, p->stride_h, &ky0, &iy0);
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                int32_t kx0, ix0;
+                first_tap(ox, p->pad_w, p->stride_w, &kx0, &ix0);
                 for (int32_t oc = 0; oc < p->out_c; ++oc) {
+                    const int8_t *w_oc = weights + oc * taps;
+                    const int32_t *wsum = p->weight_sum + oc * p->k_h * p->k_w;
                     int32_t acc = p->bias ? p->bias[oc] : 0;
-                    for (int32_t ky = 0; ky < p->k_h; ++ky) {
-                        const int32_t iy = source_index(oy, ky, p->pad_h, p->stride_h, p->in_h);
-                        if (iy < 0) {
+                    for (int32_t ky = ky0, iy = iy0; ky < p->k_h && iy >= 0;
+                         ky += p->stride_h, --iy) {
+                        if (iy >= p->in_h) {
                             continue;
                         }
-                        for (int32_t kx = 0; kx < p->k_w; ++kx) {
-                            const int32_t ix =
-                                source_index(ox, kx, p->pad_w, p->stride_w, p->in_w);
-                            if (ix < 0) {
+                        for (int32_t kx = kx0, ix = ix0; kx < p->k_w && ix >= 0;
+                             kx += p->stride_w, --ix) {
+                            if (ix >= p->in_w) {
                                 continue;
                             }
+                            const int32_t tap = ky * p->k_w + kx;
                             const int8_t *x = image + (iy * p->in_w + ix) * p->in_c;
-                            const int8_t *w = weights + oc * taps + (ky * p->k_w + kx) * p->in_c;
-                            for (int32_t ic = 0; ic < p->in_c; ++ic) {
-                                acc += (x[ic] + p->input_offset) * w[ic];
-                            }
+                            acc = tp_dot_s8(x, w_oc + tap * p->in_c, p->in_c, acc);
+                            acc += p->input_offset * wsum[tap];
                         }
                     }
                     acc = tp_requantize(acc, p->multiplier[oc], p->shift[oc]);

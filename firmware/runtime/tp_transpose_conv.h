@@ -7,7 +7,10 @@
  *   acc[oc] = bias[oc] + sum_{taps, ic} (in[n, iy, ix, ic] - zp_in) * w[oc, ky, kx, ic]
  *   out[n, oy, ox, oc] = clamp(requant(acc[oc], M[oc]) + zp_out, act_min, act_max)
  * The same integer sums as TFLM's scatter loop, so the result is bit-exact without its int32
- * scratch copy of the output.
+ * scratch copy of the output. The taps of one output row are ky = (oy + pad_h) mod stride_h,
+ * then every stride_h-th, with iy going down by one each step (columns alike). Each tap's inner
+ * sum is split as sum x * w + (-zp_in) * sum w, the weight sums precomputed on the host, so the
+ * products run through the shared int8 dot product (SMLAD on Cortex-M4).
  */
 #ifndef TP_TRANSPOSE_CONV_H
 #define TP_TRANSPOSE_CONV_H
@@ -27,6 +30,7 @@ typedef struct {
     const int32_t *bias;     /* [out_c] or NULL */
     const int32_t *multiplier; /* [out_c] */
     const int32_t *shift;      /* [out_c] */
+    const int32_t *weight_sum; /* [out_c][k_h][k_w]: sum over ic of w[oc, ky, kx, ic] */
 } tp_transpose_conv_params;
 
 void tp_transpose_conv_s8(const tp_transpose_conv_params *p, const int8_t *input,

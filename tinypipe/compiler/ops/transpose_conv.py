@@ -69,7 +69,10 @@ def lower(op: Operator, g: Graph) -> Lowered:
     worst = k_h * k_w * in_c * 255 * 128 + (int(np.abs(bias.data).max()) if bias is not None else 0)
     if worst >= 2**31:
         raise unsupported(op, "the accumulator could overflow int32")
-    consts = {"multiplier": mult, "shift": shift}
+    if pad_h >= k_h or pad_w >= k_w:  # the kernel's tap walk starts at oy + pad >= 0
+        raise unsupported(op, "the padding is wider than the filter")
+    weight_sum = np.asarray(weights.data, np.int64).sum(axis=3).astype(np.int32)
+    consts = {"multiplier": mult, "shift": shift, "weight_sum": weight_sum}
     if bias is not None:
         consts["bias"] = np.asarray(bias.data, np.int32)
     return Lowered(
@@ -97,6 +100,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
             "bias": C("bias") if bias is not None else None,
             "multiplier": C("multiplier"),
             "shift": C("shift"),
+            "weight_sum": C("weight_sum"),
         },  # fmt: skip
         args=[T(inp.index), T(weights.index), T(out.index)],
         consts=consts,
