@@ -21,6 +21,9 @@ from op_cases import (
     conv_output_size,
 )
 
+from tinypipe.compiler.codegen import lower_all
+from tinypipe.compiler.graph import read_tflite
+
 BOARD = "mps2-an386"
 SAMPLES = 4
 
@@ -52,6 +55,17 @@ CONV_CASES = {
     "conv_grouped_dilated": _conv(
         in_h=8, in_w=9, filter_c=5, groups=2, out_per_group=3, k_h=2, k_w=3, dil_h=2, dil_w=2,
         act="RELU6", in_zp=-128,
+    ),
+    # int16-expanded weights (tp_conv_w16_s8): 1x1 over 24 channels, odd output width (a
+    # pixel alone at each row end), 12 filters (three 4-channel tiles)
+    "conv_w16_pointwise": _conv(
+        in_h=5, in_w=7, filter_c=24, out_per_group=12, k_h=1, k_w=1, act="RELU", in_zp=-3,
+    ),
+    # int16-expanded weights on gathered windows: 1 input channel, a 5x4 window, stride 2 (the
+    # shape of a first layer), per tensor
+    "conv_w16_first_layer": _conv(
+        in_h=13, in_w=11, filter_c=1, out_per_group=8, k_h=5, k_w=4, stride_h=2, stride_w=2,
+        per_channel=False, in_zp=90,
     ),
 }  # fmt: skip
 
@@ -102,7 +116,10 @@ def _finish_dw(cfg: dict) -> dict:
 @pytest.mark.parametrize("label", list(CONV_CASES))
 def test_conv_on_m4_bit_exact(label: str) -> None:
     seed = 100 + list(CONV_CASES).index(label)
-    _check_on_board(build_conv(CONV_CASES[label], np.random.default_rng(seed)), seed)
+    model = build_conv(CONV_CASES[label], np.random.default_rng(seed))
+    (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+    assert (low.func == "tp_conv_w16_s8") == ("w16" in label)
+    _check_on_board(model, seed)
 
 
 @pytest.mark.parametrize("label", list(DW_CASES))

@@ -19,8 +19,9 @@ from op_cases import (
 from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
+from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
-from tinypipe.compiler.ops.conv import conv_padding
+from tinypipe.compiler.ops.conv import conv_padding, interleave_w16
 from tinypipe.errors import UnsupportedModelError
 
 
@@ -44,6 +45,49 @@ def random_conv_config(rng: np.random.Generator) -> dict:
 def test_conv_random_configs_bit_exact(chunk: int) -> None:
     """30 random configurations (10 per chunk), 8 random inputs each; every 3rd under ASan/UBSan."""
     run_random_cases(random_conv_config, build_conv, 1000 + 10 * chunk, 10)
+
+
+def random_w16_conv_config(rng: np.random.Generator) -> dict:
+    """A random ungrouped CONV_2D that runs on int16-expanded weights (tp_conv_w16_s8): filter
+    rows of whole words (also 1-3 input channels times a 4-wide window, like first layers),
+    output channels in fours, enough output pixels; odd output widths (a pixel alone at the row
+    end), windows read in place and gathered, stride, dilation."""
+    while True:
+        cfg = random_conv_geometry(
+            rng,
+            lambda r: {
+                "batch": int(r.choice([1, 1, 2])),
+                "in_h": int(r.integers(4, 12)),
+                "in_w": int(r.integers(4, 12)),
+                "filter_c": int(r.choice([1, 2, 3, 4, 8, 12, 20])),
+                "groups": 1,
+                "out_per_group": int(r.choice([4, 8, 12])),
+            },
+        )
+        if (cfg["k_w"] * cfg["filter_c"]) % 4 == 0 and cfg["out_h"] * cfg["out_w"] >= 16:
+            return cfg
+
+
+def build_w16_conv(cfg: dict, rng: np.random.Generator) -> bytes:
+    model = build_conv(cfg, rng)
+    (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+    assert low.func == "tp_conv_w16_s8", cfg
+    return model
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_conv_w16_random_configs_bit_exact(chunk: int) -> None:
+    """10 random convs on int16-expanded weights (the portable loop on this machine; the SMLAD
+    loop runs in test_kernels_on_m4.py)."""
+    run_random_cases(random_w16_conv_config, build_w16_conv, 1500 + 5 * chunk, 5)
+
+
+def test_interleave_w16_layout() -> None:
+    """The layout tp_conv_w16_s8 reads (tp_conv.h), element by element from its definition."""
+    w = np.random.default_rng(3).integers(-128, 128, (8, 12)).astype(np.int8)
+    got = interleave_w16(w)
+    want = [w[g + c, k + j] for g in (0, 4) for k in (0, 4, 8) for c in range(4) for j in (0, 2, 1, 3)]
+    assert got.dtype == np.int16 and got.tolist() == [int(v) for v in want]
 
 
 @pytest.mark.parametrize(

@@ -130,3 +130,185 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
         }
     }
 }
+
+/* ---- tp_conv_w16_s8: the same convolution on int16-expanded, interleaved weights ----
+ *
+ * The host stores the filters in the order this loop reads them (see tp_conv.h): for each group
+ * of 4 output channels and each run of 4 filter taps k..k+3, per channel the int16 pairs
+ * (w[k], w[k+2]) and (w[k+1], w[k+3]). With the DSP extension SXTB16 splits 4 input bytes into
+ * the int16 lanes (x[k], x[k+2]) and (x[k+1], x[k+3]), so one SMLAD per pair of words adds
+ * x[k]*w[k] + x[k+2]*w[k+2] with no sign extension of the weights at all: 4 channels times 2
+ * pixels share each input load and extension. The products and sums are the plain loop's, in
+ * another order, so the result is the same integer (the host bounds every partial sum). */
+
+/* acc[c] += the 4-channel dot products of x over n bytes (n a multiple of 4); w advances. */
+static inline const int16_t *conv_dot1x4_w16(const int8_t *x, const int16_t *w, int32_t n,
+                                             int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (int32_t i = 0; i < n; i += 4, w += 16) {
+#ifdef TP_DSP
+        const uint32_t xv = tp_load_x4(x + i);
+        const int32_t xe = __sxtb16(xv), xo = tp_sxtb16_odd(xv);
+        a0 = __smlad(xe, (int32_t)tp_load_x4((const int8_t *)(w + 0)), a0);
+        a0 = __smlad(xo, (int32_t)tp_load_x4((const int8_t *)(w + 2)), a0);
+        a1 = __smlad(xe, (int32_t)tp_load_x4((const int8_t *)(w + 4)), a1);
+        a1 = __smlad(xo, (int32_t)tp_load_x4((const int8_t *)(w + 6)), a1);
+        a2 = __smlad(xe, (int32_t)tp_load_x4((const int8_t *)(w + 8)), a2);
+        a2 = __smlad(xo, (int32_t)tp_load_x4((const int8_t *)(w + 10)), a2);
+        a3 = __smlad(xe, (int32_t)tp_load_x4((const int8_t *)(w + 12)), a3);
+        a3 = __smlad(xo, (int32_t)tp_load_x4((const int8_t *)(w + 14)), a3);
+#else
+        const int32_t x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
+        a0 += x0 * w[0] + x2 * w[1] + x1 * w[2] + x3 * w[3];
+        a1 += x0 * w[4] + x2 * w[5] + x1 * w[6] + x3 * w[7];
+        a2 += x0 * w[8] + x2 * w[9] + x1 * w[10] + x3 * w[11];
+        a3 += x0 * w[12] + x2 * w[13] + x1 * w[14] + x3 * w[15];
+#endif
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    return w;
+}
+
+/* The same for two patches: acc[c] for x0 and acc[4 + c] for x1. Not inlined: the loop needs
+ * every register, which it only gets in a function of its own. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static const int16_t *conv_dot2x4_w16(const int8_t *x0, const int8_t *x1,
+                                             const int16_t *w, int32_t n, int32_t acc[8])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
+#ifdef TP_DSP
+    /* The same SXTB16/SMLAD steps as tp_dot2x2_s8, with the loop written out so that the 8
+     * accumulators, 3 pointers and 3 temporaries fit the 14 usable registers with no spill
+     * (gcc's own schedule of the intrinsics spills a third of the loop): input words are
+     * loaded twice rather than held, and the end pointer is compared from memory. */
+    const int16_t *const end = w + 4 * n; /* n >= 4 */
+    int32_t xa, xb, wv;
+    __asm__("1:\n\t"
+            "ldr    %[xa], [%[x0]]\n\t"
+            "ldr    %[xb], [%[x1]]\n\t"
+            "sxtb16 %[xa], %[xa]\n\t"
+            "sxtb16 %[xb], %[xb]\n\t"
+            "ldr    %[wv], [%[w], #0]\n\t"
+            "smlad  %[a0], %[xa], %[wv], %[a0]\n\t"
+            "smlad  %[b0], %[xb], %[wv], %[b0]\n\t"
+            "ldr    %[wv], [%[w], #8]\n\t"
+            "smlad  %[a1], %[xa], %[wv], %[a1]\n\t"
+            "smlad  %[b1], %[xb], %[wv], %[b1]\n\t"
+            "ldr    %[wv], [%[w], #16]\n\t"
+            "smlad  %[a2], %[xa], %[wv], %[a2]\n\t"
+            "smlad  %[b2], %[xb], %[wv], %[b2]\n\t"
+            "ldr    %[wv], [%[w], #24]\n\t"
+            "smlad  %[a3], %[xa], %[wv], %[a3]\n\t"
+            "smlad  %[b3], %[xb], %[wv], %[b3]\n\t"
+            "ldr    %[xa], [%[x0]], #4\n\t"
+            "ldr    %[xb], [%[x1]], #4\n\t"
+            "sxtb16 %[xa], %[xa], ror #8\n\t"
+            "sxtb16 %[xb], %[xb], ror #8\n\t"
+            "ldr    %[wv], [%[w], #4]\n\t"
+            "smlad  %[a0], %[xa], %[wv], %[a0]\n\t"
+            "smlad  %[b0], %[xb], %[wv], %[b0]\n\t"
+            "ldr    %[wv], [%[w], #12]\n\t"
+            "smlad  %[a1], %[xa], %[wv], %[a1]\n\t"
+            "smlad  %[b1], %[xb], %[wv], %[b1]\n\t"
+            "ldr    %[wv], [%[w], #20]\n\t"
+            "smlad  %[a2], %[xa], %[wv], %[a2]\n\t"
+            "smlad  %[b2], %[xb], %[wv], %[b2]\n\t"
+            "ldr    %[wv], [%[w], #28]\n\t"
+            "smlad  %[a3], %[xa], %[wv], %[a3]\n\t"
+            "smlad  %[b3], %[xb], %[wv], %[b3]\n\t"
+            "adds   %[w], %[w], #32\n\t"
+            "ldr    %[xa], %[end]\n\t"
+            "cmp    %[w], %[xa]\n\t"
+            "bne    1b"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0),
+              [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [x0] "+r"(x0), [x1] "+r"(x1),
+              [w] "+r"(w), [xa] "=&r"(xa), [xb] "=&r"(xb), [wv] "=&r"(wv)
+            : [end] "m"(end)
+            : "cc", "memory");
+#else
+    for (const int16_t *const end = w + 4 * n; w < end; w += 16) {
+        const int32_t p0 = x0[0], p1 = x0[1], p2 = x0[2], p3 = x0[3];
+        const int32_t q0 = x1[0], q1 = x1[1], q2 = x1[2], q3 = x1[3];
+        a0 += p0 * w[0] + p2 * w[1] + p1 * w[2] + p3 * w[3];
+        b0 += q0 * w[0] + q2 * w[1] + q1 * w[2] + q3 * w[3];
+        a1 += p0 * w[4] + p2 * w[5] + p1 * w[6] + p3 * w[7];
+        b1 += q0 * w[4] + q2 * w[5] + q1 * w[6] + q3 * w[7];
+        a2 += p0 * w[8] + p2 * w[9] + p1 * w[10] + p3 * w[11];
+        b2 += q0 * w[8] + q2 * w[9] + q1 * w[10] + q3 * w[11];
+        a3 += p0 * w[12] + p2 * w[13] + p1 * w[14] + p3 * w[15];
+        b3 += q0 * w[12] + q2 * w[13] + q1 * w[14] + q3 * w[15];
+        x0 += 4;
+        x1 += 4;
+    }
+#endif
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    acc[4] = b0;
+    acc[5] = b1;
+    acc[6] = b2;
+    acc[7] = b3;
+    return w;
+}
+
+void tp_conv_w16_s8(const tp_conv_params *p, const int8_t *input, const int16_t *filter,
+                    int8_t *output, void *scratch)
+{
+    const int32_t k_h = p->filter_h;
+    const int32_t out_h = p->output_h, out_w = p->output_w, out_c = p->output_c;
+    const int32_t filter_row = p->filter_w * p->filter_c; /* a multiple of 4 */
+    const int32_t filter_size = k_h * filter_row;
+    int8_t *col = (int8_t *)scratch;
+    /* Local copies: the int8 output stores could alias *p, which would force reloads. */
+    const int32_t *bias = p->bias, *mult = p->multiplier, *shift = p->shift;
+    const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
+    const int32_t stride_w = p->stride_w;
+
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + b * p->input_h * p->input_w * p->input_c;
+        for (int32_t y = 0; y < out_h; ++y) {
+            const int32_t iy0 = y * p->stride_h - p->pad_h;
+            for (int32_t x = 0; x < out_w; x += 2) {
+                const int pair = x + 1 < out_w; /* pixels x and x + 1, or x alone at the end */
+                const int32_t ix0 = x * stride_w - p->pad_w;
+                int8_t *out0 = output + ((b * out_h + y) * out_w + x) * out_c;
+                int8_t *out1 = out0 + out_c;
+                int32_t step0, step1 = filter_row;
+                const int8_t *x0 = conv_patch(p, in_b, iy0, ix0, 0, col, &step0);
+                const int8_t *x1 = x0;
+                if (pair) {
+                    x1 = conv_patch(p, in_b, iy0, ix0 + stride_w, 0, col + filter_size, &step1);
+                }
+                const int one_run = k_h == 1 || (step0 == filter_row && step1 == filter_row);
+                const int32_t rows = one_run ? 1 : k_h;
+                const int32_t len = one_run ? filter_size : filter_row;
+                const int16_t *w = filter;
+                for (int32_t oc = 0; oc < out_c; oc += 4) {
+                    int32_t acc[8];
+                    for (int32_t c = 0; c < 4; ++c) {
+                        acc[c] = acc[4 + c] = bias[oc + c];
+                    }
+                    for (int32_t r = 0; r < rows; ++r) {
+                        w = pair ? conv_dot2x4_w16(x0 + r * step0, x1 + r * step1, w, len, acc)
+                                 : conv_dot1x4_w16(x0 + r * step0, w, len, acc);
+                    }
+                    for (int32_t c = 0; c < 4; ++c) {
+                        const int32_t m = mult[oc + c], s = shift[oc + c];
+                        out0[oc + c] = tp_output_s8(acc[c], m, s, q);
+                        if (pair) {
+                            out1[oc + c] = tp_output_s8(acc[4 + c], m, s, q);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

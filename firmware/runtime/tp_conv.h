@@ -47,4 +47,14 @@ typedef struct {
 void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filter,
                 int8_t *output, void *scratch);
 
+/* The same convolution with the filter int16-expanded and interleaved by the host, for
+ * ungrouped convs (groups == 1) with filter_w * filter_c a multiple of 4 and output_c a
+ * multiple of 4. filter16 holds, for each group of 4 output channels oc..oc+3 and each run of 4
+ * taps k..k+3 of the [filter_h][filter_w][filter_c] filter, in this order:
+ *   for c in 0..3: w[oc+c][k], w[oc+c][k+2], w[oc+c][k+1], w[oc+c][k+3]
+ * Twice the flash of the int8 filter, in exchange for no sign extension of weights and a
+ * 2-pixel x 4-channel tile (the host picks it per layer). Scratch as tp_conv_s8. */
+void tp_conv_w16_s8(const tp_conv_params *p, const int8_t *input, const int16_t *filter16,
+                    int8_t *output, void *scratch);
+
 #endif
