@@ -20,6 +20,7 @@ from tinypipe.resources import firmware_dir, templates_dir
 from . import ops
 from .ctext import c_comment_text
 from .graph import Graph, Operator, Tensor, read_tflite
+from .inplace import choose_inplace
 from .iolayout import Packing
 from .ops.base import C, Lowered, Raw, T
 from .planner import MemoryPlan, plan_memory
@@ -169,14 +170,18 @@ class _Emitter:
         return _c_literal(v)
 
 
-def generate_c(graph: Graph, name: str = "model") -> CModel:
-    """Lower, plan and render a model. Raises before producing anything if the model is unsupported."""
+def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CModel:
+    """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
+
+    `inplace=False` keeps every layer's output apart from its input (the plan before inplace.py)."""
     if not _IDENT.match(name):
         raise TinypipeError(
             f"--name '{name}' is not a C identifier.",
             "Use letters, digits and underscores, not starting with a digit.",
         )
     lowered = lower_all(graph)
+    if inplace:
+        lowered = choose_inplace(graph, lowered)
     plan = plan_memory(graph, lowered)
     em = _Emitter(name, graph, plan)
 
@@ -240,7 +245,7 @@ def generate_c(graph: Graph, name: str = "model") -> CModel:
     for c in consts:
         weight_bytes += c["count"] * np.dtype(_np_of(c["ctype"])).itemsize
 
-    sources = sorted({low.source for low in lowered if low.emits_code})
+    sources = sorted({s for low in lowered if low.emits_code for s in (low.source, *low.requires)})
     ins, outs = graph.input_tensors, graph.output_tensors
     ctx = {
         "name": name,

@@ -2,6 +2,11 @@
 
 Shape-only ops alias their input. The model's input and output live in the caller's buffers,
 so the arena only holds intermediate tensors and per-op scratch.
+
+An in-place kernel (see inplace.py) writes its output where its input was: the two tensors form a
+chain placed at one offset, whose size changes over time (each member needs its own bytes only
+while it is live). Placement is first-fit, biggest first, against every placed buffer it meets in
+time; `check_plan` proves afterwards that no two live buffers share a byte.
 """
 
 from __future__ import annotations
@@ -21,15 +26,37 @@ def _align(n: int) -> int:
 
 
 @dataclass
-class Buffer:
+class Part:
     key: str  # "t<root tensor>" or "scratch<op>"
     size: int
     first: int  # first op index that writes it
     last: int  # last op index that reads it
+
+
+@dataclass
+class Buffer:
+    """One or more parts at the same offset: a tensor, a chain of in-place tensors, or scratch."""
+
+    key: str
+    size: int  # the largest part
+    first: int
+    last: int
     offset: int = 0
+    parts: list[Part] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            self.parts = [Part(self.key, self.size, self.first, self.last)]
 
     def overlaps_in_time(self, other: Buffer) -> bool:
         return self.first <= other.last and other.first <= self.last
+
+    def size_at(self, k: int) -> int:
+        return max((p.size for p in self.parts if p.first <= k <= p.last), default=0)
+
+    def size_during(self, first: int, last: int) -> int:
+        """Bytes from the offset this buffer needs at some step in [first, last]."""
+        return max((p.size for p in self.parts if p.first <= last and first <= p.last), default=0)
 
 
 @dataclass
@@ -42,28 +69,33 @@ class MemoryPlan:
     live_bytes: list[int] = field(default_factory=list)  # arena bytes live during each op
 
 
-def _alias_roots(graph: Graph, lowered: list[Lowered]) -> dict[int, int]:
-    parent = list(range(len(graph.tensors)))
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
         return i
 
+    def union(self, child: int, into: int) -> None:
+        self.parent[self.find(child)] = self.find(into)
+
+
+def alias_roots(graph: Graph, lowered: list[Lowered]) -> dict[int, int]:
+    """tensor -> the tensor whose storage it shares through shape-only ops."""
+    uf = _UnionFind(len(graph.tensors))
     for op, low in zip(graph.operators, lowered):
         if low.alias:
-            parent[find(op.outputs[0])] = find(op.inputs[0])
-    return {i: find(i) for i in range(len(graph.tensors))}
+            uf.union(op.outputs[0], op.inputs[0])
+    return {i: uf.find(i) for i in range(len(graph.tensors))}
 
 
-def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
-    roots = _alias_roots(graph, lowered)
-    groups: dict[int, list[int]] = {}
-    for t, r in roots.items():
-        groups.setdefault(r, []).append(t)
-
-    storage: dict[int, tuple[str, int]] = {}
+def lifetimes(
+    graph: Graph, lowered: list[Lowered], roots: dict[int, int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """(first, last) op index touching each alias root."""
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     # Results of folded shape arithmetic are never stored: no op reads their bytes.
@@ -78,8 +110,18 @@ def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
         for t in op.outputs:
             first.setdefault(roots[t], k)
             last[roots[t]] = max(last.get(roots[t], k), k)
+    return first, last
 
-    buffers: list[Buffer] = []
+
+def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
+    roots = alias_roots(graph, lowered)
+    groups: dict[int, list[int]] = {}
+    for t, r in roots.items():
+        groups.setdefault(r, []).append(t)
+    first, last = lifetimes(graph, lowered, roots)
+
+    storage: dict[int, tuple[str, int]] = {}
+    parts: dict[int, Part] = {}
     for root, members in groups.items():
         kinds = set()
         if any(m in graph.inputs for m in members):
@@ -112,31 +154,86 @@ def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
         if root not in first:  # a tensor no op touches
             continue
         size = max(graph.tensors[m].nbytes for m in members)
-        buffers.append(Buffer(f"t{root}", _align(size), first[root], last[root]))
+        parts[root] = Part(f"t{root}", _align(size), first[root], last[root])
+
+    # In-place ops join their output's part to their input's chain.
+    chain = _UnionFind(len(graph.tensors))
+    for op, low in zip(graph.operators, lowered):
+        if low.inplace_of is not None:
+            a, b = roots[op.outputs[0]], roots[low.inplace_of]
+            if a not in parts or b not in parts:
+                raise AssertionError(f"op {op.index}: in-place between non-arena tensors")
+            chain.union(a, b)
+    chains: dict[int, list[Part]] = {}
+    for root, part in parts.items():
+        chains.setdefault(chain.find(root), []).append(part)
+    buffers = [_buffer(ps) for _, ps in sorted(chains.items())]
     for k, low in enumerate(lowered):
         if low.scratch_bytes:
             buffers.append(Buffer(f"scratch{k}", _align(low.scratch_bytes), k, k))
 
-    placed: list[Buffer] = []
-    # Greedy by size: big buffers first, each at the lowest offset free over its lifetime.
-    for buf in sorted(buffers, key=lambda b: (-b.size, b.first, b.key)):
-        offset = 0
-        for other in sorted((o for o in placed if o.overlaps_in_time(buf)), key=lambda o: o.offset):
-            if offset + buf.size <= other.offset:
-                break
-            offset = max(offset, other.offset + other.size)
-        buf.offset = offset
-        placed.append(buf)
+    _place(buffers)
 
-    by_key = {b.key: b for b in buffers}
+    by_part = {p.key: b for b in buffers for p in b.parts}
     for root, members in groups.items():
-        b = by_key.get(f"t{root}")
+        b = by_part.get(f"t{root}")
         if b is not None:
             for m in members:
                 storage[m] = ("arena", b.offset)
     scratch = {
-        k: by_key[f"scratch{k}"].offset for k, low in enumerate(lowered) if low.scratch_bytes
+        k: by_part[f"scratch{k}"].offset for k, low in enumerate(lowered) if low.scratch_bytes
     }
-    live = [sum(b.size for b in buffers if b.first <= k <= b.last) for k in range(len(lowered))]
+    live = [sum(b.size_at(k) for b in buffers) for k in range(len(lowered))]
     arena = max((b.offset + b.size for b in buffers), default=0)
-    return MemoryPlan(arena, buffers, storage, scratch, live)
+    plan = MemoryPlan(arena, buffers, storage, scratch, live)
+    check_plan(plan)
+    return plan
+
+
+def _buffer(parts: list[Part]) -> Buffer:
+    parts = sorted(parts, key=lambda p: (p.first, p.key))
+    return Buffer(
+        parts[0].key,
+        max(p.size for p in parts),
+        min(p.first for p in parts),
+        max(p.last for p in parts),
+        parts=parts,
+    )
+
+
+def _place(buffers: list[Buffer]) -> None:
+    """First fit, biggest first: each buffer at the lowest offset free over its lifetime."""
+    placed: list[Buffer] = []
+    for buf in sorted(buffers, key=lambda b: (-b.size, b.first, b.key)):
+        # (start, end) of the bytes each placed buffer holds while this one needs them.
+        taken = []
+        for o in placed:
+            need = buf.size_during(o.first, o.last)
+            held = o.size_during(buf.first, buf.last)
+            if need and held:
+                taken.append((o.offset, o.offset + held, need))
+        offset = 0
+        while True:  # the lowest offset: jump past the nearest blocker until none is left
+            ends = [end for start, end, need in taken if offset < end and start < offset + need]
+            if not ends:
+                break
+            offset = min(ends)
+        buf.offset = offset
+        placed.append(buf)
+
+
+def check_plan(plan: MemoryPlan) -> None:
+    """The proof of the plan: at every step, the live bytes of distinct buffers are disjoint and
+    inside the arena. Raises AssertionError (a planner bug) otherwise."""
+    steps = len(plan.live_bytes)
+    for k in range(steps):
+        spans = sorted(
+            (b.offset, b.offset + b.size_at(k), b.key) for b in plan.buffers if b.size_at(k)
+        )
+        for (s0, e0, k0), (s1, e1, k1) in zip(spans, spans[1:]):
+            if s1 < e0:
+                raise AssertionError(f"op {k}: {k0} [{s0}, {e0}) overlaps {k1} [{s1}, {e1})")
+        if spans and max(e for _, e, _ in spans) > plan.arena_size:
+            raise AssertionError(f"op {k}: a buffer ends past the arena ({plan.arena_size} B)")
+        if any(s % ALIGN for s, _, _ in spans):
+            raise AssertionError(f"op {k}: a buffer is not {ALIGN}-byte aligned")

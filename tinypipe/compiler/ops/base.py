@@ -55,6 +55,9 @@ class Lowered:
     scratch_bytes: int = 0  # op-lifetime scratch in the arena, passed as the last argument
     alias: bool = False
     folded: bool = False
+    # The input tensor whose memory the output takes over (an in-place kernel, see inplace.py).
+    inplace_of: int | None = None
+    requires: tuple[str, ...] = ()  # more runtime file stems the call needs besides `source`
 
     @property
     def emits_code(self) -> bool:

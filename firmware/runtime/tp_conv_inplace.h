@@ -1,0 +1,22 @@
+/* CONV_2D computed over its own input, one output row at a time (see tp_row_window.h): the
+ * output tensor starts at the input's address, and the layer needs max(input, output) bytes. */
+#ifndef TP_CONV_INPLACE_H
+#define TP_CONV_INPLACE_H
+
+#include "tp_conv.h"
+#include "tp_row_window.h"
+
+typedef void (*tp_conv_kernel)(const tp_conv_params *, const int8_t *, const int8_t *, int8_t *,
+                               void *);
+
+typedef struct {
+    tp_conv_params conv;   /* the layer as a whole, batches = 1 */
+    tp_conv_kernel kernel; /* computes each output row */
+    tp_row_window rows;
+} tp_conv_inplace_params;
+
+/* data: the input on entry, the output on return; scratch as tp_run_rows says. */
+void tp_conv_inplace_s8(const tp_conv_inplace_params *p, int8_t *data, const int8_t *filter,
+                        void *scratch);
+
+#endif
