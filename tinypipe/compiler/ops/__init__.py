@@ -60,6 +60,8 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "BATCH_MATMUL": ("batch_matmul", 4),
     "ABS": ("unary_lut", 5),
     "RSQRT": ("unary_lut", 3),
+    "SUM": ("reduce", 2),
+    "REDUCE_MAX": ("reduce", 3),
 }
 
 # Keras-level advice for ops users commonly hit.
