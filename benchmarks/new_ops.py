@@ -37,6 +37,8 @@ def per_unit(graph, op) -> tuple[int, str]:
     if op.opcode == "BATCH_MATMUL":
         lhs = graph.tensors[op.inputs[0]]
         return out.size * lhs.shape[-1], "MAC"
+    if op.opcode in ("SUM", "REDUCE_MAX"):
+        return graph.tensors[op.inputs[0]].size, "input element"
     if op.opcode in ("SPLIT", "UNPACK"):
         return sum(graph.tensors[t].size for t in op.outputs), "element"
     return out.size, "element"

@@ -400,8 +400,8 @@ def convert_keras_int8(
 
 
 def build_new_ops_chain(rng: np.random.Generator) -> bytes:
-    """One int8 graph through every data-movement, elementwise, resize, TRANSPOSE_CONV,
-    BATCH_MATMUL and ABS/RSQRT kernel, for the board tests and the per-op instruction counts
+    """One int8 graph through every data-movement, elementwise, resize, reduce, TRANSPOSE_CONV,
+    BATCH_MATMUL, PRELU and ABS/RSQRT kernel, for the board tests and the per-op instruction counts
     (benchmarks/new_ops.py). Input [1, 8, 8, 6], output [1, 5, 12, 7]."""
     b = ModelBuilder()
     q = {"scale": 0.05, "zero_point": -3}
@@ -464,15 +464,26 @@ def build_new_ops_chain(rng: np.random.Generator) -> bytes:
     tc = t([1, 12, 8, 5], scale=0.1, zero_point=4)
     b.op("TRANSPOSE_CONV", [ints([1, 12, 8, 5]), w, down, bias], [tc], "TransposeConvOptions",
          padding="SAME", stride_h=2, stride_w=2)  # fmt: skip
+    col_max = t([1, 12, 1, 5], scale=0.1, zero_point=4)
+    b.op("REDUCE_MAX", [tc, ints([2])], [col_max], "ReducerOptions", keep_dims=True)
+    below_max = t([1, 12, 8, 5], scale=0.1, zero_point=4)
+    b.op("SUB", [tc, col_max], [below_max], "SubOptions")
     planes = [t([1, 12, 8], scale=0.1, zero_point=4) for _ in range(5)]
-    b.op("UNPACK", [tc], planes, "UnpackOptions", num=5, axis=3)
+    b.op("UNPACK", [below_max], planes, "UnpackOptions", num=5, axis=3)
     packed = t([1, 5, 12, 8], scale=0.1, zero_point=4)
     b.op("PACK", planes[::-1], [packed], "PackOptions", values_count=5, axis=1)
     m = b.tensor((8, 7), scale=0.01, zero_point=0, data=rng.integers(-128, 128, (8, 7)))
     mm = t([1, 5, 12, 7], scale=0.3, zero_point=-10)
     b.op("BATCH_MATMUL", [packed, m], [mm], "BatchMatMulOptions")
+    row_sum = t([1, 5, 12, 1], scale=1.0, zero_point=0)
+    b.op("SUM", [mm, ints([3])], [row_sum], "ReducerOptions", keep_dims=True)
+    centred = t([1, 5, 12, 7], scale=0.3, zero_point=-10)
+    b.op("ADD", [mm, row_sum], [centred], "AddOptions")
+    slopes = b.tensor((7,), scale=0.01, zero_point=3, data=rng.integers(-128, 128, 7))
+    leaky = t([1, 5, 12, 7], scale=0.3, zero_point=-10)
+    b.op("PRELU", [centred, slopes], [leaky])
     ab = t([1, 5, 12, 7], scale=0.2, zero_point=-128)
-    b.op("ABS", [mm], [ab])
+    b.op("ABS", [leaky], [ab])
     y = t([1, 5, 12, 7], scale=0.01, zero_point=-128)
     b.op("RSQRT", [ab], [y])
     return b.build([x], [y])

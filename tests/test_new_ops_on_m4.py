@@ -1,9 +1,10 @@
 """The kernels added for converter-made models, built for the emulated Cortex-M4F (mps2-an386)
 and checked bit for bit against the TFLM interpreter.
 
-One graph goes through every data-movement, elementwise, resize, TRANSPOSE_CONV, BATCH_MATMUL
-and ABS/RSQRT kernel (op_cases.build_new_ops_chain), so a single firmware build covers them all;
-a second, small one ends in ARG_MAX, whose int32 indices come back through the device link.
+One graph goes through every data-movement, elementwise, resize, reduce, TRANSPOSE_CONV,
+BATCH_MATMUL, PRELU and ABS/RSQRT kernel (op_cases.build_new_ops_chain), so a single firmware
+build covers them all; a second, small one ends in ARG_MAX, whose int32 indices come back
+through the device link.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def test_new_ops_chain_on_m4_bit_exact() -> None:
         "TRANSPOSE", "STRIDED_SLICE", "SLICE", "SPLIT", "SUB", "MAXIMUM", "MINIMUM", "GATHER",
         "SQUARED_DIFFERENCE", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "RESIZE_BILINEAR",
         "RESIZE_NEAREST_NEIGHBOR", "TRANSPOSE_CONV", "UNPACK", "PACK", "BATCH_MATMUL", "ABS", "RSQRT",
+        "REDUCE_MAX", "SUM", "PRELU",
     }  # fmt: skip
     assert new_ops <= {op.opcode for op in read_tflite(model).operators}
     check_bit_exact_on_board(model, 11, BOARD, samples=3)

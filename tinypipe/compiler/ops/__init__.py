@@ -62,6 +62,7 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "RSQRT": ("unary_lut", 3),
     "SUM": ("reduce", 2),
     "REDUCE_MAX": ("reduce", 3),
+    "PRELU": ("prelu", 1),
 }
 
 # Keras-level advice for ops users commonly hit.
