@@ -235,3 +235,78 @@ def test_s16_bias_beyond_tflm_range_refused() -> None:
     b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", version=7)
     with pytest.raises(UnsupportedModelError, match="2\\^47"):
         generate_c(read_tflite(b.build([x], [y])))
+
+
+def build_pool_s16(cfg: dict, rng) -> bytes:
+    b = ModelBuilder()
+    shape = (cfg["batch"], cfg["in_h"], cfg["in_w"], cfg["c"])
+    x = b.tensor(shape, "int16", scale=cfg["scale"])
+    out_h, _ = conv_padding(cfg["padding"], cfg["in_h"], cfg["k_h"], cfg["stride_h"], 1)
+    out_w, _ = conv_padding(cfg["padding"], cfg["in_w"], cfg["k_w"], cfg["stride_w"], 1)
+    y = b.tensor((cfg["batch"], out_h, out_w, cfg["c"]), "int16", scale=cfg["scale"])
+    b.op(
+        cfg["op"], [x], [y], "Pool2DOptions", version=3, padding=cfg["padding"],
+        stride_h=cfg["stride_h"], stride_w=cfg["stride_w"], filter_height=cfg["k_h"],
+        filter_width=cfg["k_w"], fused_activation_function=cfg["act"],
+    )  # fmt: skip
+    return b.build([x], [y])
+
+
+def test_pool_s16_random_bit_exact() -> None:
+    def config(rng):
+        cfg = {
+            "op": str(rng.choice(["AVERAGE_POOL_2D", "MAX_POOL_2D"])),
+            "batch": int(rng.choice([1, 2])), "in_h": int(rng.integers(1, 9)),
+            "in_w": int(rng.integers(1, 9)), "c": int(rng.integers(1, 5)),
+            "k_h": int(rng.integers(1, 4)), "k_w": int(rng.integers(1, 4)),
+            "stride_h": int(rng.integers(1, 3)), "stride_w": int(rng.integers(1, 3)),
+            "padding": "SAME", "scale": float(10 ** rng.uniform(-4, -1)),
+            "act": str(rng.choice(ACTIVATIONS)),
+        }  # fmt: skip
+        if cfg["k_h"] <= cfg["in_h"] and cfg["k_w"] <= cfg["in_w"] and rng.random() < 0.5:
+            cfg["padding"] = "VALID"
+        return cfg
+
+    _run_cases(config, build_pool_s16, 16400, 6)
+
+
+def build_mean_s16(cfg: dict, rng) -> bytes:
+    b = ModelBuilder()
+    shape, axes = cfg["shape"], cfg["axes"]
+    x = b.tensor(shape, "int16", scale=cfg["scales"][0])
+    ax = b.tensor((len(axes),), "int32", data=np.array(axes, np.int32))
+    out_shape = [1 if i in axes else d for i, d in enumerate(shape)]
+    y = b.tensor(out_shape, "int16", scale=cfg["scales"][1])
+    b.op("MEAN", [x, ax], [y], "ReducerOptions", version=2, keep_dims=True)
+    return b.build([x], [y])
+
+
+def test_mean_s16_random_bit_exact() -> None:
+    def config(rng):
+        shape = [1, int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 6))]
+        axes = [[1, 2], [1], [2], [3], [1, 2, 3]][int(rng.integers(0, 5))]
+        s = float(10 ** rng.uniform(-4, -1))
+        return {"shape": shape, "axes": axes, "scales": (s, s * float(10 ** rng.uniform(-1, 1)))}
+
+    _run_cases(config, build_mean_s16, 16500, 6)
+
+
+def build_softmax_s16(cfg: dict, rng) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor(cfg["shape"], "int16", scale=cfg["scale"])
+    y = b.tensor(cfg["shape"], "int16", scale=1 / 32768)
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", version=3, beta=cfg["beta"])
+    return b.build([x], [y])
+
+
+def test_softmax_s16_random_bit_exact() -> None:
+    """Input scales from tiny (every exp near 1) to large (most exps in the table's tail)."""
+
+    def config(rng):
+        return {
+            "shape": [int(rng.integers(1, 4)), int(rng.choice([1, 2, 10, 37, 300]))],
+            "scale": float(10 ** rng.uniform(-5, -2)),
+            "beta": float(rng.choice([1.0, 1.0, 0.5, 2.0])),
+        }
+
+    _run_cases(config, build_softmax_s16, 16600, 8)
