@@ -185,12 +185,16 @@ def build_add_s16(cfg: dict, rng) -> bytes:
     )
     y = b.tensor(cfg["full"], "int16", scale=s_out)
     operands = [other, x] if cfg["swap"] else [x, other]
-    b.op("ADD", operands, [y], "AddOptions", version=3, fused_activation_function=cfg["act"],
-         pot_scale_int16=False)  # fmt: skip
+    if cfg["op"] == "ADD":
+        b.op("ADD", operands, [y], "AddOptions", version=3, pot_scale_int16=False,
+             fused_activation_function=cfg["act"])  # fmt: skip
+    else:
+        b.op("SUB", operands, [y], "SubOptions", version=3, pot_scale_int16=False,
+             fused_activation_function=cfg["act"])  # fmt: skip
     return b.build([x], [y])
 
 
-def test_add_s16_random_bit_exact() -> None:
+def test_add_sub_s16_random_bit_exact() -> None:
     def config(rng):
         rank = int(rng.integers(1, 5))
         full = [int(d) for d in rng.integers(1, 6, rank)]
@@ -198,12 +202,13 @@ def test_add_s16_random_bit_exact() -> None:
         s1 = float(10 ** rng.uniform(-4, -1))
         s2 = float(s1 * 10 ** rng.uniform(-2, 2))
         return {
+            "op": str(rng.choice(["ADD", "SUB"])),
             "full": full, "small": small, "swap": bool(rng.integers(0, 2)),
             "scales": (s1, s2, (s1 + s2) * float(10 ** rng.uniform(-0.7, 0.7))),
             "act": str(rng.choice(ACTIVATIONS)),
         }  # fmt: skip
 
-    _run_cases(config, build_add_s16, 16300, 7)
+    _run_cases(config, build_add_s16, 16300, 9)
 
 
 def test_s16_nonzero_zero_point_refused() -> None:

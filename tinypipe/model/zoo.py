@@ -360,11 +360,21 @@ def with_batch_one(model):
     return keras.Model(inp, model(inp), name=model.name)
 
 
-def convert_int8(keras_model, representative: np.ndarray, fixed_batch: bool = True) -> bytes:
+ACTIVATION_TYPES = ("int8", "int16")
+
+
+def convert_int8(
+    keras_model,
+    representative: np.ndarray,
+    fixed_batch: bool = True,
+    activations: str = "int8",
+) -> bytes:
     """Full-integer int8 post-training quantization of a Keras model to .tflite bytes.
 
     `representative` holds calibration samples shaped (n, *input_shape) in the model's float input
     domain; the converter measures activation ranges on them. Inputs and outputs become int8.
+    `activations="int16"` is the converter's 16x8 mode instead: int16 activations (symmetric,
+    zero point 0), int8 weights, int64 biases, int16 inputs and outputs.
     `fixed_batch=False` converts the model as it is: built without a batch size, its tensors then
     carry shape_signature [-1, ...], like most published .tflite files.
     """
@@ -384,9 +394,18 @@ def convert_int8(keras_model, representative: np.ndarray, fixed_batch: bool = Tr
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = samples
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    if activations not in ACTIVATION_TYPES:
+        raise TinypipeError(
+            f"Activations must be one of {', '.join(ACTIVATION_TYPES)}, not '{activations}'.",
+            "Use int8 (the default) or int16 (16x8: int16 activations, int8 weights).",
+        )
+    if activations == "int16":
+        ops = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        converter.target_spec.supported_ops = [ops]
+        converter.inference_input_type = converter.inference_output_type = tf.int16
+    else:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = tf.int8
     from tinypipe.check.reference import quiet_stderr
 
     # The converter prints its SavedModel export to stdout and MLIR chatter to fd 2; the
@@ -397,7 +416,8 @@ def convert_int8(keras_model, representative: np.ndarray, fixed_batch: bool = Tr
             return bytes(converter.convert())
         except Exception as exc:
             raise TinypipeError(
-                f"The TFLite converter could not quantize the model to int8: {exc}".strip(),
+                f"The TFLite converter could not quantize the model to {activations} "
+                f"activations: {exc}".strip(),
                 "Use layers with int8 TFLite builtin kernels (see tinypipe.zoo for examples).",
             ) from None
 

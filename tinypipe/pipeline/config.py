@@ -13,7 +13,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "project": {"name": (str, "model"), "output": (str, "out")},
     "data": {"dataset": (str, "digits"), "seed": (int, 0), "test_fraction": (float, 0.2)},
     "model": {"name": (str, "tiny_cnn"), "epochs": (int, 0), "batch_size": (int, 32), "learning_rate": (float, 3e-3)},
-    "quantize": {"max_drop": ((int, float), 2.0), "representative_samples": (int, 200)},
+    "quantize": {"max_drop": ((int, float), 2.0), "representative_samples": (int, 200), "activations": (str, "int8")},
     "deploy": {"boards": (list, ["host"]), "validate_samples": (int, 64)},
 }
 
@@ -76,6 +76,12 @@ def load_config(path: str | Path) -> RunConfig:
                 )
             values[key] = value
         sections[section] = values
+    if sections["quantize"]["activations"] not in ("int8", "int16"):
+        raise TinypipeError(
+            f"'{path}': [quantize] activations = {sections['quantize']['activations']!r} is not "
+            "int8 or int16.",
+            "Use activations = \"int8\" (the default) or \"int16\" (16x8 quantization).",
+        )
     unknown_sections = sorted(set(raw) - set(SCHEMA))
     if unknown_sections:
         raise TinypipeError(

@@ -57,7 +57,7 @@ def render_markdown(r: dict) -> str:
         "",
         "## Accuracy",
         "",
-        "| | float | int8 (TFLM) | drop |",
+        f"| | float | {acc.get('activations', 'int8')} (TFLM) | drop |",
         "|---|---|---|---|",
         f"| test split ({acc.get('samples', '-')} samples) | {_pct(acc.get('float'))} | {_pct(acc.get('int8'))} | "
         f"{drop} |",
@@ -66,7 +66,8 @@ def render_markdown(r: dict) -> str:
     cm = acc.get("confusion_matrix")
     if cm:
         classes = acc.get("classes") or [str(i) for i in range(len(cm))]
-        out += ["Confusion matrix of the int8 model (rows: true class, columns: predicted):", ""]
+        kind = acc.get("activations", "int8")
+        out += [f"Confusion matrix of the {kind} model (rows: true class, columns: predicted):", ""]
         out.append("| true \\ predicted | " + " | ".join(classes) + " |")
         out.append("|---" * (len(classes) + 1) + "|")
         for name, row in zip(classes, cm):

@@ -178,6 +178,7 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
             representative_samples=q_cfg["representative_samples"],
             seed=data_cfg["seed"],
             log=log,
+            activations=q_cfg["activations"],
         )
         return {
             "float_accuracy": res.float_accuracy,
@@ -284,7 +285,8 @@ def _accuracy(tflite: Path, ds, q: dict) -> dict:
         cm[t, p] += 1
     return {
         "float": q.get("float_accuracy"),
-        "int8": float(np.trace(cm) / max(1, cm.sum())),
+        "int8": float(np.trace(cm) / max(1, cm.sum())),  # of the quantized model (int8 or 16x8)
+        "activations": graph.input_tensors[0].dtype,
         "drop_points": q.get("drop_points"),
         "samples": int(len(x)),
         "classes": [str(c) for c in ds.class_names],
