@@ -82,7 +82,15 @@ def test_quantize_cli_int16_accuracy_measured_on_tflm(vibration16_run, tmp_path)
     out, _ = vibration16_run
     tflite = tmp_path / "m16.tflite"
     res = CliRunner().invoke(
-        main, ["quantize", str(out / "model.keras"), "-o", str(tflite), "--activations", "int16"]
+        main,
+        [
+            "quantize",
+            str(out / "train" / "model.keras"),
+            "-o",
+            str(tflite),
+            "--activations",
+            "int16",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "16x8" in res.output and "int16 accuracy (TFLM)" in res.output
