@@ -16,6 +16,7 @@ _TYPES = {
     "int32": schema.TensorType.INT32,
     "int64": schema.TensorType.INT64,
     "uint8": schema.TensorType.UINT8,
+    "uint32": schema.TensorType.UINT32,
     "float32": schema.TensorType.FLOAT32,
 }
 
@@ -82,18 +83,28 @@ class ModelBuilder:
         return len(self.tensors) - 1
 
     def op(
-        self, opcode: str, inputs, outputs, options: str | None = None, version: int = 1, **fields
+        self,
+        opcode: str,
+        inputs,
+        outputs,
+        options: str | None = None,
+        version: int = 1,
+        custom_options: bytes | None = None,
+        **fields,
     ) -> None:
         """Add an op. `options` names the options table (e.g. "Conv2DOptions"); `fields` are its
         snake_case fields; enum fields accept names ("SAME", "RELU6")."""
-        code = getattr(schema.BuiltinOperator, opcode)
-        key = (code, version)
+        custom = opcode[7:] if opcode.startswith("CUSTOM:") else None  # "CUSTOM:<name>"
+        code = schema.BuiltinOperator.CUSTOM if custom else getattr(schema.BuiltinOperator, opcode)
+        key = (code, version, custom)
         if key not in self.opcodes:
             self.opcodes.append(key)
         o = schema.OperatorT()
         o.opcodeIndex = self.opcodes.index(key)
         o.inputs = list(inputs)
         o.outputs = list(outputs)
+        if custom_options is not None:  # bytes, e.g. a flexbuffer map
+            o.customOptions = list(custom_options)
         if options:
             opts = getattr(schema, options + "T")()
             for k, v in fields.items():
@@ -122,11 +133,12 @@ class ModelBuilder:
         m.subgraphs = [sg] * subgraphs  # extra copies stand in for control-flow bodies
         m.buffers = self.buffers
         codes = []
-        for code, version in self.opcodes:
+        for code, version, custom in self.opcodes:
             oc = schema.OperatorCodeT()
             oc.builtinCode = code
             oc.deprecatedBuiltinCode = min(code, 127)
             oc.version = version
+            oc.customCode = custom
             codes.append(oc)
         m.operatorCodes = codes
         b = flatbuffers.Builder(1024)

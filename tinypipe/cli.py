@@ -240,7 +240,9 @@ def export(model: Path, fmt: str, out: Path, name: str, arena_margin: int, force
         res = export_tflm(model, out, name=name, arena_margin=arena_margin, force=force)
         click.echo(f"Wrote {', '.join(res.files)} to {out}")
         click.echo(
-            f"Exact TFLM arena: {res.arena_size} bytes (+{arena_margin} margin); ops: {', '.join(res.ops)}"
+            f"Exact TFLM arena: {res.arena_size} bytes (+{arena_margin} margin), measured with "
+            "the 64-bit host interpreter: an upper bound on 32-bit targets, where pointers are "
+            f"smaller; ops: {', '.join(res.ops)}"
         )
     else:
         from .compiler.codegen import export_c

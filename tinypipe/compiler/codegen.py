@@ -19,6 +19,7 @@ from tinypipe.resources import firmware_dir, templates_dir
 
 from . import ops
 from .ctext import c_comment_text
+from .custom_ops import vela_refusal
 from .graph import Graph, Operator, Tensor, read_tflite
 from .inplace import choose_inplace
 from .iolayout import Packing
@@ -77,6 +78,9 @@ def _env() -> jinja2.Environment:
 
 def check_graph(graph: Graph) -> None:
     """Model-level checks that come before any op is looked at."""
+    vela = vela_refusal(graph)
+    if vela is not None:
+        raise vela
     if not any(t.dtype in ("int8", "int16") and t.quant is not None for t in graph.tensors):
         raise UnsupportedModelError(
             f"{graph.source or 'The model'} is a float model: no tensor is quantized int8 or int16.",

@@ -15,6 +15,7 @@ from tinypipe.outdir import check_outdir, write_files
 from tinypipe.resources import templates_dir
 
 from .ctext import c_comment_text
+from .custom_ops import TFLM_CUSTOM_OPS, vela_refusal
 from .graph import Graph, read_tflite
 
 # TFLM's MicroMutableOpResolver method names that do not follow the plain CamelCase rule.
@@ -48,14 +49,46 @@ def _byte_rows(data: bytes, per_line: int = 16) -> str:
     return ",\n    ".join(rows)
 
 
+def check_tflm_ops(graph: Graph) -> None:
+    """Refuse what TFLM's resolver cannot register: custom ops other than TFLM's own (the
+    Signal library and friends), and Vela's NPU op."""
+    vela = vela_refusal(graph)
+    if vela is not None:
+        raise vela
+    for op in graph.operators:
+        if op.opcode.startswith("CUSTOM:") and op.opcode[7:] not in TFLM_CUSTOM_OPS:
+            raise TinypipeError(
+                f"Operator #{op.index} is the custom op '{c_comment_text(op.opcode[7:])}', which "
+                "TFLM's op resolver does not have (it has the Signal library ops: "
+                f"{', '.join(TFLM_CUSTOM_OPS)}).",
+                "Register your own kernel for it by hand, or rebuild the model from built-in ops.",
+            )
+
+
+def tflm_status(graph: Graph) -> str | None:
+    """None when the TFLM backend takes the model (TFLM's resolver registers every op and the
+    interpreter loads it), else why not: what `inspect` reports and `export` refuses with."""
+    from tinypipe.check.reference import quiet_stderr, tflm_interpreter
+
+    try:
+        check_tflm_ops(graph)
+        with quiet_stderr():
+            tflm_interpreter(graph.model_bytes, max(len(graph.model_bytes) * 10, 1 << 22))
+        return None
+    except TinypipeError as exc:
+        return exc.message
+    except (RuntimeError, ValueError) as exc:
+        return f"the TFLM interpreter cannot load the model: {str(exc).strip()[:200]}"
+
+
+def _resolver_entry(opcode: str) -> dict[str, str]:
+    if opcode.startswith("CUSTOM:"):
+        return {"opcode": c_comment_text(opcode), "method": TFLM_CUSTOM_OPS[opcode[7:]]}
+    return {"opcode": c_comment_text(opcode), "method": resolver_method(opcode)}
+
+
 def render_tflm(graph: Graph, name: str, arena_size: int, arena_margin: int = 0) -> dict[str, str]:
-    custom = [op for op in graph.operators if op.opcode.startswith("CUSTOM:")]
-    if custom:
-        op = custom[0]
-        raise TinypipeError(
-            f"Operator #{op.index} is the custom op '{op.opcode[7:]}', which has no TFLM built-in kernel.",
-            "Register your own kernel for it by hand, or rebuild the model from built-in ops.",
-        )
+    check_tflm_ops(graph)
     ops = graph.distinct_ops()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / "tflm")),
@@ -71,7 +104,7 @@ def render_tflm(graph: Graph, name: str, arena_size: int, arena_margin: int = 0)
         "length": len(graph.model_bytes),
         "sha256": hashlib.sha256(graph.model_bytes).hexdigest(),
         "source": c_comment_text(Path(graph.source.strip("'")).name) if graph.source else "",
-        "ops": [{"opcode": c_comment_text(op), "method": resolver_method(op)} for op in ops],
+        "ops": [_resolver_entry(op) for op in ops],
         "arena_exact": arena_size,
         "arena_margin": arena_margin,
     }
@@ -99,6 +132,7 @@ def export_tflm(
     out_dir = Path(out_dir)
     check_outdir(out_dir, force)
     graph = read_tflite(model)
+    check_tflm_ops(graph)  # before the arena search, which cannot load such a model
     arena = smallest_tflm_arena(graph.model_bytes)
     files = render_tflm(graph, name, arena, arena_margin)
     written = write_files(out_dir, files, force=force)

@@ -9,6 +9,7 @@ import numpy as np
 from tinypipe.errors import TinypipeError
 
 from . import ops
+from .export_tflm import tflm_status
 from .graph import Graph, Operator, Tensor, read_tflite
 
 
@@ -44,17 +45,6 @@ def _c_backend_status(op: Operator, g: Graph) -> str | None:
         return exc.message
 
 
-def _tflm_status(g: Graph) -> str | None:
-    from tinypipe.check.reference import quiet_stderr, tflm_interpreter
-
-    try:
-        with quiet_stderr():
-            tflm_interpreter(g.model_bytes, max(len(g.model_bytes) * 10, 1 << 22))
-        return None
-    except (RuntimeError, ValueError) as exc:
-        return f"the TFLM interpreter cannot load the model: {str(exc).strip()[:200]}"
-
-
 def summarize(model: str | Path | Graph) -> dict:
     g = model if isinstance(model, Graph) else read_tflite(model)
     rows = []
@@ -83,7 +73,7 @@ def summarize(model: str | Path | Graph) -> dict:
                 "backends": {"c": c_reason is None},
             }
         )
-    tflm_reason = _tflm_status(g)
+    tflm_reason = tflm_status(g)
     for r in rows:
         r["backends"]["tflm"] = tflm_reason is None
     def io(t: Tensor) -> dict:

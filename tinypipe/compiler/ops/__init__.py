@@ -68,6 +68,7 @@ FAMILIES: dict[str, tuple[str, int]] = {
 # Keras-level advice for ops users commonly hit.
 ADVICE: dict[str, str] = {
     "SHAPE": "Build the model on keras.Input(..., batch_size=1) so no dynamic shape ops are added.",
+    "CUSTOM:ethos-u": "Give tinypipe the model before Vela: the int8 .tflite you passed to `vela`.",
     "GELU": "Use activation='relu' or 'hard_swish' instead of gelu.",
     "LOG_SOFTMAX": "Use layers.Softmax and take the log on the host.",
     "BATCH_TO_SPACE_ND": "Use dilation_rate=1 or padding='same' convolutions without dilation tricks.",
@@ -110,7 +111,9 @@ def lower(op: Operator, graph: Graph) -> Lowered:
     fam = FAMILIES.get(op.opcode)
     if fam is None:
         advice = ADVICE.get(
-            op.opcode, "Change the layer to one of the supported ops, or use --format tflm."
+            op.opcode,
+            "Change the layer to one of the supported ops, or run the model with the TFLM "
+            "interpreter (`tinypipe export MODEL --format tflm`).",
         )
         raise unsupported(
             op, f"the op is not supported. Supported ops: {', '.join(supported_ops())}", advice

@@ -68,7 +68,8 @@ def unsupported(op: Operator, why: str, fix: str | None = None) -> UnsupportedMo
     return UnsupportedModelError(
         f"Operator #{op.index} {op.opcode} (version {op.version}) cannot be compiled: {why}.",
         fix
-        or "Change the model so that this layer is expressible in full int8, or use --format tflm.",
+        or "Change the model so that this layer is expressible in full int8, or run it with the "
+        "TFLM interpreter (`tinypipe export MODEL --format tflm`).",
     )
 
 
