@@ -11,7 +11,13 @@ import copy
 
 import numpy as np
 import pytest
-from op_cases import build_conv, build_depthwise, labelled_failure, random_conv_geometry
+from op_cases import (
+    build_conv,
+    build_depthwise,
+    conv_output_size,
+    labelled_failure,
+    random_conv_geometry,
+)
 from op_cases import check_bit_exact as check_host
 from tflite_builder import ModelBuilder
 
@@ -88,7 +94,7 @@ def _depthwise_leading(rng: np.random.Generator) -> dict:
     }
 
 
-def _run_inplace_cases(leading, build, driver: str, first_seed: int, count: int) -> int:
+def _run_inplace_cases(leading, build, drivers: tuple, first_seed: int, count: int) -> int:
     """Random layers between requantizations, bit-exact on the host; returns how many ran in place."""
     inplace = 0
     for k in range(count):
@@ -99,7 +105,7 @@ def _run_inplace_cases(leading, build, driver: str, first_seed: int, count: int)
         with labelled_failure(f"seed {seed} config {cfg}"):
             g = read_tflite(model)
             funcs = [low.func for low in generate_c(g).lowered]
-            inplace += funcs[1] == driver
+            inplace += funcs[1] in drivers
             check_host(model, seed, sanitize=k % 3 == 0)
     return inplace
 
@@ -107,7 +113,13 @@ def _run_inplace_cases(leading, build, driver: str, first_seed: int, count: int)
 @pytest.mark.parametrize("chunk", range(2))
 def test_inplace_conv_random_bit_exact(chunk: int) -> None:
     """12 random CONV_2D layers (6 per chunk), computed over their own input where proven safe."""
-    n = _run_inplace_cases(_conv_leading, build_conv, "tp_conv_inplace_s8", 6000 + 6 * chunk, 6)
+    n = _run_inplace_cases(
+        _conv_leading,
+        build_conv,
+        ("tp_conv_inplace_s8", "tp_conv_w16_inplace_s8"),
+        6000 + 6 * chunk,
+        6,
+    )
     assert n >= 4  # most random geometries can run in place (either direction)
 
 
@@ -115,7 +127,7 @@ def test_inplace_conv_random_bit_exact(chunk: int) -> None:
 def test_inplace_depthwise_random_bit_exact(chunk: int) -> None:
     """12 random DEPTHWISE_CONV_2D layers (6 per chunk), over their own input where proven safe."""
     n = _run_inplace_cases(
-        _depthwise_leading, build_depthwise, "tp_depthwise_conv_inplace_s8", 6100 + 6 * chunk, 6
+        _depthwise_leading, build_depthwise, ("tp_depthwise_conv_inplace_s8",), 6100 + 6 * chunk, 6
     )
     assert n >= 4
 
@@ -187,3 +199,18 @@ def test_plan_proof_on_reference_models(zoo_model, label: str) -> None:
     other.offset = chains[0].offset
     with pytest.raises(AssertionError, match="overlaps"):
         check_plan(after)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_inplace_conv_on_int16_weights_bit_exact(stride: int) -> None:
+    """A conv whose kernel takes int16-expanded weights (tp_conv_w16_s8), run in place."""
+    rng = np.random.default_rng(6200 + stride)
+    cfg = {
+        "batch": 1, "in_h": 9, "in_w": 6, "filter_c": 8, "groups": 1, "out_per_group": 8,
+        "k_h": 3, "k_w": 3, "stride_h": stride, "stride_w": 1, "dil_h": 1, "dil_w": 1,
+        "padding": "SAME", "per_channel": True, "bias": True, "act": "RELU", "in_zp": -7,
+    }  # fmt: skip
+    cfg["out_h"], cfg["out_w"] = conv_output_size(cfg)
+    model = between_requantize(build_conv(cfg, rng))
+    assert generate_c(read_tflite(model)).lowered[1].func == "tp_conv_w16_inplace_s8"
+    check_host(model, 6200 + stride, sanitize=True)

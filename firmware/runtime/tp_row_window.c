@@ -5,7 +5,7 @@
 /* Slide the window over the input in the order the output rows are produced, copying each input
  * row in once (before it can be overwritten) and dropping rows no later output row reads. */
 void tp_run_rows(const tp_row_window *g, int8_t *data, void *scratch, tp_row_fn fn,
-                 const void *params, const int8_t *filter)
+                 const void *params, const void *filter)
 {
     void *kernel_scratch = g->kernel_scratch_bytes ? scratch : NULL;
     int8_t *window = (int8_t *)scratch + g->kernel_scratch_bytes;

@@ -27,12 +27,12 @@ typedef struct {
 
 /* One output row of the layer, computed from `rows` input rows held in `window`, with `pad_top`
  * padding rows above them in the receptive field. */
-typedef void (*tp_row_fn)(const void *params, const int8_t *filter, const int8_t *window,
+typedef void (*tp_row_fn)(const void *params, const void *filter, const int8_t *window,
                           int32_t rows, int32_t pad_top, int8_t *out_row, void *kernel_scratch);
 
 /* Produce every output row over `data`. scratch: g->kernel_scratch_bytes, then
  * g->window_rows * g->input_row_bytes. */
 void tp_run_rows(const tp_row_window *g, int8_t *data, void *scratch, tp_row_fn fn,
-                 const void *params, const int8_t *filter);
+                 const void *params, const void *filter);
 
 #endif

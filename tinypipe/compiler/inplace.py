@@ -25,8 +25,16 @@ from .planner import alias_roots, lifetimes
 
 # int8 kernels whose loop reads element i of every input before it writes element i of the output.
 ELEMENTWISE = {"tp_add_s8", "tp_mul_s8", "tp_lut_s8"}
-# kernel -> the runtime file of its in-place driver (<stem>_s8, params type <stem>_params)
-ROWWISE = {"tp_conv_s8": "tp_conv_inplace", "tp_depthwise_conv_s8": "tp_depthwise_conv_inplace"}
+# kernel -> (its in-place driver, the driver's params type, the runtime file holding it)
+ROWWISE = {
+    "tp_conv_s8": ("tp_conv_inplace_s8", "tp_conv_inplace_params", "tp_conv_inplace"),
+    "tp_conv_w16_s8": ("tp_conv_w16_inplace_s8", "tp_conv_w16_inplace_params", "tp_conv_inplace"),
+    "tp_depthwise_conv_s8": (
+        "tp_depthwise_conv_inplace_s8",
+        "tp_depthwise_conv_inplace_params",
+        "tp_depthwise_conv_inplace",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ def _window(low: Lowered) -> RowWindow | None:
 
 
 def _rowwise(low: Lowered, inp: int, out: int, g: RowWindow) -> Lowered:
-    stem = ROWWISE[low.func]
+    func, params_type, stem = ROWWISE[low.func]
     kernel_scratch = (low.scratch_bytes + 3) // 4 * 4
     rows = {
         "input_h": g.input_h,
@@ -114,10 +122,10 @@ def _rowwise(low: Lowered, inp: int, out: int, g: RowWindow) -> Lowered:
     }
     weights = low.args[1]
     return Lowered(
-        func=f"{stem}_s8",
+        func=func,
         source=stem,
         requires=(low.source, "tp_row_window"),
-        params_type=f"{stem}_params",
+        params_type=params_type,
         params={
             **{f"conv.{k}": v for k, v in low.params.items()},
             "kernel": Raw(low.func),
