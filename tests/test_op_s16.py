@@ -315,3 +315,22 @@ def test_softmax_s16_random_bit_exact() -> None:
         }
 
     _run_cases(config, build_softmax_s16, 16600, 8)
+
+
+# Data movement: TRANSPOSE, SLICE and STRIDED_SLICE on int16 reuse the int8 views (strided.py);
+# the int8 tests' random cases, with int16 tensors.
+def _int16_q(config):
+    def make(rng):
+        cfg = config(rng)
+        cfg["q"] = {"dtype": "int16", "scale": cfg["q"]["scale"], "zero_point": 0}
+        return cfg
+
+    return make
+
+
+@pytest.mark.parametrize("kind", ["transpose", "slice", "strided_slice"])
+def test_data_movement_s16_random_bit_exact(kind: str) -> None:
+    import test_op_data_movement as dm
+
+    config, build = getattr(dm, f"random_{kind}"), getattr(dm, f"build_{kind}")
+    _run_cases(_int16_q(config), build, 16700 + 100 * len(kind), 5)

@@ -22,7 +22,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
     if len(ins) < 3 or any(t is None for t in ins) or len(outs) != 1:
         raise unsupported(op, "expected an input, begin and size/end tensors, and one output")
     inp, out = ins[0], outs[0]
-    require_same_quant(op, inp, out)
+    require_same_quant(op, inp, out, int16=True)
     rank = len(inp.shape)
     limit = 5 if op.opcode == "SLICE" else 4  # TFLM's limits
     if rank > limit:

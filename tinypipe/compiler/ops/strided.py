@@ -30,9 +30,15 @@ def const_ints(op: Operator, t: Tensor | None, what: str) -> list[int]:
     return [int(v) for v in np.asarray(t.data).ravel()]
 
 
-def require_same_quant(op: Operator, inp: Tensor, *outs: Tensor) -> None:
-    """The bytes move unchanged, which is TFLM's behaviour only when the quantization agrees."""
-    require_int8(op, inp, *outs)
+def require_same_quant(op: Operator, inp: Tensor, *outs: Tensor, int16: bool = False) -> None:
+    """The bytes move unchanged, which is TFLM's behaviour only when the quantization agrees.
+    `int16`: the op's kernel also moves int16 elements (16x8 models, see copy_call)."""
+    if int16 and inp.dtype == "int16":
+        from .s16 import require_s16
+
+        require_s16(op, inp, *outs)
+    else:
+        require_int8(op, inp, *outs)
     for out in outs:
         if np.float32(inp.scale) != np.float32(out.scale) or inp.zero_point != out.zero_point:
             raise unsupported(
@@ -90,10 +96,11 @@ def copy_call(
             op, f"the copy needs {len(md)} loop dims after merging, at most {MAX_DIMS}"
         )
     lead = MAX_DIMS - len(md)
+    s16 = inp.dtype == "int16"  # 16x8 models: the same view over int16 elements
     return Lowered(
-        func="tp_copy_s8",
-        source="tp_copy",
-        params_type="tp_copy_params",
+        func="tp_copy_s16" if s16 else "tp_copy_s8",
+        source="tp_copy_s16" if s16 else "tp_copy",
+        params_type="tp_copy_s16_params" if s16 else "tp_copy_params",
         params={
             "dims": c_array([1] * lead + md),
             "in_stride": c_array([0] * lead + ms),

@@ -14,7 +14,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
     if not ins or ins[0] is None or len(outs) != 1:
         raise unsupported(op, "expected an input and one output")
     inp, out = ins[0], outs[0]
-    require_same_quant(op, inp, out)
+    require_same_quant(op, inp, out, int16=True)
     if op.opcode == "TRANSPOSE":
         return _transpose(op, g)
     return _depth_space(op, g)
