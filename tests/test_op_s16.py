@@ -334,3 +334,70 @@ def test_data_movement_s16_random_bit_exact(kind: str) -> None:
 
     config, build = getattr(dm, f"random_{kind}"), getattr(dm, f"build_{kind}")
     _run_cases(_int16_q(config), build, 16700 + 100 * len(kind), 5)
+
+
+def build_quantize_s16(cfg: dict, rng) -> bytes:
+    (t_in, s_in, z_in), (t_out, s_out, z_out) = cfg["in"], cfg["out"]
+    b = ModelBuilder()
+    q_in = {} if t_in == "float32" else {"scale": s_in, "zero_point": z_in}
+    q_out = {} if t_out == "float32" else {"scale": s_out, "zero_point": z_out}
+    x = b.tensor(cfg["shape"], t_in, **q_in)
+    y = b.tensor(cfg["shape"], t_out, **q_out)
+    b.op("DEQUANTIZE" if t_out == "float32" else "QUANTIZE", [x], [y])
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [("int16", "int8"), ("int8", "int16"), ("int16", "int16"), ("int16", "int32"),
+     ("float32", "int16"), ("int16", "float32")],
+    ids=lambda p: "-".join(p),
+)  # fmt: skip
+def test_quantize_s16_bit_exact(pair) -> None:
+    """Every int16 (or int8) value, or floats spanning the int16 range and beyond it, through
+    random rescales; outputs compared exactly (floats bit for bit)."""
+    for k in range(3):
+        seed = 16900 + 10 * k + len("".join(pair))
+        rng = np.random.default_rng(seed)
+        zp = {"int8": int(rng.integers(-128, 128)), "int16": 0, "int32": int(rng.integers(-99, 99))}
+        s_in = float(10 ** rng.uniform(-4, -1))
+        s_out = s_in * float(
+            10 ** rng.uniform(-2.5, 2.5) if pair[1] != "int32" else 10 ** rng.uniform(-3, 0)
+        )
+        cfg = {"shape": [4, 64], "in": (pair[0], s_in, zp.get(pair[0], 0)),
+               "out": (pair[1], s_out, zp.get(pair[1], 0))}  # fmt: skip
+        model = build_quantize_s16(cfg, rng)
+        n = int(np.prod(cfg["shape"]))
+        if pair[0] == "float32":
+            x = (rng.normal(0, 1, (8, n)) * 32768 * s_out * 10 ** rng.uniform(-1, 0.5)).astype(
+                np.float32
+            )
+        else:
+            info = np.iinfo(pair[0])
+            values = np.arange(info.min, info.max + 1)
+            x = np.resize(rng.permutation(values), (max(1, values.size // n), n)).astype(pair[0])
+        with labelled_failure(f"seed {seed} config {cfg}"):
+            verdict, _ = validate_host(model, x.reshape(len(x), *cfg["shape"]), sanitize=k == 0)
+            assert verdict.bit_exact, verdict.summary()
+
+
+@pytest.mark.parametrize("opcode", ["RELU", "LEAKY_RELU"])
+def test_relu_s16_every_input_bit_exact(opcode: str) -> None:
+    """All 65536 int16 inputs through random rescales (and alphas)."""
+    for k in range(3):
+        seed = 17000 + 10 * k + len(opcode)
+        rng = np.random.default_rng(seed)
+        s_in = float(10 ** rng.uniform(-4, -1))
+        s_out = s_in * float(10 ** rng.uniform(-1, 1))
+        b = ModelBuilder()
+        x = b.tensor([4, 64], "int16", scale=s_in)
+        y = b.tensor([4, 64], "int16", scale=s_out)
+        if opcode == "RELU":
+            b.op("RELU", [x], [y])
+        else:
+            alpha = float(rng.choice([0.01, 0.2, 0.3, 1.5]))
+            b.op("LEAKY_RELU", [x], [y], "LeakyReluOptions", version=2, alpha=alpha)
+        values = rng.permutation(np.arange(-32768, 32768)).astype(np.int16).reshape(-1, 4, 64)
+        with labelled_failure(f"seed {seed}"):
+            verdict, _ = validate_host(b.build([x], [y]), values, sanitize=k == 0)
+            assert verdict.bit_exact, verdict.summary()

@@ -88,6 +88,10 @@ S16_LOWERINGS: dict[str, str] = {
     "MAX_POOL_2D": "pooling_s16:lower",
     "MEAN": "mean_s16:lower",
     "SOFTMAX": "softmax_s16:lower",
+    "QUANTIZE": "quantize_s16:lower",
+    "DEQUANTIZE": "quantize_s16:lower",
+    "RELU": "relu_s16:lower",
+    "LEAKY_RELU": "relu_s16:lower",
 }
 
 
