@@ -401,3 +401,30 @@ def test_relu_s16_every_input_bit_exact(opcode: str) -> None:
         with labelled_failure(f"seed {seed}"):
             verdict, _ = validate_host(b.build([x], [y]), values, sanitize=k == 0)
             assert verdict.bit_exact, verdict.summary()
+
+
+def test_concatenation_s16_random_bit_exact() -> None:
+    """The model input and int16 constants, any axis, up to 10 inputs."""
+    for k in range(6):
+        seed = 17100 + k
+        rng = np.random.default_rng(seed)
+        rank = int(rng.integers(1, 5))
+        shape = [int(d) for d in rng.integers(1, 5, rank)]
+        axis = int(rng.integers(0, rank))
+        kinds = ["x"] + [str(rng.choice(["x", "c"])) for _ in range(int(rng.integers(0, 10)))]
+        q = {"dtype": "int16", "scale": float(10 ** rng.uniform(-4, -1)), "zero_point": 0}
+        b = ModelBuilder()
+        x = b.tensor(shape, **q)
+        inputs, total = [], 0
+        for kind in kinds:
+            s = list(shape)
+            if kind == "c":
+                s[axis] = int(rng.integers(1, 4))
+            inputs.append(
+                x if kind == "x" else b.tensor(s, **q, data=rng.integers(-32768, 32768, s))
+            )
+            total += s[axis]
+        y = b.tensor([total if i == axis else d for i, d in enumerate(shape)], **q)
+        b.op("CONCATENATION", inputs, [y], "ConcatenationOptions", axis=axis - rank * (k % 2))
+        with labelled_failure(f"seed {seed} {shape} axis {axis} {kinds}"):
+            check_s16(b.build([x], [y]), seed, sanitize=k == 0)

@@ -28,7 +28,13 @@ def lower(op: Operator, g: Graph) -> Lowered:
             f"{len(ins)} inputs; TFLM and tinypipe concatenate at most {MAX_INPUTS}",
             "Concatenate in two stages.",
         )
-    require_int8(op, *ins, out)
+    s16 = all(t.dtype == "int16" for t in (*ins, out))  # 16x8 models: int16 elements
+    if s16:
+        from .s16 import require_s16
+
+        require_s16(op, *ins, out)
+    else:
+        require_int8(op, *ins, out)
     if op.options.get("fused_activation_function", "NONE") != "NONE":
         raise unsupported(op, "a fused activation on CONCATENATION is not supported by TFLM")
     rank = len(out.shape)
@@ -55,10 +61,11 @@ def lower(op: Operator, g: Graph) -> Lowered:
     if sum(t.shape[axis] for t in ins) != out.shape[axis]:
         raise unsupported(op, f"the inputs' sizes along axis {axis} do not add up to the output's")
     row_size = [math.prod(t.shape[axis:]) for t in ins]
+    stem = "tp_concatenation_s16" if s16 else "tp_concatenation"
     return Lowered(
-        func="tp_concatenation_s8",
-        source="tp_concatenation",
-        params_type="tp_concatenation_params",
+        func="tp_concatenation_s16" if s16 else "tp_concatenation_s8",
+        source=stem,
+        params_type=f"{stem}_params",
         params={
             "outer": math.prod(out.shape[:axis]),
             "num_inputs": len(ins),
