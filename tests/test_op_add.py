@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from op_cases import ACTIVATIONS, build_binary, check_bit_exact, run_random_binary_cases
+from op_cases import (
+    ACTIVATIONS,
+    build_binary,
+    check_bit_exact,
+    random_binary_config,
+    run_random_binary_cases,
+    run_random_cases,
+)
 from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
+from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops import add as add_ops
 from tinypipe.compiler.ops.add import broadcast_layout
 from tinypipe.errors import UnsupportedModelError
 
@@ -27,7 +36,45 @@ def test_add_random_configs_bit_exact(chunk: int) -> None:
     run_random_binary_cases("ADD", 2000 + 10 * chunk, 10)
 
 
-def test_add_extreme_scale_ratio_every_activation() -> None:
+@pytest.fixture
+def lut_everywhere(monkeypatch):
+    """Every ADD lowered to the table kernel (tp_add_lut_s8), whatever its size."""
+    monkeypatch.setattr(add_ops, "LUT_MIN_ELEMENTS", 0)
+
+
+def _lut_lowered(model: bytes) -> bytes:
+    funcs = [low.func for low in lower_all(read_tflite(model)) if low.func.startswith("tp_add")]
+    assert funcs == ["tp_add_lut_s8"], funcs
+    return model
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_add_lut_random_configs_bit_exact(chunk: int, lut_everywhere) -> None:
+    """16 random configurations through the input tables (every 3rd under ASan/UBSan)."""
+    run_random_cases(
+        lambda rng: random_binary_config(rng, "ADD"),
+        lambda cfg, rng: _lut_lowered(build_binary("ADD", cfg, rng)),
+        2100 + 8 * chunk,
+        8,
+    )
+
+
+def test_add_lut_extreme_scale_ratio(lut_everywhere) -> None:
+    test_add_extreme_scale_ratio_every_activation(lut=True)
+
+
+def test_add_lut_only_for_large_outputs() -> None:
+    rng = np.random.default_rng(4)
+    for full, func in (([1, 4, 4, 8], "tp_add_s8"), ([1, 8, 8, 16], "tp_add_lut_s8")):
+        cfg = {
+            "full": full, "small": full, "mode": "same", "swap": False, "scales": (0.1, 0.1, 0.2),
+            "zero_points": (3, 3, -4), "act": "NONE",
+        }  # fmt: skip
+        graph = read_tflite(build_binary("ADD", cfg, rng))
+        assert [low.func for low in lower_all(graph) if low.emits_code] == [func]
+
+
+def test_add_extreme_scale_ratio_every_activation(lut: bool = False) -> None:
     """Input scales 1000:1 apart, an output scale near TFLite's limit, and a bias-style operand."""
     for k, act in enumerate(ACTIVATIONS):
         rng = np.random.default_rng(50 + k)
@@ -36,7 +83,8 @@ def test_add_extreme_scale_ratio_every_activation() -> None:
             "scales": (0.5, 0.0005, 0.5 * 2 / (1 << 20) * 1.01 if k == 0 else 0.02),
             "zero_points": (-100, 90, 17), "act": act,
         }  # fmt: skip
-        check_bit_exact(build_binary("ADD", cfg, rng), k, sanitize=False)
+        model = build_binary("ADD", cfg, rng)
+        check_bit_exact(_lut_lowered(model) if lut else model, k, sanitize=False)
 
 
 @pytest.mark.parametrize(

@@ -16,3 +16,19 @@ void tp_add_s8(const tp_add_params *p, const int8_t *input1, const int8_t *input
 {
     tp_broadcast_s8(&p->broadcast, add_one, p, input1, input2, output);
 }
+
+static int8_t add_lut_one(const void *params, int8_t x1, int8_t x2)
+{
+    const tp_add_lut_params *p = (const tp_add_lut_params *)params;
+    const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
+    const int32_t sum = p->table1[x1 + 128] + p->table2[x2 + 128];
+    return tp_output_s8(sum, p->output_multiplier, p->output_shift, q);
+}
+
+void tp_add_lut_s8(const tp_add_lut_params *p, const int8_t *input1, const int8_t *input2,
+                   int8_t *output)
+{
+    /* A local copy: read through p, the constants would be reloaded after every int8 store. */
+    const tp_add_lut_params local = *p;
+    tp_broadcast_s8(&local.broadcast, add_lut_one, &local, input1, input2, output);
+}

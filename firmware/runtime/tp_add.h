@@ -30,4 +30,21 @@ typedef struct {
 void tp_add_s8(const tp_add_params *p, const int8_t *input1, const int8_t *input2,
                int8_t *output);
 
+/* The same ADD with a and b above looked up: an int8 input takes only 256 values, so the host
+ * evaluates requant((in - zp) << left_shift, M) for each of them (table[in + 128]) in TFLM's
+ * arithmetic; the device adds two table entries and does the output requantization only. */
+typedef struct {
+    tp_broadcast broadcast;
+    const int32_t *table1; /* a for input 1 = -128..127 */
+    const int32_t *table2; /* b for input 2 */
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t output_offset;
+    int32_t act_min;
+    int32_t act_max;
+} tp_add_lut_params;
+
+void tp_add_lut_s8(const tp_add_lut_params *p, const int8_t *input1, const int8_t *input2,
+                   int8_t *output);
+
 #endif

@@ -24,7 +24,7 @@ from .ops.base import Lowered, Raw, T
 from .planner import alias_roots, lifetimes
 
 # int8 kernels whose loop reads element i of every input before it writes element i of the output.
-ELEMENTWISE = {"tp_add_s8", "tp_mul_s8", "tp_lut_s8"}
+ELEMENTWISE = {"tp_add_s8", "tp_add_lut_s8", "tp_mul_s8", "tp_lut_s8"}
 # kernel -> (its in-place driver, the driver's params type, the runtime file holding it)
 ROWWISE = {
     "tp_conv_s8": ("tp_conv_inplace_s8", "tp_conv_inplace_params", "tp_conv_inplace"),

@@ -5,14 +5,20 @@ The operands and their broadcast layout are shared with MUL (see broadcast.py).
 
 from __future__ import annotations
 
+import numpy as np
+
 from tinypipe.compiler.graph import Graph, Operator
 
-from .base import Lowered, unsupported
-from .broadcast import broadcast_call, broadcast_operands
+from .base import C, Lowered, unsupported
+from .broadcast import BroadcastOperands, broadcast_call, broadcast_operands
 from .broadcast import broadcast_layout as broadcast_layout  # re-export, its old home
+from .fixedpoint import mul_by_quantized_multiplier
 from .quantmath import quantize_multiplier
 
 LEFT_SHIFT = 20  # TFLite's headroom shift for int8 ADD
+# Two 256-entry int32 tables (2 KB of flash) replace two of the three requantizations per
+# element (about 25 instructions each on Cortex-M4); worth it from this many elements on.
+LUT_MIN_ELEMENTS = 512
 
 
 def lower(op: Operator, g: Graph) -> Lowered:
@@ -34,6 +40,8 @@ def lower(op: Operator, g: Graph) -> Lowered:
             "the input scales or more, which TFLite's int8 ADD cannot represent",
             "Recalibrate the model so the output range is not this much narrower.",
         )
+    if out.size >= LUT_MIN_ELEMENTS:
+        return lut_call(op, x, (in1.zero_point, m1, sh1), (in2.zero_point, m2, sh2), mo, sho)
     return broadcast_call(
         op,
         "tp_add",
@@ -48,3 +56,40 @@ def lower(op: Operator, g: Graph) -> Lowered:
             "output_shift": sho,
         },
     )
+
+
+def input_table(zero_point: int, multiplier: int, shift: int) -> np.ndarray:
+    """requant((x - zero_point) << LEFT_SHIFT, multiplier, shift) for x = -128..127, in TFLM's
+    integer arithmetic: the rescaled operand tp_add_s8 computes per element."""
+    return np.array(
+        [
+            mul_by_quantized_multiplier((x - zero_point) * (1 << LEFT_SHIFT), multiplier, shift)
+            for x in range(-128, 128)
+        ],
+        dtype=np.int32,
+    )
+
+
+def lut_call(
+    op: Operator,
+    x: BroadcastOperands,
+    rescale1: tuple[int, int, int],
+    rescale2: tuple[int, int, int],
+    out_multiplier: int,
+    out_shift: int,
+) -> Lowered:
+    """tp_add_lut_s8: the inputs' rescaling as two host-computed tables, (zero point,
+    multiplier, shift) each; the output requantization stays on the device."""
+    low = broadcast_call(op, "tp_add", x, {})
+    keep = ("broadcast.dims", "broadcast.in1_stride", "broadcast.in2_stride")
+    low.func, low.params_type = "tp_add_lut_s8", "tp_add_lut_params"
+    low.params = {
+        **{k: low.params[k] for k in keep},
+        "table1": C("table1"),
+        "table2": C("table2"),
+        "output_multiplier": out_multiplier,
+        "output_shift": out_shift,
+        **{k: low.params[k] for k in ("output_offset", "act_min", "act_max")},
+    }
+    low.consts = {"table1": input_table(*rescale1), "table2": input_table(*rescale2)}
+    return low
