@@ -180,6 +180,57 @@ def quantize(
     )
 
 
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
+              help="Output folder: model.tflite, model.keras, optimize.json.")
+@click.option("--dataset", default=None,
+              help="Training/test data. Default: the one in model.json beside MODEL.")
+@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning (int8 fake quantization).")
+@click.option("--prune", type=float, default=0.0, show_default=True,
+              help="Remove this fraction of the channels of every prunable conv/dense layer.")
+@click.option("--cluster", type=int, default=0, show_default=True,
+              help="Cluster each conv/dense layer to at most this many int8 values (2..16): "
+              "the compiled C stores them as 4-bit indices.")
+@click.option("--distill-from", type=click.Path(path_type=Path), default=None,
+              help="Teacher .keras: every fine-tuning also learns its softened outputs.")
+@click.option("--temperature", type=float, default=4.0, show_default=True,
+              help="Distillation temperature.")
+@click.option("--distill-weight", type=float, default=0.7, show_default=True,
+              help="Weight of the teacher's soft targets in the loss (0..1).")
+@click.option("--epochs", type=int, default=5, show_default=True,
+              help="Fine-tuning epochs per step.")
+@click.option("--learning-rate", type=float, default=2e-3, show_default=True)
+@click.option("--board", "boards", multiple=True,
+              help="Also build and run every step on this board: flash, RAM, instructions, "
+              "bit-exactness (repeatable).")
+@click.option("--force", is_flag=True, help="Overwrite a non-empty output folder.")
+@_friendly
+def optimize(model: Path, out: Path, dataset: str | None, qat: bool, prune: float,
+             cluster: int, distill_from: Path | None, temperature: float,
+             distill_weight: float, epochs: int, learning_rate: float,
+             boards: tuple[str, ...], force: bool) -> None:  # fmt: skip
+    """Make a trained Keras model lighter (pruning, clustering, QAT, distillation), then int8.
+
+    After each step the int8 model's TFLM accuracy, MACs, compiled weight bytes and arena
+    are printed and written to optimize.json, next to the baseline (plain int8 of MODEL).
+
+    \b
+    Example:
+      tinypipe optimize runs/digits/model.keras -o runs/digits/opt --prune 0.5 --cluster 16
+      tinypipe optimize small.keras -o runs/kd --distill-from big.keras --temperature 4
+      tinypipe optimize model.keras -o runs/qat --qat --board mps2-an386
+    """
+    from .model.optimize import OptimizeOptions, optimize_model
+
+    opts = OptimizeOptions(
+        qat=qat, prune=prune, cluster=cluster, distill_from=distill_from,
+        temperature=temperature, distill_weight=distill_weight, epochs=epochs,
+        learning_rate=learning_rate, boards=list(boards),
+    )  # fmt: skip
+    optimize_model(model, out, dataset=dataset, options=opts, force=force, log=click.echo)
+
+
 # ---------------------------------------------------------------- inspect / export
 
 

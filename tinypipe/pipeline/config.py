@@ -15,6 +15,18 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "model": {"name": (str, "tiny_cnn"), "epochs": (int, 0), "batch_size": (int, 32), "learning_rate": (float, 3e-3)},
     "quantize": {"max_drop": ((int, float), 2.0), "representative_samples": (int, 200), "activations": (str, "int8")},
     "deploy": {"boards": (list, ["host"]), "validate_samples": (int, 64)},
+    # Lightweighting between train and quantize (tinypipe.model.optimize); off unless a
+    # technique is set. distill_from is a teacher .keras, relative to this file.
+    "optimize": {
+        "qat": (bool, False),
+        "prune": ((int, float), 0.0),
+        "cluster": (int, 0),
+        "distill_from": (str, ""),
+        "temperature": ((int, float), 4.0),
+        "distill_weight": ((int, float), 0.7),
+        "epochs": (int, 5),
+        "learning_rate": (float, 2e-3),
+    },
 }
 
 
@@ -40,6 +52,26 @@ class RunConfig:
         if ds.endswith((".npz", ".csv")):
             return str((self.root / ds).resolve())
         return ds
+
+    @property
+    def optimizing(self) -> bool:
+        o = self.sections["optimize"]
+        return bool(o["qat"] or o["prune"] or o["cluster"] or o["distill_from"])
+
+    def optimize_options(self, boards: list[str]):
+        """The [optimize] section as OptimizeOptions (teacher path resolved), measuring every
+        step on `boards`."""
+        from tinypipe.model.optimize import OptimizeOptions
+
+        o = self.sections["optimize"]
+        teacher = (self.root / o["distill_from"]).resolve() if o["distill_from"] else None
+        return OptimizeOptions(
+            qat=o["qat"], prune=float(o["prune"]), cluster=o["cluster"], distill_from=teacher,
+            temperature=float(o["temperature"]), distill_weight=float(o["distill_weight"]),
+            epochs=o["epochs"], learning_rate=o["learning_rate"], seed=self.get("data", "seed"),
+            representative_samples=self.get("quantize", "representative_samples"),
+            boards=boards,
+        )  # fmt: skip
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -69,7 +101,7 @@ def load_config(path: str | Path) -> RunConfig:
         values = {}
         for key, (typ, default) in keys.items():
             value = given.get(key, default)
-            if not isinstance(value, typ) or isinstance(value, bool):
+            if not isinstance(value, typ) or (isinstance(value, bool) and typ is not bool):
                 raise TinypipeError(
                     f"'{path}': [{section}] {key} = {value!r} has the wrong type.",
                     f"Expected {getattr(typ, '__name__', 'a number')}, e.g. {key} = {default!r}.",

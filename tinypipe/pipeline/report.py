@@ -89,6 +89,10 @@ def render_markdown(r: dict) -> str:
         f = b.get("flash", {})
         if f.get("used") is not None:
             out.append(f"| {name} | {_n(f.get('weights'))} | {_n(f.get('kernels'))} | {_n(f.get('rest'))} | {_n(f.get('used'))} |")
+    if r.get("optimize"):  # the [optimize] steps (tradeoff.py)
+        from .tradeoff import tradeoff_markdown
+
+        out += [""] + tradeoff_markdown(r["optimize"])
     out += [
         "",
         "## Memory",
@@ -165,6 +169,10 @@ def write_report(report: dict, out_dir: Path) -> list[Path]:
     paths[0].write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
     paths[1].write_text(md)
     paths[2].write_text(render_html(md, png))
+    if report.get("optimize"):
+        from .tradeoff import PLOT_FILE, tradeoff_plot
+
+        paths.append(tradeoff_plot(report["optimize"], out_dir / PLOT_FILE))
     return paths
 
 

@@ -187,7 +187,10 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
             "size_bytes": res.size_bytes,
         }
 
-    run.stage("quantize", _key(code, file_hash(keras_path), q_cfg, data_key), [tflite], do_quantize)
+    if cfg.optimizing:
+        _optimize_stage(run, keras_path, tflite, boards, code, data_key)
+    else:
+        run.stage("quantize", _key(code, file_hash(keras_path), q_cfg, data_key), [tflite], do_quantize)
     model_hash = file_hash(tflite)
 
     # ---- evaluate int8 on the test split (confusion matrix) and pick validation inputs
@@ -261,6 +264,45 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
         v = run.results["validate"][b]
         log(f"  {b}: {'BIT-EXACT' if v['bit_exact'] else 'MISMATCH'} on {v['samples']} samples")
     return report
+
+
+def _optimize_stage(run: Run, keras_path: Path, tflite: Path, boards: list[str], code: str, data_key) -> None:
+    """[optimize]: lighten the trained model, then its int8 .tflite is the run's model. Every
+    step is measured on the first Cortex-M board of [deploy] (flash, RAM, instructions). The
+    quantize results (and the max_drop gate) come from the optimized model."""
+    cfg = run.cfg
+    opt_dir = run.out / "optimize"
+    devices = [b for b in boards if b != "host"][:1]
+    opts = cfg.optimize_options(devices)
+    teacher = [file_hash(Path(opts.distill_from))] if opts.distill_from else []
+
+    def do_optimize() -> dict:
+        from tinypipe.model.optimize import optimize_model
+        from tinypipe.model.quantize import AccuracyDropError
+
+        res = optimize_model(keras_path, opt_dir, dataset=cfg.resolve_dataset(), options=opts, force=True, log=run.log)
+        final = res.final
+        drop = 100.0 * (final["float_accuracy"] - final["int8_accuracy"])
+        max_drop = cfg.get("quantize", "max_drop")
+        if drop > max_drop + 1e-9:
+            raise AccuracyDropError(
+                f"The optimized model lost {drop:.2f} accuracy points in int8, more than max_drop {max_drop:g}.",
+                "Fine-tune longer ([optimize] epochs), prune less, or turn on qat.",
+            )
+        shutil.copyfile(res.tflite_path, tflite)
+        return {
+            "float_accuracy": final["float_accuracy"],
+            "int8_accuracy": final["int8_accuracy"],
+            "drop_points": round(drop, 4),
+            "size_bytes": final["tflite_bytes"],
+            "steps": res.steps,
+            "board": devices[0] if devices else None,
+            "train_seconds": res.report["train_seconds"],
+        }
+
+    key = _key(code, file_hash(keras_path), cfg.sections["optimize"], cfg.sections["quantize"], teacher, devices, data_key)
+    result = run.stage("optimize", key, [tflite, opt_dir / "optimize.json"], do_optimize)
+    run.results["quantize"] = result
 
 
 def _check_boards(boards: list[str]) -> None:
@@ -380,4 +422,5 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
         "layer_instructions_board": layer_board,
         "boards": board_rows,
         "stages": {"seconds": run.timings, "skipped": run.skipped},
+        "optimize": run.results.get("optimize"),
     }

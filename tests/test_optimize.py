@@ -1,0 +1,265 @@
+"""`tinypipe optimize`: structured pruning, 4-bit weight clustering, quantization-aware training
+and distillation, each measured as the device runs it (TFLM int8 accuracy, MACs, compiled
+weight bytes, arena) and the results bit-exact against TFLM, on three datasets: digits,
+vibration and scikit-learn's wine (as a user .npz file).
+
+Training is the cost: models are tiny, epochs few, seeds fixed, and every trained or optimized
+model is made once per test session, shared by the xdist workers through a locked folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinypipe.check.validate import validate_host, validate_on_board
+from tinypipe.compiler.graph import read_tflite
+
+# dataset -> (zoo model, training epochs)
+BASES = {"digits": ("tiny_cnn", 6), "vibration": ("conv1d", 4), "wine": ("mlp", 60)}
+PRUNE = 0.5
+
+
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory):
+    """shared(key, make) -> Path: `make(folder)` runs once per session across xdist workers."""
+    root = tmp_path_factory.getbasetemp().parent / "optimize-shared"
+    root.mkdir(exist_ok=True)
+
+    def get(key: str, make) -> Path:
+        folder = root / key
+        with open(root / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / "done").exists():
+                folder.mkdir(exist_ok=True)
+                make(folder)
+                (folder / "done").write_text("")
+        return folder
+
+    return get
+
+
+def _dataset_arg(name: str, root: Path) -> str:
+    if name != "wine":
+        return name
+    from sklearn.datasets import load_wine
+
+    path = root / "wine.npz"
+    if not path.exists():
+        x, y = load_wine(return_X_y=True)
+        x = (x - x.mean(axis=0)) / x.std(axis=0)  # standardized features, as for any MLP
+        np.savez(path, x=x.astype(np.float32), y=y)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def trained(shared):
+    """trained(dataset) -> the folder of a small model trained on it (model.keras + model.json)."""
+
+    def get(name: str) -> Path:
+        from tinypipe.model.train import train_model
+
+        model, epochs = BASES[name]
+
+        def make(folder: Path) -> None:
+            data = _dataset_arg(name, folder.parent)
+            train_model(data, model, folder, epochs=epochs, force=True, verbose=0, log=None)
+
+        return shared(f"train-{name}", make)
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def optimized(shared, trained):
+    """optimized(dataset, **options) -> (folder, optimize.json) of `tinypipe optimize`."""
+
+    def get(name: str, **kw) -> tuple[Path, dict]:
+        from tinypipe.model.optimize import OptimizeOptions, optimize_model
+
+        key = f"opt-{name}-" + "-".join(f"{k}{v}" for k, v in sorted(kw.items()))
+
+        def make(folder: Path) -> None:
+            opts = OptimizeOptions(epochs=2, **kw)
+            optimize_model(trained(name) / "model.keras", folder, options=opts, force=True, log=None)
+
+        folder = shared(key, make)
+        return folder, json.loads((folder / "optimize.json").read_text())
+
+    return get
+
+
+def _test_inputs(folder: Path, n: int = 24) -> np.ndarray:
+    from tinypipe.check.reference import quantize_input
+    from tinypipe.model.datasets import load_dataset
+
+    report = json.loads((folder / "optimize.json").read_text())
+    data = load_dataset(report["dataset"]["name"], seed=report["dataset"]["seed"])
+    tin = read_tflite(folder / "model.tflite").input_tensors[0]
+    return quantize_input(data.x_test[:n], tin.scale, tin.zero_point)
+
+
+def _bit_exact_on_host(folder: Path) -> None:
+    verdict, _ = validate_host(folder / "model.tflite", _test_inputs(folder), sanitize=True)
+    assert verdict.bit_exact, verdict.summary()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(BASES))
+def test_prune_shrinks_macs_and_weights_by_the_fraction(name: str, optimized) -> None:
+    folder, report = optimized(name, prune=PRUNE)
+    base, final = report["baseline"], report["final"]
+    # Removing F of the channels of a layer removes F of its MACs and weights, and F of what
+    # remains where its input was pruned too: between F and 1 - (1 - F)^2 of the prunable part.
+    for key in ("macs", "compiled_weight_bytes"):
+        kept = final[key] / base[key]
+        assert (1 - PRUNE) ** 2 - 0.02 <= kept <= 1 - 0.8 * PRUNE, (key, base[key], final[key])
+    assert final["arena_bytes"] <= base["arena_bytes"]
+    assert final["int8_accuracy"] >= base["int8_accuracy"] - 0.25, (base, final)
+    _bit_exact_on_host(folder)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(BASES))
+def test_cluster_16_packs_weights_in_4_bits(name: str, optimized) -> None:
+    folder, report = optimized(name, cluster=16)
+    base, final = report["baseline"], report["final"]
+    assert final["packed_layers"] >= 2
+    assert final["compiled_weight_bytes"] <= 0.6 * base["compiled_weight_bytes"], (base, final)
+    assert final["macs"] == base["macs"]
+    assert final["int8_accuracy"] >= base["int8_accuracy"] - 0.05, (base, final)
+    # The .tflite stays plain int8 for TFLM: at most 16 values per output channel.
+    g = read_tflite(folder / "model.tflite")
+    for op in g.operators:
+        if op.opcode in ("CONV_2D", "FULLY_CONNECTED"):
+            w = g.tensors[op.inputs[1]]
+            assert w.dtype == "int8"
+            rows = w.data.reshape(w.shape[0], -1)
+            assert max(np.unique(r).size for r in rows) <= 16
+    _bit_exact_on_host(folder)
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+def test_optimized_models_bit_exact_on_mps2_an386(optimized) -> None:
+    """The pruned and the 4-bit clustered digits models, on the emulated Cortex-M4."""
+    for kw in ({"prune": PRUNE}, {"cluster": 16}):
+        folder, _ = optimized("digits", **kw)
+        graph = read_tflite(folder / "model.tflite")
+        verdict, _ = validate_on_board(graph, _test_inputs(folder, 8), "mps2-an386")
+        assert verdict.bit_exact, verdict.summary()
+        assert verdict.instructions and min(verdict.instructions) > 0
+
+
+def _inflate_one_unit(model, factor: float) -> None:
+    """Scale one unit of the first hidden Dense layer up by `factor` and its outgoing weights
+    down by as much: the float function is unchanged (ReLU is positively homogeneous), but the
+    layer's int8 output range is now `factor` times wider, so post-training quantization leaves
+    the other units only a few levels. A model PTQ handles badly, by construction."""
+    dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
+    first, second = dense[0], dense[1]
+    k1, b1 = first.get_weights()
+    unit = int(np.argmax(np.abs(k1).sum(axis=0)))
+    k1[:, unit] *= factor
+    b1[unit] *= factor
+    first.set_weights([k1, b1])
+    k2, b2 = second.get_weights()
+    k2[unit, :] /= factor
+    second.set_weights([k2, b2])
+
+
+@pytest.mark.slow
+def test_qat_recovers_accuracy_that_ptq_loses(shared) -> None:
+    from tinypipe.model.optimize import OptimizeOptions, optimize_model
+    from tinypipe.model.train import train_model
+    from tinypipe.model.zoo import import_keras
+
+    def make(folder: Path) -> None:
+        res = train_model("digits", "mlp", folder / "mlp", epochs=8, verbose=0, log=None)
+        keras = import_keras()
+        model = keras.saving.load_model(res.model_path, compile=False)
+        _inflate_one_unit(model, 300.0)
+        model.save(res.model_path)
+        opts = OptimizeOptions(qat=True, epochs=3)
+        optimize_model(res.model_path, folder / "qat", options=opts, force=True, log=None)
+
+    folder = shared("qat-digits-mlp", make) / "qat"
+    report = json.loads((folder / "optimize.json").read_text())
+    base, final = report["baseline"], report["final"]
+    assert base["float_accuracy"] - base["int8_accuracy"] >= 0.05, base  # PTQ loses
+    assert final["int8_accuracy"] >= base["int8_accuracy"] + 0.03, (base, final)
+    _bit_exact_on_host(folder)
+
+
+@pytest.mark.slow
+def test_distillation_beats_the_student_trained_alone(shared, trained) -> None:
+    """The same student, start and schedule; only the teacher term differs (weight 0 = alone)."""
+    from tinypipe.model.optimize import OptimizeOptions, optimize_model
+    from tinypipe.model.train import train_model
+
+    teacher = trained("digits") / "model.keras"
+
+    def make(folder: Path) -> None:
+        res = train_model("digits", "mlp", folder / "student", epochs=2, verbose=0, log=None)
+        for label, weight in (("alone", 0.0), ("distilled", 0.8)):
+            opts = OptimizeOptions(distill_from=teacher, distill_weight=weight, epochs=3)
+            optimize_model(res.model_path, folder / label, options=opts, force=True, log=None)
+
+    folder = shared("distill-digits-mlp", make)
+    alone = json.loads((folder / "alone" / "optimize.json").read_text())["final"]
+    distilled = json.loads((folder / "distilled" / "optimize.json").read_text())["final"]
+    assert distilled["int8_accuracy"] > alone["int8_accuracy"], (alone, distilled)
+    assert distilled["float_accuracy"] > alone["float_accuracy"], (alone, distilled)
+    _bit_exact_on_host(folder / "distilled")
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--prune", "1.5"], "--prune 1.5"),
+        (["--cluster", "40"], "--cluster 40"),
+        (["--temperature", "0"], "--temperature 0"),
+        ([], "does not exist"),
+        (["--distill-from", "nope.keras", "--board", "nosuchboard"], "nosuchboard"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_is_written(tmp_path, args, message) -> None:
+    from click.testing import CliRunner
+
+    from tinypipe.cli import main
+
+    model = tmp_path / "missing.keras"
+    out = tmp_path / "opt"
+    res = CliRunner().invoke(main, ["optimize", str(model), "-o", str(out), *args])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    assert message in res.output
+    assert not out.exists()
+
+
+def test_tradeoff_section_and_plot(tmp_path) -> None:
+    """The report's Lightweighting table and plot from an optimize result (figures given)."""
+    from tinypipe.pipeline.tradeoff import tradeoff_markdown, tradeoff_plot
+
+    def step(name, acc, flash, ram, instr, fits=True):
+        board = {"fits": fits, "estimated": not fits, "bit_exact": True if fits else None,
+                 "flash_used": flash, "flash_size": 262144, "ram_used": ram, "ram_size": 16384,
+                 "instructions": instr}  # fmt: skip
+        return {"step": name, "float_accuracy": acc, "int8_accuracy": acc - 0.01, "macs": 1000,
+                "compiled_weight_bytes": flash // 10, "packed_layers": 0, "arena_bytes": ram // 2,
+                "boards": {"microbit": board}}  # fmt: skip
+
+    opt = {"board": "microbit", "train_seconds": 3.0, "steps": [
+        step("baseline", 0.95, 40000, 19000, None, fits=False),
+        step("prune 0.5", 0.93, 30000, 9000, 1234567)]}  # fmt: skip
+    text = "\n".join(tradeoff_markdown(opt))
+    assert "| baseline | 95.00 % | 94.00 % |" in text
+    assert "19,000 (est.) | - | **NO** | - |" in text
+    assert "| 30,000 | 9,000 | 1,234,567 | yes | yes |" in text
+    assert "microbit budget: flash 262,144 B, RAM 16,384 B." in text
+    png = tradeoff_plot(opt, tmp_path / "t.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,92 @@
+"""The lightweighting trade-off: each [optimize] step's accuracy against flash, RAM and
+instructions on the measured board, as a Markdown section and a plot with the board's budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PLOT_FILE = "tradeoff.png"
+
+
+def _n(x) -> str:
+    return "-" if x is None else f"{int(x):,}"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f} %"
+
+
+def tradeoff_markdown(opt: dict) -> list[str]:
+    """Lines of the report's "Lightweighting" section for `opt` (the optimize stage's result)."""
+    board = opt.get("board")
+    out = [
+        "## Lightweighting",
+        "",
+        f"Each step of [optimize] after the plain int8 baseline; flash, RAM and instructions on "
+        f"{board or 'no board (no Cortex-M board in [deploy])'}; accuracy on the test split "
+        f"(int8 on the TFLM interpreter). Fine-tuning took {opt.get('train_seconds', 0):.1f} s. "
+        f"Plot: {PLOT_FILE}.",
+        "",
+        "| step | float | int8 (TFLM) | MACs | weights (B, compiled) | 4-bit layers | arena (B) "
+        "| flash (B) | RAM (B) | instructions | fits | bit-exact |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in opt["steps"]:
+        b = s.get("boards", {}).get(board, {}) if board else {}
+        est = " (est.)" if b.get("estimated") else ""
+        fits = "-" if not b else ("yes" if b["fits"] else "**NO**")
+        exact = "-" if b.get("bit_exact") is None else ("yes" if b["bit_exact"] else "**NO**")
+        out.append(
+            f"| {s['step']} | {_pct(s.get('float_accuracy'))} | {_pct(s['int8_accuracy'])} "
+            f"| {s['macs']:,} | {s['compiled_weight_bytes']:,} | {s['packed_layers']} "
+            f"| {s['arena_bytes']:,} | {_n(b.get('flash_used'))}{est} | {_n(b.get('ram_used'))}{est} "
+            f"| {_n(b.get('instructions'))} | {fits} | {exact} |"
+        )
+    if board and opt["steps"] and opt["steps"][0].get("boards", {}).get(board):
+        first = opt["steps"][0]["boards"][board]
+        out.append("")
+        out.append(
+            f"{board} budget: flash {_n(first.get('flash_size'))} B, RAM {_n(first.get('ram_size'))} B."
+        )
+    out.append("")
+    return out
+
+
+def tradeoff_plot(opt: dict, path: Path) -> Path:
+    """int8 accuracy against flash, RAM and instructions per step, the budget as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    board = opt.get("board")
+    steps = opt["steps"]
+    acc = [100 * s["int8_accuracy"] for s in steps]
+    panels = [("compiled weights (B)", [s["compiled_weight_bytes"] for s in steps], None)]
+    if board:
+        rows = [s.get("boards", {}).get(board, {}) for s in steps]
+        budget = rows[0] if rows else {}
+        panels = [
+            (f"flash on {board} (B)", [r.get("flash_used") for r in rows], budget.get("flash_size")),
+            (f"RAM on {board} (B)", [r.get("ram_used") for r in rows], budget.get("ram_size")),
+            (f"instructions / inference on {board}", [r.get("instructions") for r in rows], None),
+        ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), dpi=100)
+    axes = [axes] if len(panels) == 1 else list(axes)
+    for ax, (label, xs, limit) in zip(axes, panels):
+        for s, x, a in zip(steps, xs, acc):
+            if x is None:
+                continue
+            ax.scatter([x], [a], color="#4C72B0")
+            ax.annotate(s["step"], (x, a), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        if limit:
+            ax.axvline(limit, color="#C44E52", linestyle="--", label=f"budget {limit:,} B")
+            ax.legend(fontsize=7, loc="lower right")
+        ax.set_xlabel(label)
+        ax.set_ylabel("int8 accuracy (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle("Accuracy against size and cost, per lightweighting step", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return path
