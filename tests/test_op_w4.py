@@ -85,3 +85,41 @@ def test_codebook_and_nibbles_round_trip() -> None:
         low_high = np.stack([packed & 15, packed >> 4], axis=1).ravel()[: flat.size]
         np.testing.assert_array_equal(low_high, flat)
     assert codebook_of(np.arange(-20, 20, dtype=np.int8).reshape(2, 20)) is None
+
+
+def _int4_conv(rng: np.random.Generator, in_c: int, out_c: int, k: int, size: int) -> bytes:
+    """A CONV_2D whose filter is a TFLite INT4 tensor (two weights per byte, low nibble first)."""
+    from tflite_builder import ModelBuilder
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    w = rng.integers(-8, 8, (out_c, k, k, in_c))
+    b = ModelBuilder()
+    x = b.tensor((1, size, size, in_c), scale=0.05, zero_point=int(rng.integers(-20, 20)))
+    scales = rng.uniform(0.01, 0.03, out_c)
+    wt = b.tensor(w.shape, scale=scales, zero_point=np.zeros(out_c, np.int64), data=w, axis=0)
+    nibbles = (w.ravel() & 15).astype(np.uint8)
+    if nibbles.size % 2:
+        nibbles = np.append(nibbles, np.uint8(0))
+    b.tensors[wt].type = schema.TensorType.INT4
+    b.buffers[b.tensors[wt].buffer].data = nibbles[0::2] | (nibbles[1::2] << 4)
+    bias = b.tensor((out_c,), "int32", scale=0.05 * scales, zero_point=np.zeros(out_c, np.int64),
+                    data=rng.integers(-500, 500, out_c))  # fmt: skip
+    y = b.tensor((1, size, size, out_c), scale=0.08, zero_point=-3)
+    b.op("CONV_2D", [x, wt, bias], [y], "Conv2DOptions", version=7, padding="SAME",
+         stride_h=1, stride_w=1, dilation_h_factor=1, dilation_w_factor=1,
+         fused_activation_function="RELU")  # fmt: skip
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("in_c,out_c,k,size", [(8, 6, 3, 5), (3, 4, 1, 4), (5, 7, 3, 6)])
+def test_tflite_int4_conv_weights_bit_exact(in_c: int, out_c: int, k: int, size: int) -> None:
+    """TFLite's own INT4 filters (which TFLM runs for CONV_2D) are read as their int8 values and
+    compiled to the 4-bit packed kernel where that is smaller; bit-exact with TFLM."""
+    model = _int4_conv(np.random.default_rng(in_c * 100 + k), in_c, out_c, k, size)
+    g = read_tflite(model)
+    w = g.tensors[g.operators[0].inputs[1]]
+    assert w.dtype == "int8" and w.data.min() >= -8 and w.data.max() <= 7
+    taps = k * k * in_c
+    expect = "tp_conv_w4_s8" if (out_c * taps + 1) // 2 + 16 < out_c * taps else "tp_conv_s8"
+    assert _kernels(model) == [expect]
+    check_bit_exact(model, in_c + k, sanitize=True)

@@ -226,6 +226,15 @@ def _text(value: bytes | str | None) -> str:
     return text if len(text) <= _MAX_NAME else text[: _MAX_NAME - 3] + "..."
 
 
+def _unpack_int4(content: bytes, shape: tuple[int, ...], index: int) -> np.ndarray:
+    n = int(np.prod(shape, dtype=np.int64))
+    if len(content) != (n + 1) // 2:
+        raise ValueError(f"tensor {index} buffer size mismatch")
+    packed = np.frombuffer(content, dtype=np.uint8)
+    nibbles = np.stack([packed & 15, packed >> 4], axis=1).ravel()[:n].astype(np.int8)
+    return np.where(nibbles > 7, nibbles - 16, nibbles).astype(np.int8).reshape(shape)
+
+
 def _to_graph(m, raw: bytes) -> Graph:
     if not m.subgraphs:
         raise ValueError("no subgraphs")
@@ -248,7 +257,11 @@ def _to_graph(m, raw: bytes) -> Graph:
             )
         data = None
         content = _buffer_bytes(m, raw, t.buffer)
-        if content is not None and np_dtype is not None:
+        if type_name == "INT4" and content is not None:
+            # Packed 4-bit weights (two per byte, low nibble first): read as their int8 values;
+            # the compiler stores them packed again (ops/packed.py).
+            data, dtype = _unpack_int4(content, shape, i), "int8"
+        elif content is not None and np_dtype is not None:
             arr = np.frombuffer(content, dtype=np_dtype)
             if arr.size != int(np.prod(shape, dtype=np.int64)):
                 raise ValueError(f"tensor {i} buffer size mismatch")
