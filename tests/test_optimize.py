@@ -20,7 +20,7 @@ from tinypipe.check.validate import validate_host, validate_on_board
 from tinypipe.compiler.graph import read_tflite
 
 # dataset -> (zoo model, training epochs)
-BASES = {"digits": ("tiny_cnn", 6), "vibration": ("conv1d", 4), "wine": ("mlp", 60)}
+BASES = {"digits": ("tiny_cnn", 12), "vibration": ("conv1d", 4), "wine": ("mlp", 60)}
 PRUNE = 0.5
 
 
@@ -204,9 +204,11 @@ def test_distillation_beats_the_student_trained_alone(shared, trained) -> None:
     teacher = trained("digits") / "model.keras"
 
     def make(folder: Path) -> None:
-        res = train_model("digits", "mlp", folder / "student", epochs=2, verbose=0, log=None)
-        for label, weight in (("alone", 0.0), ("distilled", 0.8)):
-            opts = OptimizeOptions(distill_from=teacher, distill_weight=weight, epochs=3)
+        res = train_model("digits", "mlp", folder / "student", epochs=1, verbose=0, log=None)
+        for label, weight in (("alone", 0.0), ("distilled", 0.5)):
+            opts = OptimizeOptions(
+                distill_from=teacher, distill_weight=weight, temperature=1.0, epochs=8
+            )
             optimize_model(res.model_path, folder / label, options=opts, force=True, log=None)
 
     folder = shared("distill-digits-mlp", make)
@@ -263,3 +265,28 @@ def test_tradeoff_section_and_plot(tmp_path) -> None:
     assert "microbit budget: flash 262,144 B, RAM 16,384 B." in text
     png = tradeoff_plot(opt, tmp_path / "t.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_optimize_section_of_tinypipe_toml(tmp_path) -> None:
+    from tinypipe.errors import TinypipeError
+    from tinypipe.pipeline.config import load_config
+
+    toml = tmp_path / "tinypipe.toml"
+    toml.write_text('[deploy]\nboards = ["host", "microbit"]\n')
+    assert not load_config(toml).optimizing
+    toml.write_text(
+        '[optimize]\nprune = 0.5\ncluster = 16\nqat = true\ndistill_from = "t/teacher.keras"\n'
+        "epochs = 2\n"
+    )
+    cfg = load_config(toml)
+    assert cfg.optimizing
+    opts = cfg.optimize_options(["microbit"])
+    assert (opts.prune, opts.cluster, opts.qat, opts.epochs) == (0.5, 16, True, 2)
+    assert opts.distill_from == (tmp_path / "t" / "teacher.keras").resolve()
+    assert opts.boards == ["microbit"]
+    toml.write_text('[optimize]\nqat = "yes"\n')
+    with pytest.raises(TinypipeError, match="qat"):
+        load_config(toml)
+    toml.write_text("[optimize]\nprunning = 0.5\n")
+    with pytest.raises(TinypipeError, match="prunning"):
+        load_config(toml)
