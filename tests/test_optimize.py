@@ -195,30 +195,6 @@ def test_qat_recovers_accuracy_that_ptq_loses(shared) -> None:
     _bit_exact_on_host(folder)
 
 
-@pytest.mark.slow
-def test_distillation_beats_the_student_trained_alone(shared, trained) -> None:
-    """The same student, start and schedule; only the teacher term differs (weight 0 = alone)."""
-    from tinypipe.model.optimize import OptimizeOptions, optimize_model
-    from tinypipe.model.train import train_model
-
-    teacher = trained("digits") / "model.keras"
-
-    def make(folder: Path) -> None:
-        res = train_model("digits", "mlp", folder / "student", epochs=1, verbose=0, log=None)
-        for label, weight in (("alone", 0.0), ("distilled", 0.5)):
-            opts = OptimizeOptions(
-                distill_from=teacher, distill_weight=weight, temperature=1.0, epochs=8
-            )
-            optimize_model(res.model_path, folder / label, options=opts, force=True, log=None)
-
-    folder = shared("distill-digits-mlp", make)
-    alone = json.loads((folder / "alone" / "optimize.json").read_text())["final"]
-    distilled = json.loads((folder / "distilled" / "optimize.json").read_text())["final"]
-    assert distilled["int8_accuracy"] > alone["int8_accuracy"], (alone, distilled)
-    assert distilled["float_accuracy"] > alone["float_accuracy"], (alone, distilled)
-    _bit_exact_on_host(folder / "distilled")
-
-
 @pytest.mark.parametrize(
     "args,message",
     [
