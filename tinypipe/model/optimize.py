@@ -276,7 +276,7 @@ def optimize_model(
     `dataset` defaults to the one named in the model.json beside the model (same seed, split).
     Classifiers only: accuracy is what the steps trade against size.
     """
-    from .quantize import _resolve_dataset
+    from .quantize import _resolve_dataset, check_input_shape
     from .train import check_output_dir, read_meta, seed_everything
     from .zoo import convert_int8
 
@@ -294,13 +294,7 @@ def optimize_model(
     meta = read_meta(keras_path)
     data = _resolve_dataset(dataset, meta, keras_path, opts.seed)
     seed = data.seed if opts.seed is None else opts.seed
-    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    if shape != tuple(data.input_shape):
-        raise TinypipeError(
-            f"The model expects inputs of shape {shape} but dataset '{data.name}' has samples "
-            f"of shape {tuple(data.input_shape)}.",
-            "Pass the dataset the model was trained on with --dataset.",
-        )
+    shape = check_input_shape(model, data)
     out_shape = tuple(int(d) for d in model.outputs[0].shape[1:])
     if len(out_shape) != 1 or out_shape[0] < data.num_classes:
         raise TinypipeError(

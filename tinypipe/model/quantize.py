@@ -89,6 +89,18 @@ def _resolve_dataset(
     return load_dataset(dataset, seed=seed, test_fraction=fraction)
 
 
+def check_input_shape(model, data: Dataset) -> tuple[int, ...]:
+    """The model's input shape (batch left out); refuses a dataset whose samples differ."""
+    model_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    if model_shape != tuple(data.input_shape):
+        raise TinypipeError(
+            f"The model expects inputs of shape {model_shape} but dataset '{data.name}' has "
+            f"samples of shape {tuple(data.input_shape)}.",
+            "Pass the dataset the model was trained on with --dataset.",
+        )
+    return model_shape
+
+
 def _load_keras(path: Path):
     keras = import_keras()
     try:
@@ -148,13 +160,7 @@ def quantize_model(
     t0 = time.perf_counter()
     loaded = _load_keras(keras_path)
     model = with_batch_one(loaded)
-    model_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    if model_shape != tuple(data.input_shape):
-        raise TinypipeError(
-            f"The model expects inputs of shape {model_shape} but dataset '{data.name}' has "
-            f"samples of shape {tuple(data.input_shape)}.",
-            "Pass the dataset the model was trained on with --dataset.",
-        )
+    model_shape = check_input_shape(model, data)
     out_shape = tuple(int(d) for d in model.outputs[0].shape[1:])
     task = (meta or {}).get("task") or (
         "autoencoder" if out_shape == model_shape else "classification"
