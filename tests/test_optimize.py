@@ -298,6 +298,9 @@ def test_optimize_section_of_tinypipe_toml(tmp_path) -> None:
     toml.write_text('[optimize]\nqat = "yes"\n')
     with pytest.raises(TinypipeError, match="qat"):
         load_config(toml)
+    toml.write_text('[optimize]\nprune = 0.5\n[quantize]\nactivations = "int16"\n')
+    with pytest.raises(TinypipeError, match="full-int8"):
+        load_config(toml)
     toml.write_text("[optimize]\nprunning = 0.5\n")
     with pytest.raises(TinypipeError, match="prunning"):
         load_config(toml)

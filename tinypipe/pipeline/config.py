@@ -122,4 +122,11 @@ def load_config(path: str | Path) -> RunConfig:
         )
     if not sections["deploy"]["boards"]:
         raise TinypipeError(f"'{path}': [deploy] boards is empty.", 'List at least one board, e.g. boards = ["host"].')
-    return RunConfig(path.resolve(), sections)
+    cfg = RunConfig(path.resolve(), sections)
+    if cfg.optimizing and sections["quantize"].get("activations", "int8") != "int8":
+        raise TinypipeError(
+            f"'{path}': [optimize] makes full-int8 models, but [quantize] activations = "
+            f"{sections['quantize']['activations']!r}.",
+            'Set activations = "int8" in [quantize], or remove the [optimize] section.',
+        )
+    return cfg
