@@ -129,6 +129,19 @@ def test_rerun_skips_unchanged_stages(digits_run):
         assert f"[{stage}] skipped" in log, stage
     assert "[validate] running" in log and "host: BIT-EXACT on 16 samples" in log
 
+    # [npu] adds only the Vela stage; the report gets its section with Vela's own figures
+    from tinypipe.device.npu import estimate_npu
+
+    cfg.write_text(cfg.read_text() + '\n[npu]\naccelerators = ["ethos-u55-128"]\n')
+    log = _run(cfg)
+    for stage in ("train", "quantize", "export", "firmware", "build", "validate"):
+        assert f"[{stage}] skipped" in log, stage
+    assert "[npu] running" in log
+    npu = json.loads((out / "report.json").read_text())["npu"]["ethos-u55-128"]
+    assert npu["cycles_total"] == estimate_npu(out / "model.tflite", "ethos-u55-128").cycles_total
+    md = (out / "report.md").read_text()
+    assert "## Ethos-U NPU estimate" in md and f"{npu['cycles_total']:,}" in md
+
 
 @pytest.mark.slow
 def test_vibration_example_end_to_end(tmp_path):
@@ -149,6 +162,10 @@ def test_bad_config_is_a_clear_error(tmp_path):
     cfg.write_text('[deploy]\nboards = ["esp32"]\n')
     res = CliRunner().invoke(main, ["run", str(cfg)])
     assert res.exit_code == 2 and "Unknown board 'esp32'" in res.output
+    assert not (tmp_path / "out").exists()
+    cfg.write_text('[npu]\naccelerators = ["ethos-u99"]\n')
+    res = CliRunner().invoke(main, ["run", str(cfg)])
+    assert res.exit_code == 2 and "unknown Ethos-U configuration 'ethos-u99'" in res.output
     assert not (tmp_path / "out").exists()
     res = CliRunner().invoke(main, ["run", str(tmp_path / "missing.toml")])
     assert res.exit_code == 2 and "does not exist" in res.output

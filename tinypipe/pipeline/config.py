@@ -27,6 +27,8 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
         "epochs": (int, 5),
         "learning_rate": (float, 2e-3),
     },
+    # Ethos-U estimates by Arm's Vela (the [npu] extra) for the run's model, in the report.
+    "npu": {"accelerators": (list, [])},
 }
 
 

@@ -93,6 +93,8 @@ def render_markdown(r: dict) -> str:
         from .tradeoff import tradeoff_markdown
 
         out += [""] + tradeoff_markdown(r["optimize"])
+    if r.get("npu"):
+        out += [""] + npu_markdown(r["npu"], r["boards"])
     out += [
         "",
         "## Memory",
@@ -117,6 +119,27 @@ def render_markdown(r: dict) -> str:
         out.append(f"- {k}: {v}")
     out.append("")
     return "\n".join(out)
+
+
+def npu_markdown(npu: dict, boards: dict) -> list[str]:
+    """Vela's Ethos-U estimates next to the measured Cortex-M instructions of the same model."""
+    out = [
+        "## Ethos-U NPU estimate",
+        "",
+        "Vela's performance-model estimates (not measurements) for the same int8 model.",
+        "",
+        "| accelerator | NPU clock | cycles | ms / inference | SRAM (B) | flash (B) | DRAM (B) | ops on CPU |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for acc, e in npu.items():
+        out.append(
+            f"| {acc} | {e['clock_hz'] / 1e6:g} MHz | {e['cycles_total']:,} | {e['time_ms']:.4f} "
+            f"| {e['sram_bytes']:,} | {e['flash_bytes']:,} | {e['dram_bytes']:,} | {e['cpu_ops']} |"
+        )
+    measured = [(n, b["instructions"]) for n, b in boards.items() if b.get("instructions")]
+    if measured:
+        out += ["", "Cortex-M, measured: " + "; ".join(f"{n} {i:,} instructions" for n, i in measured) + "."]
+    return out
 
 
 def render_html(markdown_text: str, png: Path) -> str:

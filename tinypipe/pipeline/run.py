@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tinypipe import __version__
+from tinypipe.errors import TinypipeError
 
 from .config import RunConfig, load_config
 
@@ -135,6 +136,7 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     data_cfg, model_cfg, q_cfg, dep_cfg = (cfg.sections[s] for s in ("data", "model", "quantize", "deploy"))
     boards = list(dep_cfg["boards"])
     _check_boards(boards)  # before anything is written
+    accelerators = _check_accelerators(cfg.sections["npu"]["accelerators"])
     run = Run(cfg, log, force)
     run.out.mkdir(parents=True, exist_ok=True)
     log(f"tinypipe run: {cfg.path} -> {run.out}")
@@ -254,6 +256,21 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
 
     run.stage("validate", _key(code, model_hash, fw_key, boards, n, data_key), [], do_validate)
 
+    # ---- Ethos-U estimates (Vela), when [npu] asks for them
+    if accelerators:
+
+        def do_npu() -> dict:
+            from tinypipe.device.npu import estimate_npu
+
+            out = {}
+            for acc in accelerators:
+                est = estimate_npu(tflite, acc)
+                log(est.summary())
+                out[acc] = est.to_dict()
+            return out
+
+        run.stage("npu", _key(code, model_hash, accelerators), [], do_npu)
+
     # ---- report
     from .report import write_report
 
@@ -303,6 +320,20 @@ def _optimize_stage(run: Run, keras_path: Path, tflite: Path, boards: list[str],
     key = _key(code, file_hash(keras_path), cfg.sections["optimize"], cfg.sections["quantize"], teacher, devices, data_key)
     result = run.stage("optimize", key, [tflite, opt_dir / "optimize.json"], do_optimize)
     run.results["quantize"] = result
+
+
+def _check_accelerators(names: list) -> list[str]:
+    from tinypipe.device.npu import ACCELERATORS, vela_version
+
+    for name in names:
+        if name not in ACCELERATORS:
+            raise TinypipeError(
+                f"[npu] accelerators: unknown Ethos-U configuration {name!r}.",
+                f"Use some of: {', '.join(ACCELERATORS)}.",
+            )
+    if names:
+        vela_version()  # not installed -> how to install it, before anything runs
+    return list(names)
 
 
 def _check_boards(boards: list[str]) -> None:
@@ -423,4 +454,5 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
         "boards": board_rows,
         "stages": {"seconds": run.timings, "skipped": run.skipped},
         "optimize": run.results.get("optimize"),
+        "npu": run.results.get("npu"),
     }
