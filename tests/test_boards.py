@@ -44,6 +44,7 @@ def test_registry_has_the_issue_boards() -> None:
         "mps2-an386",
         "mps2-an500",
         "netduinoplus2",
+        "mps3-an547",
         "microbit",
     ]
     stm = get_board("netduinoplus2")

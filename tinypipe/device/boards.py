@@ -203,6 +203,34 @@ BOARDS: dict[str, Board] = {
             ),
         ),
         Board(
+            name="mps3-an547",
+            title="Arm MPS3 AN547 (Cortex-M55 with Helium)",
+            vendor="Arm",
+            cpu="cortex-m55",
+            fpu="fpv5-d16",  # plus MVE (Helium), implied by -mcpu=cortex-m55
+            clock_hz=32_000_000,
+            max_clock_hz=32_000_000,
+            flash_size=512 * KiB,
+            ram_size=512 * KiB,
+            regions=(
+                MemoryRegion(
+                    "FLASH", 0x0000_0000, 512 * KiB, "flash", note="ITCM, used as code memory"
+                ),
+                MemoryRegion("RAM", 0x2000_0000, 512 * KiB, "ram", note="DTCM"),
+            ),
+            stack_size=16 * KiB,
+            console="CMSDK UART0 @0x49303000, 115200 8N1",
+            runs_on="qemu",
+            qemu_machine="mps3-an547",
+            qemu_systick_hz=32_000_000,
+            upload_protocols=("qemu",),
+            notes=(
+                "FPGA prototyping image of the Corstone-300 subsystem; tinypipe runs it under QEMU.",
+                "Code runs from the 512 KB ITCM and data from the 512 KB DTCM (the image's larger "
+                "SRAM and DDR are left alone).",
+            ),
+        ),
+        Board(
             name="microbit",
             title="BBC micro:bit v1 (nRF51822, Cortex-M0)",
             vendor="BBC / Nordic",

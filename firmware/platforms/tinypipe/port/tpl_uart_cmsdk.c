@@ -5,7 +5,9 @@
 #include "tpl_cortexm.h"
 #include "tpl_port.h"
 
+#ifndef UART_BASE /* the MPS2 boards; other CMSDK boards define their own */
 #define UART_BASE 0x40004000u
+#endif
 #define UART_DATA TPL_REG(UART_BASE + 0x00u)
 #define UART_STATE TPL_REG(UART_BASE + 0x04u)
 #define UART_CTRL TPL_REG(UART_BASE + 0x08u)
