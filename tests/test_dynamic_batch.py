@@ -40,6 +40,8 @@ def test_other_dynamic_dims_refused(tmp_path, shape, sig, dims):
     assert f"leaves dimension(s) {dims} open" in res.output
     assert "only in the batch position" in res.output and "If you only have the .tflite" in res.output
     assert not (tmp_path / "o").exists()
+    res = CliRunner().invoke(main, ["inspect", str(path)])  # inspect says the same
+    assert res.exit_code == 0 and "compiled C backend (--format c): Tensor #0 't0' has a dynamic shape" in res.output
 
 
 def _reshape_with_shape_arithmetic() -> bytes:

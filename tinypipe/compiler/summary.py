@@ -9,6 +9,7 @@ import numpy as np
 from tinypipe.errors import TinypipeError
 
 from . import ops
+from .codegen import check_graph
 from .export_tflm import tflm_status
 from .graph import Graph, Operator, Tensor, read_tflite
 
@@ -45,6 +46,16 @@ def _c_backend_status(op: Operator, g: Graph) -> str | None:
         return exc.message
 
 
+def _c_model_status(g: Graph) -> str | None:
+    """The compiled C backend's model-level refusal (what `export --format c` says before it
+    looks at any op), or None."""
+    try:
+        check_graph(g)
+        return None
+    except TinypipeError as exc:
+        return exc.message
+
+
 def summarize(model: str | Path | Graph) -> dict:
     g = model if isinstance(model, Graph) else read_tflite(model)
     rows = []
@@ -74,8 +85,10 @@ def summarize(model: str | Path | Graph) -> dict:
             }
         )
     tflm_reason = tflm_status(g)
+    model_reason = _c_model_status(g)
     for r in rows:
         r["backends"]["tflm"] = tflm_reason is None
+        r["backends"]["c"] = r["backends"]["c"] and model_reason is None
     def io(t: Tensor) -> dict:
         return {"name": t.name, "shape": list(t.shape), "quant": _quant_desc(t)}
 
@@ -92,7 +105,11 @@ def summarize(model: str | Path | Graph) -> dict:
             "macs": sum(r["macs"] for r in rows),
         },
         "support": {
-            "c": {"supported": not unsupported_c, "unsupported": unsupported_c},
+            "c": {
+                "supported": not unsupported_c and model_reason is None,
+                "unsupported": unsupported_c,
+                "reason": model_reason,  # a model-level refusal (dynamic shapes, Vela, ...)
+            },
             "tflm": {"supported": tflm_reason is None, "reason": tflm_reason},
             "c_supported_ops": ops.supported_ops(),
         },
@@ -128,7 +145,11 @@ def format_summary(info: dict) -> str:
     c = info["support"]["c"]
     if c["supported"]:
         lines.append("compiled C backend (--format c): every op supported")
+    elif c.get("reason") and not c["unsupported"]:
+        lines.append(f"compiled C backend (--format c): {c['reason']}")
     else:
+        if c.get("reason"):
+            lines.append(f"compiled C backend (--format c): {c['reason']}")
         lines.append(f"compiled C backend (--format c): {len(c['unsupported'])} unsupported op(s):")
         lines += [
             f"  #{u['index']} {u['op']} v{u['version']}: {u['reason']}" for u in c["unsupported"]
