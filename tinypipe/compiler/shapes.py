@@ -63,8 +63,8 @@ def check_static_shapes(graph: Graph) -> None:
             "Re-convert the model with every dimension fixed: in Keras give keras.Input a full "
             "shape (the batch may stay open), in TF a tf.TensorSpec with no None besides the "
             "batch, in PyTorch export with a fixed-size sample input. If you only have the "
-            ".tflite, ask its author for a fixed-shape export; the sizes its static shape "
-            "records are a placeholder, not what the model was built for.",
+            ".tflite, ask its author for a fixed-shape export: what its static shape records "
+            "for an open dimension is a placeholder the converter wrote (usually 1).",
         )
 
 
