@@ -184,3 +184,15 @@ def test_runner_errors_are_clear(fw: dict, tmp_path: Path) -> None:
         open_runner(fresh, "microbit")
     with pytest.raises(LinkError, match="Cannot open serial port"):
         open_runner(None, "netduinoplus2", port="/dev/does-not-exist")
+
+
+def test_device_refuses_sequence_numbers_beyond_32_bits(fw: dict) -> None:
+    """The documented range is seq < 2^32: 4294967296 must not wrap to 0 on the device."""
+    program = fw["project"] / ".pio/build/host/program"
+    x = bytes(64).hex()
+    answers = _raw_exchange(
+        program,
+        [frame(f"I 4294967296 {x}"), frame(f"I 99999999999 {x}"), frame(f"I 4294967295 {x}")],
+    )
+    assert answers[:2] == ["E syntax 0 0", "E syntax 0 0"]
+    assert answers[2].startswith("O 4294967295 ")

@@ -358,7 +358,10 @@ def validate(
       tinypipe validate model.tflite --board mps2-an386 --inputs x_test.npy
     """
     from .check.validate import validate_target
+    from .outdir import check_output_file
 
+    check_output_file(save_outputs, "--save-outputs")
+    check_output_file(json_path, "--json")
     verdict, _ = validate_target(target, board, inputs, sanitize=sanitize, save_to=save_outputs)
     click.echo(verdict.summary())
     if json_path:

@@ -257,7 +257,7 @@ static int handle_infer(void)
     unsigned char *in = (unsigned char *)tpl_input;
     uint32_t crc = tpl_crc32_byte(0xFFFFFFFFu, (unsigned char)'I');
     uint32_t got_crc = 0;
-    uint32_t seq = 0;
+    uint64_t seq = 0; /* at most 10 digits are read, so this cannot wrap before the check */
     int seq_digits = 0;
     size_t n = 0;
     int bad_hex = 0;
@@ -280,10 +280,12 @@ static int handle_infer(void)
             break;
         }
         crc = tpl_crc32_byte(crc, (unsigned char)c);
-        seq = seq * 10u + (uint32_t)(c - '0');
-        seq_digits++;
+        if (seq_digits < 11) { /* 11 digits already mean "too long": stop counting */
+            seq = seq * 10u + (uint64_t)(c - '0');
+            seq_digits++;
+        }
     }
-    if (c != ' ' || seq_digits == 0 || seq_digits > 10) {
+    if (c != ' ' || seq_digits == 0 || seq_digits > 10 || seq > 0xFFFFFFFFu) {
         if (skip_line(c) == TPL_EOF) {
             return TPL_EOF;
         }
@@ -357,7 +359,7 @@ static int handle_infer(void)
         return 0;
     }
 
-    tpl_profile_reset(seq);
+    tpl_profile_reset((uint32_t)seq);
     tpl_counter_start();
     status = TP_MODEL_INVOKE(tpl_input, tpl_output);
     ticks = tpl_counter_elapsed();

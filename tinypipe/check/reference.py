@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
+import signal
 import sys
 
 import numpy as np
@@ -15,6 +17,67 @@ import numpy as np
 from tinypipe.errors import TinypipeError
 
 ARENA_ALIGN = 16
+
+
+class OracleError(TinypipeError, RuntimeError):
+    """The TFLM interpreter refused or crashed on the model (a RuntimeError for older callers)."""
+
+
+def in_child(fn, *args):
+    """`fn(*args)` in a forked child, so that a crash inside the TFLM interpreter (SIGSEGV,
+    SIGABRT on a failed TFLITE_CHECK) cannot take the caller down.
+
+    Returns ("ok", result), ("error", exception type name, message) or ("signal", name)."""
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows runs the oracle in process
+        try:
+            return ("ok", fn(*args))
+        except (RuntimeError, ValueError) as exc:
+            return ("error", type(exc).__name__, str(exc))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: the answer goes through the pipe, the exit status only says "done"
+        try:
+            os.close(rfd)
+            import faulthandler
+
+            faulthandler.disable()  # a crash is reported by the parent as one clear error
+            try:
+                with quiet_stderr():
+                    answer = ("ok", fn(*args))
+            except Exception as exc:
+                answer = ("error", type(exc).__name__, str(exc).strip()[:500])
+            with os.fdopen(wfd, "wb") as f:
+                f.write(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return ("signal", signal.Signals(os.WTERMSIG(status)).name)
+    if not data:
+        return ("error", "RuntimeError", f"the interpreter process ended with status {status}")
+    return pickle.loads(data)
+
+
+def oracle(fn, *args):
+    """`fn(*args)` through `in_child`; a refusal or a crash of TFLM becomes an OracleError."""
+    answer = in_child(fn, *args)
+    if answer[0] == "ok":
+        return answer[1]
+    if answer[0] == "signal":
+        raise OracleError(
+            f"The TFLM interpreter crashed ({answer[1]}) on this model.",
+            "The model is malformed in a way TFLM does not check; re-export it with the TFLite "
+            "converter, and run `tinypipe inspect` to see which op TFLM cannot take.",
+        )
+    raise OracleError(
+        f"The TFLM interpreter refused the model: {answer[2] or answer[1]}.",
+        "Run `tinypipe inspect MODEL` to see which op TFLM cannot take.",
+    )
 
 
 def _runtime():
@@ -52,7 +115,14 @@ def run_tflm_all(
     model: bytes, inputs: list[np.ndarray], arena_size: int | None = None
 ) -> list[np.ndarray]:
     """`inputs[k]` holds the samples of model input k (first axis = samples); returns, per model
-    output, the outputs stacked on a new first axis."""
+    output, the outputs stacked on a new first axis. The interpreter runs in a child process;
+    its refusals and crashes raise OracleError."""
+    return oracle(_run_tflm_all, bytes(model), [np.asarray(x) for x in inputs], arena_size)
+
+
+def _run_tflm_all(
+    model: bytes, inputs: list[np.ndarray], arena_size: int | None
+) -> list[np.ndarray]:
     interp = tflm_interpreter(model, arena_size)
     details = [interp.get_input_details(k) for k in range(len(inputs))]
     n = len(inputs[0]) if inputs else 0
@@ -77,7 +147,14 @@ def run_tflm_tensors(
     model: bytes, x: np.ndarray | list[np.ndarray], tensor_indices: list[int]
 ) -> dict[int, np.ndarray]:
     """Run one sample (one array per model input, or one array for a single-input model) with
-    all tensors preserved and return the requested intermediate tensors."""
+    all tensors preserved and return the requested intermediate tensors (in a child process,
+    like run_tflm)."""
+    return oracle(_run_tflm_tensors, bytes(model), x, list(tensor_indices))
+
+
+def _run_tflm_tensors(
+    model: bytes, x: np.ndarray | list[np.ndarray], tensor_indices: list[int]
+) -> dict[int, np.ndarray]:
     interp = tflm_interpreter(model, preserve_all=True)
     for k, xk in enumerate(x if isinstance(x, list) else [x]):
         interp.set_input(_as_input(xk, interp.get_input_details(k)), k)

@@ -153,6 +153,15 @@ def load_inputs_array(
 ) -> np.ndarray:
     """Samples (first axis) -> model input `index`'s dtype and shape; floats are quantized."""
     t = graph.input_tensors[index]
+    if x.dtype.kind not in "iuf":  # no strings, bools, complex, structured or datetime data
+        raise TinypipeError(
+            f"{where} holds {x.dtype} data, not numbers.",
+            "Pass an integer array in the model's input type, or floats to be quantized.",
+        )
+    if x.dtype.kind == "f" and x.size and not np.isfinite(x).all():
+        raise TinypipeError(
+            f"{where} holds NaN or infinite values.", "Pass finite inputs (clean the data first)."
+        )
     if x.ndim == 0 or x.size == 0:
         raise TinypipeError(f"{where} holds no samples.", "Save at least one input sample.")
     per_sample = t.size

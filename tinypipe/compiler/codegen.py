@@ -6,19 +6,18 @@ All decisions are made here; the Jinja templates in templates/c/ only print them
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 import numpy as np
 
-from tinypipe.errors import TinypipeError, UnsupportedModelError
+from tinypipe.errors import UnsupportedModelError
 from tinypipe.outdir import check_outdir, write_files
 from tinypipe.resources import firmware_dir, templates_dir
 
 from . import ops
-from .ctext import c_comment_text
+from .ctext import c_comment_text, check_c_name
 from .custom_ops import vela_refusal
 from .graph import Graph, Operator, Tensor, read_tflite
 from .inplace import choose_inplace
@@ -36,7 +35,6 @@ _CTYPES = {
     "int64": "int64_t",
     "float32": "float",
 }
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass
@@ -178,11 +176,7 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
     """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
 
     `inplace=False` keeps every layer's output apart from its input (the plan before inplace.py)."""
-    if not _IDENT.match(name):
-        raise TinypipeError(
-            f"--name '{name}' is not a C identifier.",
-            "Use letters, digits and underscores, not starting with a digit.",
-        )
+    check_c_name(name)
     lowered = lower_all(graph)
     if inplace:
         lowered = choose_inplace(graph, lowered)

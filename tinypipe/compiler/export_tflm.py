@@ -14,7 +14,7 @@ from tinypipe.errors import TinypipeError
 from tinypipe.outdir import check_outdir, write_files
 from tinypipe.resources import templates_dir
 
-from .ctext import c_comment_text
+from .ctext import c_comment_text, check_c_name
 from .custom_ops import TFLM_CUSTOM_OPS, vela_refusal
 from .graph import Graph, read_tflite
 
@@ -68,17 +68,25 @@ def check_tflm_ops(graph: Graph) -> None:
 def tflm_status(graph: Graph) -> str | None:
     """None when the TFLM backend takes the model (TFLM's resolver registers every op and the
     interpreter loads it), else why not: what `inspect` reports and `export` refuses with."""
-    from tinypipe.check.reference import quiet_stderr, tflm_interpreter
+    from tinypipe.check.reference import in_child
 
     try:
         check_tflm_ops(graph)
-        with quiet_stderr():
-            tflm_interpreter(graph.model_bytes, max(len(graph.model_bytes) * 10, 1 << 22))
-        return None
     except TinypipeError as exc:
         return exc.message
-    except (RuntimeError, ValueError) as exc:
-        return f"the TFLM interpreter cannot load the model: {str(exc).strip()[:200]}"
+    # In a child process: TFLM aborts on some models it does not check, and inspect must live.
+    answer = in_child(_tflm_loads, graph.model_bytes)
+    if answer[0] == "ok":
+        return None
+    if answer[0] == "signal":
+        return f"the TFLM interpreter crashes ({answer[1]}) loading the model"
+    return f"the TFLM interpreter cannot load the model: {answer[2][:200]}"
+
+
+def _tflm_loads(model: bytes) -> None:
+    from tinypipe.check.reference import tflm_interpreter
+
+    tflm_interpreter(model, max(len(model) * 10, 1 << 22))
 
 
 def _resolver_entry(opcode: str) -> dict[str, str]:
@@ -122,13 +130,7 @@ def export_tflm(
     arena_margin: int = 0,
     force: bool = False,
 ) -> TflmExport:
-    from .codegen import _IDENT
-
-    if not _IDENT.match(name):
-        raise TinypipeError(
-            f"--name '{name}' is not a C identifier.",
-            "Use letters, digits and underscores, not starting with a digit.",
-        )
+    check_c_name(name)
     out_dir = Path(out_dir)
     check_outdir(out_dir, force)
     graph = read_tflite(model)

@@ -13,6 +13,8 @@ import numpy as np
 
 from tinypipe.errors import TinypipeError
 
+from . import verify
+
 try:  # the schema ships inside the tflite-micro wheel
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 except ImportError:  # pragma: no cover - depends on the install
@@ -94,6 +96,7 @@ class Operator:
     inputs: list[int]  # -1 marks an omitted optional input
     outputs: list[int]
     options: dict = field(default_factory=dict)
+    options_type: str = ""  # the builtin options table the op carries, e.g. "Conv2DOptions"
 
 
 @dataclass
@@ -158,6 +161,12 @@ if schema is not None:
     _TYPENAMES = _enum_names(schema.TensorType)
     _ACTIVATIONS = _enum_names(schema.ActivationFunctionType)
     _PADDINGS = _enum_names(schema.Padding)
+    _OPTION_TYPES = _enum_names(schema.BuiltinOptions)
+    _TYPE_SIZES = {
+        code: np.dtype(_DTYPES[name]).itemsize
+        for code, name in _TYPENAMES.items()
+        if name in _DTYPES
+    }
 
 
 def _not_tflite(where: str, detail: str) -> TinypipeError:
@@ -189,6 +198,7 @@ def read_tflite(model: str | Path | bytes) -> Graph:
         raise _not_tflite(where, "no TFL3 flatbuffer identifier in its first 8 bytes")
     try:
         m = schema.ModelT.InitFromPackedBuf(bytearray(raw), 0)
+        verify.check_flatbuffer(m, raw, where, _TYPE_SIZES)
         graph = _to_graph(m, raw)
     except TinypipeError:
         raise
@@ -197,6 +207,7 @@ def read_tflite(model: str | Path | bytes) -> Graph:
             where, f"the flatbuffer is damaged or truncated: {type(exc).__name__}"
         ) from None
     graph.source = where
+    verify.check_graph(graph, where)
     return graph
 
 
@@ -284,6 +295,9 @@ def _to_graph(m, raw: bytes) -> Graph:
                 inputs=[int(x) for x in (o.inputs if o.inputs is not None else [])],
                 outputs=[int(x) for x in (o.outputs if o.outputs is not None else [])],
                 options=_options_dict(o.builtinOptions),
+                options_type=_OPTION_TYPES.get(o.builtinOptionsType, "")
+                if o.builtinOptions is not None
+                else "",
             )
         )
     desc = _text(m.description)

@@ -19,6 +19,7 @@ from .graph import Graph
 from .ops.base import Lowered
 
 ALIGN = 4  # enough for int32/float tensors; int8 kernels need no more
+MAX_ARENA_BYTES = (1 << 31) - 1
 
 
 def _align(n: int) -> int:
@@ -123,16 +124,24 @@ def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
     storage: dict[int, tuple[str, int]] = {}
     parts: dict[int, Part] = {}
     for root, members in groups.items():
-        kinds = set()
-        if any(m in graph.inputs for m in members):
-            kinds.add("input")
-        if any(m in graph.outputs for m in members):
-            kinds.add("output")
-        if graph.tensors[root].is_const:
-            kinds.add("const")
-        if {"input", "output"} <= kinds:
+        # An ordered list, not a set: the plan must not depend on hash order.
+        kinds = [
+            kind
+            for kind, hit in (
+                ("input", any(m in graph.inputs for m in members)),
+                ("output", any(m in graph.outputs for m in members)),
+                ("const", graph.tensors[root].is_const),
+            )
+            if hit
+        ]
+        if "input" in kinds and "output" in kinds:
             raise UnsupportedModelError(
                 "The model's output is its input reshaped, with no computation in between.",
+                "There is nothing to compile; check that the right model file was given.",
+            )
+        if "const" in kinds and len(kinds) > 1:  # constants are never written at run time
+            raise UnsupportedModelError(
+                "The model's output is a constant reshaped, with no computation in between.",
                 "There is nothing to compile; check that the right model file was given.",
             )
         outs = sorted({graph.outputs.index(m) for m in members if m in graph.outputs})
@@ -143,7 +152,7 @@ def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
                 "Keep one of them as the model output and reshape on the caller's side.",
             )
         if kinds:
-            kind = kinds.pop()
+            kind = kinds[0]
             value = root
             if kind != "const":  # position among the model's inputs / outputs
                 io = graph.inputs if kind == "input" else graph.outputs
@@ -185,6 +194,12 @@ def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
     }
     live = [sum(b.size_at(k) for b in buffers) for k in range(len(lowered))]
     arena = max((b.offset + b.size for b in buffers), default=0)
+    if arena > MAX_ARENA_BYTES:  # offsets into the arena are C int32 expressions
+        raise UnsupportedModelError(
+            f"The model needs a {arena:,}-byte activation arena; tinypipe caps it at "
+            f"{MAX_ARENA_BYTES:,} bytes so every offset fits a C int32.",
+            "Use a smaller input resolution or fewer channels.",
+        )
     plan = MemoryPlan(arena, buffers, storage, scratch, live)
     check_plan(plan)
     return plan

@@ -22,14 +22,15 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
+from tinypipe.compiler.ctext import check_c_name
 from tinypipe.errors import DoesNotFitError, TinypipeError
+from tinypipe.outdir import check_outdir, staging_dir
 from tinypipe.resources import firmware_dir, templates_dir
 
 from .boards import Board, MemoryRegion, get_board
@@ -342,10 +343,7 @@ def create_project(
     if not boards:
         raise TinypipeError("No board given.", "Pass at least one --board (see `tinypipe boards`).")
     board_objs = [get_board(b) for b in dict.fromkeys(boards)]
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-        raise TinypipeError(
-            f"Model name '{name}' is not a C identifier.", "Use e.g. --name digits."
-        )
+    check_c_name(name)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TinypipeError(
@@ -356,12 +354,12 @@ def create_project(
             f"Output folder '{out}' exists and is not empty.",
             "Choose another folder with -o, or pass --force to replace the project files.",
         )
+    check_outdir(out, force=True)  # a path that can be created at all
 
     model_files, size, tflite = generate_model(model, name)
     fit = check_fit(board_objs, size)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = staging_dir(out)
     try:
         files = _write_project(staging, name, board_objs, model_files, size, tflite)
         if not out.exists() or not any(out.iterdir()):

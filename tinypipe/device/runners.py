@@ -41,6 +41,7 @@ from tinypipe.errors import TinypipeError
 from .boards import Board, get_board
 
 DEFAULT_BAUDRATE = 115200
+_HEX = re.compile(r"[0-9a-f]*")
 _DTYPES = {"i8": np.int8, "u8": np.uint8, "i16": np.int16, "i32": np.int32, "f32": np.float32}
 
 
@@ -92,7 +93,7 @@ class LinkInfo:
             raise LinkError(f"Not a tinypipe hello line: {body!r}")
         kv = dict(p.split("=", 1) for p in parts[2:] if "=" in p)
         try:
-            return cls(
+            info = cls(
                 model=kv["model"],
                 board=kv["board"],
                 in_bytes=int(kv["in"]),
@@ -106,6 +107,11 @@ class LinkInfo:
             )
         except (KeyError, ValueError) as exc:
             raise LinkError(f"Malformed hello line {body!r}: {exc}") from None
+        if min(info.in_bytes, info.out_bytes, info.counter_hz) <= 0 or info.arena_bytes < 0:
+            raise LinkError(
+                f"Malformed hello line {body!r}: sizes and the counter rate must be positive."
+            )
+        return info
 
 
 # ----------------------------------------------------------------------------- transports
@@ -287,7 +293,7 @@ class Runner:
                 f"Input has {len(data)} bytes; model '{self.info.model}' takes "
                 f"{self.info.in_bytes}."
             )
-        self._seq = (self._seq + 1) % 1_000_000_000
+        self._seq = self._seq % 999_999_999 + 1  # 1..999999999: 0 means "none yet"
         seq = str(self._seq)
         request = frame(f"I {seq} {data.hex()}")
         self._inferred = True
@@ -296,18 +302,13 @@ class Runner:
             deadline = time.monotonic() + self.timeout
             # None: garbled on the way, so ask again (answers carry the seq)
             while (body := self._next_answer(deadline, "an inference")) is not None:
-                parts = body.split()
+                parts = body.split() or [""]
                 if parts[0] == "O":
                     if len(parts) != 4:
                         raise LinkError(f"Malformed output line {body!r}")
                     if parts[1] != seq:
                         continue  # the answer to an earlier, repeated request
-                    out = bytes.fromhex(parts[2])
-                    if len(out) != self.info.out_bytes:
-                        raise LinkError(
-                            f"Output has {len(out)} bytes, expected {self.info.out_bytes}."
-                        )
-                    self.last_ticks = int(parts[3])
+                    out, self.last_ticks = self._parse_output(body, parts)
                     return out, int(round(self.last_ticks * self.ticks_to_count))
                 if parts[0] == "E":
                     if parts[1:2] == ["crc"] and attempt < retries:
@@ -330,7 +331,7 @@ class Runner:
             deadline = time.monotonic() + self.timeout
             # None: garbled on the way, so ask again (the answer does not change)
             while (body := self._next_answer(deadline, "a profile request")) is not None:
-                parts = body.split()
+                parts = body.split() or [""]
                 if parts[0] == "P":
                     return self._parse_profile(body, parts)
                 if parts[0] == "E":
@@ -361,10 +362,25 @@ class Runner:
             if line.strip():
                 return None
 
+    def _parse_output(self, body: str, parts: list[str]) -> tuple[bytes, int]:
+        """(output bytes, ticks) of an "O <seq> <hex> <ticks>" line whose CRC was right."""
+        hexdata, ticks = parts[2], parts[3]
+        if len(hexdata) % 2 or not _HEX.fullmatch(hexdata) or not ticks.isdigit():
+            raise LinkError(
+                f"Malformed output line {body[:120]!r}: the payload must be whole hex bytes "
+                "and the count a non-negative decimal."
+            )
+        out = bytes.fromhex(hexdata)
+        if len(out) != self.info.out_bytes:
+            raise LinkError(f"Output has {len(out)} bytes, expected {self.info.out_bytes}.")
+        return out, int(ticks)
+
     def _parse_profile(self, body: str, parts: list[str]) -> list[int | None]:
         try:
             seq, n = int(parts[1]), int(parts[2])
             ticks = [None if t == "-" else int(t) for t in parts[3:]]
+            if any(t is not None and t < 0 for t in ticks):
+                raise ValueError("negative tick count")
         except (IndexError, ValueError):
             raise LinkError(f"Malformed profile line {body!r}") from None
         if len(ticks) != n:

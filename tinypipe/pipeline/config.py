@@ -124,6 +124,7 @@ def load_config(path: str | Path) -> RunConfig:
         )
     if not sections["deploy"]["boards"]:
         raise TinypipeError(f"'{path}': [deploy] boards is empty.", 'List at least one board, e.g. boards = ["host"].')
+    _check_values(path, sections)
     cfg = RunConfig(path.resolve(), sections)
     if cfg.optimizing and sections["quantize"].get("activations", "int8") != "int8":
         raise TinypipeError(
@@ -132,3 +133,44 @@ def load_config(path: str | Path) -> RunConfig:
             'Set activations = "int8" in [quantize], or remove the [optimize] section.',
         )
     return cfg
+
+
+# section, key -> (lowest allowed, highest allowed or None)
+_RANGES = {
+    ("data", "seed"): (0, None),
+    ("data", "test_fraction"): (1e-6, 1 - 1e-6),
+    ("model", "epochs"): (0, None),
+    ("model", "batch_size"): (1, None),
+    ("model", "learning_rate"): (1e-12, None),
+    ("quantize", "max_drop"): (0, 100),
+    ("quantize", "representative_samples"): (1, None),
+    ("deploy", "validate_samples"): (1, None),
+}
+
+
+def _check_values(path: Path, sections: dict[str, dict]) -> None:
+    """Values of the right type but outside what a run can use; paths that leave the project."""
+    from tinypipe.compiler.ctext import check_c_name
+
+    for (section, key), (lo, hi) in _RANGES.items():
+        v = sections[section][key]
+        if v != v or v < lo or (hi is not None and v > hi):  # v != v: NaN
+            span = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+            raise TinypipeError(f"'{path}': [{section}] {key} = {v!r} is out of range.", f"Use a value {span}.")
+    boards = sections["deploy"]["boards"]
+    if not all(isinstance(b, str) for b in boards):
+        raise TinypipeError(
+            f"'{path}': [deploy] boards = {boards!r} must be a flat list of board names.",
+            'Write e.g. boards = ["host", "mps2-an386"] (see `tinypipe boards`).',
+        )
+    check_c_name(sections["project"]["name"], f"'{path}': [project] name")
+    root = path.resolve().parent
+    for section, key in (("project", "output"), ("data", "dataset")):
+        value = sections[section][key]
+        if section == "data" and not value.endswith((".npz", ".csv")):
+            continue  # a built-in dataset name
+        if "\0" in value or not (root / value).resolve().is_relative_to(root):
+            raise TinypipeError(
+                f"'{path}': [{section}] {key} = {value!r} points outside the project folder '{root}'.",
+                "Use a path inside the folder that holds tinypipe.toml.",
+            )
