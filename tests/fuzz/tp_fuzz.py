@@ -441,9 +441,16 @@ class _Finding(Exception):
         self.kind = kind
 
 
+def _random_samples(t, rng) -> np.ndarray:
+    if np.dtype(t.dtype).kind in "iu":
+        info = np.iinfo(t.dtype)
+        return rng.integers(info.min, info.max + 1, (SAMPLES, *t.shape), dtype=t.dtype)
+    return rng.standard_normal((SAMPLES, *t.shape)).astype(t.dtype)
+
+
 def run_case(raw: bytes, work: Path, cache: _Cache, seed: int) -> tuple[str, str]:
     """(outcome, detail) for one model; runs in the caller's process (use `run_forked`)."""
-    from tinypipe.check.reference import OracleError, run_tflm
+    from tinypipe.check.reference import OracleError, run_tflm_all
     from tinypipe.check.validate import compare, outputs_from_raw
     from tinypipe.compiler.codegen import export_c
     from tinypipe.device.hostrun import HostBinary, run_host
@@ -463,22 +470,21 @@ def run_case(raw: bytes, work: Path, cache: _Cache, seed: int) -> tuple[str, str
     try:
         exe = _build(res.model, work, cache)
         g = res.model.graph
-        t = g.input_tensors[0]
-        info = np.iinfo(t.dtype) if np.dtype(t.dtype).kind in "iu" else None
         rng = np.random.default_rng(seed)
-        if info is not None:
-            x = rng.integers(info.min, info.max + 1, (SAMPLES, *t.shape), dtype=t.dtype)
-        else:
-            x = rng.standard_normal((SAMPLES, *t.shape)).astype(t.dtype)
+        xs = [_random_samples(t, rng) for t in g.input_tensors]
         try:
-            expected = run_tflm(g.model_bytes, x)
+            expected = run_tflm_all(g.model_bytes, xs)
         except OracleError as exc:
             return "accepted_tflm_refuses", exc.message
         try:
-            raw_out, _ = run_host(HostBinary(exe, res.model, False), x, work)
+            raw_out, _ = run_host(HostBinary(exe, res.model, False), xs if len(xs) > 1 else xs[0],
+                                  work)
         except RuntimeError as exc:
             return "sanitizer", str(exc)[-3000:]
-        n, bad, _ = compare(outputs_from_raw(raw_out, g), expected)
+        n = bad = 0
+        for got, want in zip(outputs_from_raw(raw_out, g), expected, strict=True):
+            n_k, bad_k, _ = compare(got, want)
+            n, bad = n + n_k, bad + bad_k
         return ("exact", f"{n} values") if not bad else ("mismatch", f"{bad}/{n} values differ")
     except _Finding as f:
         return f.kind, str(f)

@@ -50,12 +50,12 @@ ARITY: dict[str, tuple[int, int, int, str | None, bool]] = {
     "SOFTMAX": (1, 1, 1, "SoftmaxOptions", True),
     "LOGISTIC": (1, 1, 1, None, False),
     "TANH": (1, 1, 1, None, False),
-    "HARD_SWISH": (1, 1, 1, None, False),
+    "HARD_SWISH": (1, 1, 1, "HardSwishOptions", False),
     "RELU": (1, 1, 1, None, False),
     "RELU6": (1, 1, 1, None, False),
     "LEAKY_RELU": (1, 1, 1, "LeakyReluOptions", True),
-    "QUANTIZE": (1, 1, 1, None, False),
-    "DEQUANTIZE": (1, 1, 1, None, False),
+    "QUANTIZE": (1, 1, 1, "QuantizeOptions", False),
+    "DEQUANTIZE": (1, 1, 1, "DequantizeOptions", False),
     "RESHAPE": (1, 2, 1, "ReshapeOptions", False),
     "SQUEEZE": (1, 1, 1, "SqueezeOptions", False),
     "EXPAND_DIMS": (2, 2, 1, "ExpandDimsOptions", False),
@@ -202,8 +202,8 @@ def _check_quant(q, label: str, shape: list[int], where: str) -> None:
     zps = [] if q.zeroPoint is None else [int(z) for z in q.zeroPoint]
     if not scale and not zps:
         return
-    if not scale:
-        raise _invalid(where, f"{label} has zero points but no scales")
+    if not scale:  # zero points alone carry no quantization: the tensor is not quantized
+        return
     if zps and len(zps) != len(scale):
         raise _invalid(where, f"{label} has {len(scale)} scales but {len(zps)} zero points")
     if len(scale) > 1:
