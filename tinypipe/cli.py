@@ -396,8 +396,17 @@ def boards(as_json: bool) -> None:
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Project folder to write.")
 @click.option("--name", default="model", show_default=True, help="C identifier prefix for the model.")
 @click.option("--force", is_flag=True, help="Replace the project files in a non-empty folder.")
+@click.option(
+    "--protocol",
+    type=click.Choice(["tinypipe", "mlperf"]),
+    default="tinypipe",
+    show_default=True,
+    help="What the firmware speaks: the tinypipe link (validate) or the MLPerf Tiny / EEMBC protocol.",
+)
 @_friendly
-def firmware(model: Path, board_names: tuple[str, ...], out: Path, name: str, force: bool) -> None:
+def firmware(
+    model: Path, board_names: tuple[str, ...], out: Path, name: str, force: bool, protocol: str
+) -> None:
     """Write a PlatformIO project (one env per board) that builds offline.
 
     MODEL is a .tflite file, or a folder written by `tinypipe export --format c`. The model must
@@ -411,7 +420,7 @@ def firmware(model: Path, board_names: tuple[str, ...], out: Path, name: str, fo
     """
     from .device.firmware import create_project
 
-    project = create_project(model, list(board_names), out, name=name, force=force)
+    project = create_project(model, list(board_names), out, name=name, force=force, protocol=protocol)
     click.echo(f"Wrote PlatformIO project {out} (envs: {', '.join(project.envs)})")
     for report in project.fit:
         for line in report.describe("\n").splitlines():
@@ -500,6 +509,34 @@ def npu(model: Path, accelerator: str, board: str | None, json_path: Path | None
     if json_path:
         out = {k: v for k, v in result.items() if k != "estimate"}
         json_path.write_text(json.dumps(out, indent=2) + "\n")
+
+
+@main.command()
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option("--board", "-b", required=True, help="The env (board) to run, e.g. mps2-an386.")
+@click.option("--inputs", type=click.Path(path_type=Path), required=True, help=".npy of samples (first axis).")
+@click.option("--port", help="Serial port of a real board already running the firmware.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the verdict as JSON here.")
+@_friendly
+def mlperf(project: Path, board: str, inputs: Path, port: str | None, json_path: Path | None) -> None:
+    """Drive MLPerf Tiny firmware (`tinypipe firmware --protocol mlperf`) as the benchmark's
+    runner does: name, profile, then per sample `db load`, `db HEX`, `infer 1 0`, and check
+    each result vector against the TFLM interpreter's output dequantized to 3 decimals.
+
+    Exit status: 0 identical, 1 a difference, 2 bad input.
+
+    \b
+    Example:
+      tinypipe firmware model.tflite --board mps2-an386 --protocol mlperf -o fw-mlperf
+      tinypipe mlperf fw-mlperf --board mps2-an386 --inputs x_test.npy
+    """
+    from .check.mlperf_check import validate_mlperf
+
+    verdict = validate_mlperf(project, board, inputs, port)
+    click.echo(verdict.summary())
+    if json_path:
+        json_path.write_text(json.dumps(verdict.to_dict(), indent=2) + "\n")
+    sys.exit(0 if verdict.exact else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

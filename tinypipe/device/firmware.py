@@ -278,10 +278,14 @@ SCONS_SHIM_META = {
 
 
 def _write_project(root: Path, name: str, boards: list[Board], model_files: dict[str, str],
-                   size: ModelSize, tflite: bytes | None) -> list[str]:  # fmt: skip
+                   size: ModelSize, tflite: bytes | None, protocol: str = "tinypipe",
+                   output_quant: tuple[float, int] = (1.0, 0)) -> list[str]:  # fmt: skip
     env = _jinja()
     ctx = {
         "name": name,
+        "protocol": protocol,
+        "output_scale": repr(float(output_quant[0])),
+        "output_zero_point": int(output_quant[1]),
         "boards": [_board_context(b) for b in boards],
         "input_bytes": size.input_bytes,
         "output_bytes": size.output_bytes,
@@ -297,7 +301,8 @@ def _write_project(root: Path, name: str, boards: list[Board], model_files: dict
     for fname, content in model_files.items():
         text[f"{MODEL_DIR}/{fname}"] = content
     fw = firmware_dir()
-    for f in sorted((fw / "link").glob("tpl_*.[ch]")):
+    link = fw / "link" / "mlperf" if protocol == "mlperf" else fw / "link"
+    for f in sorted(link.glob("tpl_*.[ch]")):
         text[f"{SRC_DIR}/{f.name}"] = f.read_text()
     manifest = {
         "name": name,
@@ -308,6 +313,7 @@ def _write_project(root: Path, name: str, boards: list[Board], model_files: dict
         "output_bytes": size.output_bytes,
         "arena_bytes": size.arena_bytes,
         "weight_bytes": size.weight_bytes,
+        "protocol": protocol,
     }
     text[MANIFEST] = json.dumps(manifest, indent=2) + "\n"
     if tflite is not None:
@@ -329,8 +335,12 @@ def create_project(
     out_dir: str | Path,
     name: str = "model",
     force: bool = False,
+    protocol: str = "tinypipe",
 ) -> Project:
     """Write a PlatformIO project for `model` with one env per board into `out_dir`.
+
+    `protocol` is what the firmware speaks on its console: "tinypipe" (the CRC-checked link
+    that `validate` uses) or "mlperf" (the MLPerf Tiny / EEMBC device-under-test protocol).
 
     `model` is a .tflite file (compiled with tinypipe's codegen) or a folder holding an
     exported C model. Every board is checked first: a model that does not fit a board's
@@ -356,12 +366,19 @@ def create_project(
         )
     check_outdir(out, force=True)  # a path that can be created at all
 
+    if protocol not in PROTOCOLS:
+        raise TinypipeError(
+            f"Unknown firmware protocol '{protocol}'.", f"Use one of: {', '.join(PROTOCOLS)}."
+        )
     model_files, size, tflite = generate_model(model, name)
+    output_quant = _mlperf_output_quant(tflite) if protocol == "mlperf" else (1.0, 0)
     fit = check_fit(board_objs, size)
 
     staging = staging_dir(out)
     try:
-        files = _write_project(staging, name, board_objs, model_files, size, tflite)
+        files = _write_project(
+            staging, name, board_objs, model_files, size, tflite, protocol, output_quant
+        )
         if not out.exists() or not any(out.iterdir()):
             if out.exists():
                 out.rmdir()
@@ -379,6 +396,35 @@ def create_project(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Project(out, name, board_objs, size, fit, files)
+
+
+PROTOCOLS = ("tinypipe", "mlperf")
+
+
+def _mlperf_output_quant(tflite: bytes | None) -> tuple[float, int]:
+    """The MLPerf Tiny protocol carries one input buffer and one float result vector: the
+    model must be a .tflite with one input and one quantized output (dequantized on device)."""
+    from tinypipe.compiler.graph import read_tflite
+
+    if tflite is None:
+        raise TinypipeError(
+            "MLPerf firmware is made from a .tflite model, not from exported C.",
+            "Pass the .tflite file to `tinypipe firmware --protocol mlperf`.",
+        )
+    graph = read_tflite(tflite)
+    if len(graph.input_tensors) != 1 or len(graph.output_tensors) != 1:
+        raise TinypipeError(
+            f"The MLPerf Tiny protocol carries one input and one output; this model has "
+            f"{len(graph.input_tensors)} and {len(graph.output_tensors)}.",
+            "Use the tinypipe link (the default --protocol) for this model.",
+        )
+    out = graph.output_tensors[0]
+    if out.dtype not in ("int8", "int16"):
+        raise TinypipeError(
+            f"The model's output is {out.dtype}; MLPerf firmware dequantizes an int8 or int16 output.",
+            "Quantize the model to full int8 (`tinypipe quantize`).",
+        )
+    return float(out.scale), int(out.zero_point)
 
 
 def project_manifest(project_dir: str | Path) -> dict:
