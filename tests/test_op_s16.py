@@ -428,3 +428,22 @@ def test_concatenation_s16_random_bit_exact() -> None:
         b.op("CONCATENATION", inputs, [y], "ConcatenationOptions", axis=axis - rank * (k % 2))
         with labelled_failure(f"seed {seed} {shape} axis {axis} {kinds}"):
             check_s16(b.build([x], [y]), seed, sanitize=k == 0)
+
+
+@pytest.mark.parametrize("opcode", ["PAD", "PADV2"])
+def test_pad_s16_random_bit_exact(opcode: str) -> None:
+    for k in range(4):
+        seed = 17200 + 10 * k + len(opcode)
+        rng = np.random.default_rng(seed)
+        shape = [int(d) for d in rng.integers(1, 5, int(rng.integers(1, 5)))]
+        pads = rng.integers(0, 3, (len(shape), 2)) * (rng.random((len(shape), 1)) < 0.6)
+        q = {"dtype": "int16", "scale": float(10 ** rng.uniform(-4, -1))}
+        b = ModelBuilder()
+        x = b.tensor(shape, **q)
+        ins = [x, b.tensor(pads.shape, "int32", data=pads.astype(np.int32))]
+        if opcode == "PADV2":
+            ins.append(b.tensor([1], **q, data=rng.integers(-32768, 32768, [1])))
+        y = b.tensor([d + int(p.sum()) for d, p in zip(shape, pads)], **q)
+        b.op(opcode, ins, [y])
+        with labelled_failure(f"seed {seed} {shape} {pads.tolist()}"):
+            check_s16(b.build([x], [y]), seed, sanitize=k == 0)

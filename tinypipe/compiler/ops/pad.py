@@ -11,6 +11,7 @@ import numpy as np
 from tinypipe.compiler.graph import Graph, Operator
 
 from .base import Lowered, T, c_array, io, require_int8, unsupported
+from .s16 import require_s16
 
 MAX_DIMS = 4
 
@@ -38,7 +39,9 @@ def lower(op: Operator, g: Graph) -> Lowered:
     if len(ins) < 2 or ins[0] is None or ins[1] is None:
         raise unsupported(op, "expected an input and a paddings tensor")
     inp, paddings = ins[0], ins[1]
-    require_int8(op, inp, out)
+    s16 = inp.dtype == "int16"  # 16x8 models: int16 elements (tp_pad_s16)
+    require = require_s16 if s16 else require_int8
+    require(op, inp, out)
     if paddings.data is None or paddings.dtype != "int32":
         raise unsupported(
             op,
@@ -48,7 +51,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
     pad_value = out.zero_point
     if len(ins) > 2 and ins[2] is not None:  # PADV2
         value = ins[2]
-        require_int8(op, value)
+        require(op, value)
         if value.data is None or value.size != 1:
             raise unsupported(op, "the pad value must be a constant scalar")
         if np.float32(value.scale) != np.float32(out.scale) or value.zero_point != out.zero_point:
@@ -74,10 +77,11 @@ def lower(op: Operator, g: Graph) -> Lowered:
             op, f"padding {rank}-D input {list(inp.shape)} needs {len(dims)} dims, at most 4"
         )
     lead = MAX_DIMS - len(dims)
+    stem = "tp_pad_s16" if s16 else "tp_pad"
     return Lowered(
-        func="tp_pad_s8",
-        source="tp_pad",
-        params_type="tp_pad_params",
+        func="tp_pad_s16" if s16 else "tp_pad_s8",
+        source=stem,
+        params_type=f"{stem}_params",
         params={
             "out_dims": c_array([1] * lead + out_dims),
             "before": c_array([0] * lead + [d[1] for d in dims]),
