@@ -60,14 +60,39 @@ def _band_energy(x: np.ndarray, lo: float, hi: float) -> float:
 def test_vibration_classes_have_their_physical_signatures() -> None:
     x, y, names = vibration_arrays(samples_per_class=40, seed=1)
     by = {name: x[y == i] for i, name in enumerate(names)}
-    # Bearing impacts ring a 250-400 Hz resonance: far more high-frequency energy than healthy.
-    assert _band_energy(by["bearing_wear"], 240, 420) > 10 * _band_energy(by["normal"], 240, 420)
+    # Bearing impacts ring a 250-400 Hz resonance: more high-frequency energy than healthy (which
+    # also sees the odd knock from outside, and faults are often mild).
+    assert _band_energy(by["bearing_wear"], 240, 420) > 2.5 * _band_energy(by["normal"], 240, 420)
     # Imbalance is a strong radial 1x (20-45 Hz) component.
-    assert _band_energy(by["imbalance"], 15, 50) > 10 * _band_energy(by["normal"], 15, 50)
+    assert _band_energy(by["imbalance"], 15, 50) > 5 * _band_energy(by["normal"], 15, 50)
     # Misalignment shows up axially (z).
     axial_std = {n: float(v[..., 2].std(axis=1).mean()) for n, v in by.items()}
     assert axial_std["misalignment"] > 2 * axial_std["normal"]
     assert axial_std["misalignment"] > 2 * axial_std["imbalance"]
+
+
+def test_vibration_classes_overlap_and_sensors_drift() -> None:
+    """Not a clean textbook set: mild faults hide in the healthy spread, and every window sees
+    its own mount tilt, gain error and baseline wander."""
+    x, y, names = vibration_arrays(samples_per_class=100, seed=2)
+    def rms(lo: float, hi: float) -> np.ndarray:
+        return np.sqrt(np.array([_band_energy(w[None], lo, hi) for w in x]))
+
+    # the mildest imbalanced machines are within the healthy machines' 1x range
+    one_x, healthy = rms(15, 50), y == 0
+    imbalance = one_x[y == names.index("imbalance")]
+    assert np.quantile(imbalance, 0.05) < np.quantile(one_x[healthy], 0.95)
+    assert np.median(imbalance) > 2 * np.median(one_x[healthy])
+    # a tenth of worn bearings ring no louder than the healthy machine at the 90th percentile
+    ring = rms(240, 420)
+    assert np.quantile(ring[y == names.index("bearing_wear")], 0.1) < np.quantile(ring[healthy], 0.9)
+    # tilt: gravity leaks into the radial axes, differently per window
+    radial_mean = x[..., :2].mean(axis=1)
+    assert 0.03 < radial_mean.std() < 0.2
+    # drift: the first and last quarter of a window disagree by more than noise alone would make
+    quarter = x.shape[1] // 4
+    step = x[:, -quarter:, :].mean(axis=1) - x[:, :quarter, :].mean(axis=1)
+    assert np.abs(step).mean() > 0.01
 
 
 def test_split_is_stratified_reproducible_and_disjoint() -> None:

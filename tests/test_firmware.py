@@ -184,6 +184,15 @@ def test_build_api_returns_results(project: Path) -> None:
     assert d["board"] == "netduinoplus2" and d["ram_size"] == 128 * 1024
     assert 0 < d["flash_used"] < d["flash_size"] and d["ram_used"] >= 8192
     assert lines and "netduinoplus2" in lines[0] and "FLASH" in lines[0]
+    # one clean line per env, the stack reservation named inside the RAM figure
+    assert re.fullmatch(
+        r"\[build\] netduinoplus2: built in [\d.]+ s; FLASH [\d,]+ / 1,048,576 B \([\d.]+%\), "
+        r"RAM [\d,]+ / 131,072 B \([\d.]+%; incl\. 8,192 B stack\)",
+        lines[0],
+    ), lines[0]
+    assert d["stack"] == get_board("netduinoplus2").stack_size
+    build_project(project, "host", log=lines.append)
+    assert re.fullmatch(r"\[build\] host: built in [\d.]+ s; code\+rodata [\d,]+ B, .*", lines[1]), lines[1]
 
 
 def test_flash_dry_run_prints_the_command(project: Path) -> None:
@@ -204,6 +213,30 @@ def test_flash_dry_run_prints_the_command(project: Path) -> None:
     assert cmd == " ".join(qemu_command(get_board("mps2-an386"), elf))
     with pytest.raises(TinypipeError, match="cannot upload with 'stlink'"):
         upload(project, "mps2-an386", protocol="stlink", dry_run=True)
+
+
+@pytest.mark.qemu
+def test_flash_to_qemu_says_what_to_type_and_ends_with_stdin(project: Path) -> None:
+    """Without --dry-run an emulated board boots in QEMU attached to this terminal: the command
+    says what the console understands and how to quit, answers '?' and returns once stdin ends."""
+    build(project, ["mps2-an386"])
+    res = subprocess.run(
+        [sys.executable, "-m", "tinypipe.cli", "flash", str(project), "-e", "mps2-an386"],
+        input="?\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PLATFORMIO_DISABLE_UPGRADE_CHECK": "true"},
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Ctrl-D" in res.stderr and "'?'" in res.stderr and "mps2-an386" in res.stderr
+    hellos = re.findall(r"^H tinypipe-link v=1 model=fc board=mps2-an386 .*\*[0-9a-f]{8}$", res.stdout, re.M)
+    assert len(hellos) == 2, res.stdout  # at boot, and the answer to '?'
+
+
+def test_build_of_a_missing_folder_says_it_is_missing(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["build", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "does not exist" in res.output and "PlatformIO project" not in res.output
 
 
 def test_copied_project_builds_with_its_own_platform(tmp_path: Path, model: Path) -> None:

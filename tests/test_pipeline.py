@@ -150,7 +150,10 @@ def test_vibration_example_end_to_end(tmp_path):
     assert "host: BIT-EXACT" in log and "mps2-an386: BIT-EXACT" in log
     report = json.loads((cfg.parent / "out" / "report.json").read_text())
     assert report["accuracy"]["classes"] == ["normal", "imbalance", "bearing_wear", "misalignment"]
-    assert report["accuracy"]["int8"] >= 0.8
+    # realistic data (mild faults, noise, drift): good but not perfect, in float and in int8
+    acc = report["accuracy"]
+    assert 0.7 <= acc["float"] < 1.0 and 0.7 <= acc["int8"] < 1.0
+    assert np.trace(acc["confusion_matrix"]) < acc["samples"]
     assert all(b["bit_exact"] for b in report["boards"].values())
 
 

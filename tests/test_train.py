@@ -26,7 +26,15 @@ def digits_run(tmp_path_factory):
 
 def test_train_writes_a_batch1_model_and_metadata(digits_run) -> None:
     out, result = digits_run
-    assert sorted(p.name for p in out.iterdir()) == ["model.json", "model.keras"]
+    assert sorted(p.name for p in out.iterdir()) == ["model.json", "model.keras", "x_test.npy", "y_test.npy"]
+    # the test split as trained on, ready for `tinypipe validate --inputs`
+    from tinypipe.model.datasets import load_dataset
+
+    data = load_dataset("digits", seed=0)
+    x, y = np.load(out / "x_test.npy"), np.load(out / "y_test.npy")
+    assert x.dtype == np.float32 and y.dtype == np.int32
+    np.testing.assert_array_equal(x, data.x_test)
+    np.testing.assert_array_equal(y, data.y_test)
     meta = json.loads((out / "model.json").read_text())
     assert meta["model"] == "tiny_cnn" and meta["dataset"]["name"] == "digits"
     assert meta["classes"] == [str(i) for i in range(10)] and meta["input_shape"] == [8, 8, 1]
@@ -67,7 +75,21 @@ def test_digits_int8_accuracy_with_tflm_via_cli(digits_run, tmp_path) -> None:
     acc = float(np.mean(y.reshape(len(y), -1).argmax(axis=1) == data.y_test))
     assert acc == pytest.approx(report["int8_test_accuracy"], abs=1e-6)
     assert acc >= 0.90
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite", "quant.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.tflite",
+        "quant.json",
+        "x_test.npy",
+        "x_test_int8.npy",
+        "y_test.npy",
+    ]
+    x_q = np.load(tmp_path / "x_test_int8.npy")
+    assert x_q.dtype == np.int8 and x_q.shape == data.x_test.shape
+    np.testing.assert_array_equal(x_q, reference.quantize_input(data.x_test, tin.scale, tin.zero_point))
+
+    # the files tinypipe wrote validate bit-exact as they are: no user code in between
+    for inputs in (tmp_path / "x_test_int8.npy", tmp_path / "x_test.npy"):
+        res = CliRunner().invoke(main, ["validate", str(tflite), "--inputs", str(inputs)])
+        assert res.exit_code == 0 and "BIT-EXACT" in res.output and "359 samples" in res.output, res.output
 
 
 def test_max_drop_gate_fails_and_writes_nothing(digits_run, tmp_path, monkeypatch) -> None:
@@ -108,9 +130,10 @@ def test_training_is_reproducible(tmp_path) -> None:
 
 def test_vibration_conv1d_train_and_quantize(tmp_path) -> None:
     res = train_model("vibration", "conv1d", tmp_path, epochs=8, seed=0, verbose=0, log=None)
-    assert res.float_accuracy >= 0.9
+    # mild faults, noise and sensor drift: well above chance (25 %), never perfect
+    assert 0.7 <= res.float_accuracy < 1.0
     q = quantize_model(res.model_path, tmp_path / "model.tflite", max_drop=3.0, log=None)
-    assert q.int8_accuracy >= 0.9 and q.drop_points <= 3.0
+    assert 0.7 <= q.int8_accuracy < 1.0 and q.drop_points <= 3.0
     assert q.report["dataset"]["classes"] == ["normal", "imbalance", "bearing_wear", "misalignment"]
 
 

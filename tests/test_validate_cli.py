@@ -104,3 +104,37 @@ def test_bad_inputs_exit_2(tmp_path, digits_tflite):
         main, ["validate", str(digits_tflite), "--inputs", str(tmp_path / "none.npy")]
     )
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_data_command_exports_a_split_that_validates_as_is(tmp_path, digits_tflite):
+    """`tinypipe data` writes the split train uses, in float and in the model's int8 form; both
+    files go to `validate --inputs` as they are and are bit-exact."""
+    from tinypipe.check.reference import quantize_input
+    from tinypipe.model.datasets import load_dataset
+
+    out = tmp_path / "data"
+    res = CliRunner().invoke(main, ["data", "digits", "-o", str(out), "--model", str(digits_tflite)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["x_test.npy", "x_test_int8.npy", "y_test.npy"]
+    ds = load_dataset("digits", seed=0)
+    t = read_tflite(digits_tflite).input_tensors[0]
+    np.testing.assert_array_equal(np.load(out / "x_test.npy"), ds.x_test)
+    np.testing.assert_array_equal(np.load(out / "y_test.npy"), ds.y_test)
+    np.testing.assert_array_equal(
+        np.load(out / "x_test_int8.npy"), quantize_input(ds.x_test, t.scale, t.zero_point)
+    )
+    for name in ("x_test_int8.npy", "x_test.npy"):
+        res = CliRunner().invoke(main, ["validate", str(digits_tflite), "--inputs", str(out / name)])
+        assert res.exit_code == 0 and "BIT-EXACT" in res.output, res.output
+
+    # another seed, the train split, no model: float inputs and labels only
+    res = CliRunner().invoke(main, ["data", "digits", "--split", "train", "--seed", "3", "-o", str(tmp_path / "tr")])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_array_equal(np.load(tmp_path / "tr" / "y_train.npy"), load_dataset("digits", seed=3).y_train)
+    assert sorted(p.name for p in (tmp_path / "tr").iterdir()) == ["x_train.npy", "y_train.npy"]
+
+
+def test_data_command_refuses_a_model_of_another_shape(tmp_path, digits_tflite):
+    res = CliRunner().invoke(main, ["data", "vibration", "-o", str(tmp_path / "d"), "--model", str(digits_tflite)])
+    assert res.exit_code == 2 and "shape (128, 3)" in res.output and "[1, 8, 8, 1]" in res.output
+    assert not (tmp_path / "d").exists()

@@ -231,6 +231,40 @@ def optimize(model: Path, out: Path, dataset: str | None, qat: bool, prune: floa
     optimize_model(model, out, dataset=dataset, options=opts, force=force, log=click.echo)
 
 
+@main.command()
+@click.argument("dataset")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--model", type=click.Path(path_type=Path), help="An int8 .tflite: also write the inputs in its int8 form.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The split's seed (as given to train).")
+@click.option("--test-fraction", type=float, default=0.2, show_default=True)
+@click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
+@_friendly
+def data(
+    dataset: str, out: Path, split: str, model: Path | None, seed: int, test_fraction: float, force: bool
+) -> None:
+    """Export a dataset split as .npy files ready for `validate --inputs`.
+
+    Writes x_<split>.npy (float32 inputs, as trained on), y_<split>.npy (int32 labels) and, with
+    --model, x_<split>_int8.npy (the inputs quantized with the model's input scale and zero
+    point). The split is the one `train` makes with the same --seed. `train` and `quantize`
+    already leave the test split beside the model.
+
+    \b
+    Example:
+      tinypipe data digits -o runs/digits/data --model runs/digits/model.tflite
+      tinypipe validate runs/digits/model.tflite --inputs runs/digits/data/x_test_int8.npy
+      tinypipe data mydata.npz --split train -o data --seed 3
+    """
+    import numpy as np
+
+    from .check.testdata import export_split
+
+    paths = export_split(dataset, out, split, model, seed=seed, test_fraction=test_fraction, force=force)
+    x = np.load(paths[-1])
+    click.echo(f"Wrote {', '.join(p.name for p in paths)} to {out} ({len(x)} samples)")
+
+
 # ---------------------------------------------------------------- inspect / export
 
 
@@ -446,7 +480,7 @@ def build(project: Path, envs: tuple[str, ...], verbose: bool) -> None:
 
     for res in build_project(project, list(envs) or None, verbose=verbose):
         click.echo(f"[{res.env}] built {res.program} in {res.seconds:.1f} s")
-        click.echo(f"  {res.usage.describe()}")
+        click.echo(f"  {res.board.name}: {res.usage.describe()}")
 
 
 @main.command()

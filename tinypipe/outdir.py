@@ -78,6 +78,18 @@ def staging_dir(path: Path) -> Path:
     return tmp
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write one file through a temporary sibling and a rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_files(path: Path, files: dict[str, bytes | str], force: bool = False) -> list[str]:
     """Write `files` (relative name -> content) into `path` all at once.
 

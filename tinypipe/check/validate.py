@@ -69,7 +69,8 @@ class Verdict:
         if build and build.get("flash_size"):
             lines.append(
                 f"flash {build['flash_used']:,} / {build['flash_size']:,} B, "
-                f"RAM {build['ram_used']:,} / {build['ram_size']:,} B (incl. stack)"
+                f"RAM {build['ram_used']:,} / {build['ram_size']:,} B"
+                + (f" (incl. {build['stack']:,} B stack)" if build.get("stack") else "")
             )
         if self.instructions:
             lines.append(

@@ -73,20 +73,30 @@ class MemoryUsage:
             "text": self.text,
             "data": self.data,
             "bss": self.bss,
+            "stack": self.stack,
         }
 
+    @property
+    def stack(self) -> int:
+        """Bytes of the .stack reservation counted in the RAM figures."""
+        return sum(s.size for r in self.regions for s in r.sections if s.name == ".stack")
+
     def describe(self) -> str:
+        """One line of use per region, e.g. 'FLASH 16,060 / 4,194,304 B (0.4%), RAM 18,212 /
+        4,194,304 B (0.4%; incl. 16,384 B stack)'. The board's name is left to the caller."""
         if not self.regions:
             return (
-                f"{self.board.name}: host program {self.path.name}: code+rodata {self.text:,} B, "
+                f"code+rodata {self.text:,} B, "
                 f"data {self.data:,} B, bss {self.bss:,} B (no budget: runs on this machine)"
             )
         parts = []
         for r in self.regions:
             if not r.region.used and not r.used:
                 continue
-            parts.append(f"{r.region.name} {r.used:,} / {r.region.size:,} B ({r.percent:.1f}%)")
-        return f"{self.board.name}: " + ", ".join(parts)
+            stack = sum(s.size for s in r.sections if s.name == ".stack")
+            note = f"; incl. {stack:,} B stack" if stack else ""
+            parts.append(f"{r.region.name} {r.used:,} / {r.region.size:,} B ({r.percent:.1f}%{note})")
+        return ", ".join(parts)
 
 
 def elf_usage(path: str | Path, board: Board) -> MemoryUsage:

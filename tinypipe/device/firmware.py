@@ -455,6 +455,12 @@ def project_model(project_dir: str | Path) -> Path:
 def project_envs(project_dir: str | Path) -> dict[str, Board]:
     """The envs of a tinypipe project (env name -> board), in platformio.ini order."""
     ini = Path(project_dir) / "platformio.ini"
+    if not Path(project_dir).exists():
+        raise TinypipeError(
+            f"Project folder '{project_dir}' does not exist.",
+            "Check the path, or create the project with "
+            "`tinypipe firmware MODEL.tflite --board BOARD -o DIR`.",
+        )
     if not ini.is_file():
         raise TinypipeError(
             f"'{project_dir}' is not a PlatformIO project (no platformio.ini).",
@@ -607,8 +613,15 @@ def build_project(project_dir: str | Path, env: str, log=None) -> BuildResult:
     """Build one env (`build(project_dir, [env])`), logging a one-line summary to `log`."""
     (res,) = build(project_dir, [env])
     if log is not None:
-        log(f"[build] {env}: {res.seconds:.1f} s; {res.usage.describe()}")
+        log(f"[build] {env}: built in {res.seconds:.1f} s; {res.usage.describe()}")
     return res
+
+
+def _pick_protocol(board: Board, port: str | None, protocol: str | None) -> str | None:
+    """An explicit protocol, else a real board's hardware flasher when a port is given."""
+    if protocol is None and port and board.hardware_protocol:
+        return board.hardware_protocol
+    return protocol
 
 
 def upload_command(
@@ -623,8 +636,7 @@ def upload_command(
     STM32F405); with a `port` and no protocol, a board with real-hardware support uses it.
     """
     env, board = resolve_env(project_dir, env)
-    if protocol is None and port and board.hardware_protocol:
-        protocol = board.hardware_protocol
+    protocol = _pick_protocol(board, port, protocol)
     if protocol is not None and protocol not in board.upload_protocols:
         raise TinypipeError(
             f"Board {board.name} cannot upload with '{protocol}'.",
@@ -662,4 +674,10 @@ def upload(
             tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-30:])
             raise BuildError(f"PlatformIO could not prepare the upload:\n{tail}\n")
         return m.group(1)
+    env_name, board = resolve_env(project_dir, env)
+    if (_pick_protocol(board, port, protocol) or board.default_protocol) == "qemu":
+        from .console import HINT, run_console
+
+        print(HINT.format(board=board.name), file=sys.stderr, flush=True)
+        return run_console(cmd, project_dir, pio_environ(project_dir, extra))
     return subprocess.run(cmd, cwd=project_dir, env=pio_environ(project_dir, extra)).returncode

@@ -7,7 +7,6 @@ kernels), i.e. the numbers the microcontroller will reproduce bit for bit.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from tinypipe.errors import TinypipeError
+from tinypipe.outdir import write_atomic as _write_atomic
 
-from .datasets import Dataset, load_dataset
+from .datasets import Dataset, load_dataset, split_files
 from .zoo import SUPPORTED_INT8_OPS, convert_int8, import_keras, with_batch_one
 
 REPORT_FILE = "quant.json"
@@ -256,6 +256,10 @@ def quantize_model(
     _write_atomic(out_path, tflite)
     _write_atomic(report_path, (json.dumps(report, indent=2) + "\n").encode())
     say(f"Wrote {out_path} ({len(tflite)} bytes) and {report_path}")
+    # the test split as the model takes it, ready for `tinypipe validate --inputs`
+    for name, blob in split_files(data, "test", x_int8=x_q).items():
+        _write_atomic(out_path.with_name(name), blob)
+    say("Wrote the test split beside it: x_test.npy (float), x_test_int8.npy, y_test.npy")
     return QuantResult(
         tflite_path=out_path,
         report_path=report_path,
@@ -269,14 +273,3 @@ def quantize_model(
         ops=ops,
         report=report,
     )
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

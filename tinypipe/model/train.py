@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from tinypipe.errors import TinypipeError
+from tinypipe.outdir import write_atomic
 
-from .datasets import Dataset, load_dataset
+from .datasets import Dataset, load_dataset, split_files
 from .zoo import build_model, import_keras, model_info
 
 MODEL_FILE = "model.keras"
@@ -161,11 +162,13 @@ def train_model(
         "train_seconds": round(train_seconds, 2),
     }
     model_path, meta_path = _save(final, meta, out_dir)
+    for name, blob in split_files(dataset, "test").items():
+        write_atomic(out_dir / name, blob)
     if autoencoder:
         say(f"Float test reconstruction MSE: {loss:.5f}  ({train_seconds:.1f} s training)")
     else:
         say(f"Float test accuracy: {100 * float_acc:.2f}%  ({train_seconds:.1f} s training)")
-    say(f"Wrote {model_path} and {meta_path}")
+    say(f"Wrote {model_path}, {meta_path} and the test split (x_test.npy, y_test.npy)")
     return TrainResult(
         model_path=model_path,
         meta_path=meta_path,

@@ -198,6 +198,9 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     # ---- evaluate int8 on the test split (confusion matrix) and pick validation inputs
     ds = load_dataset(cfg.resolve_dataset(), seed=data_cfg["seed"], test_fraction=data_cfg["test_fraction"])
     accuracy = _accuracy(tflite, ds, run.results["quantize"])
+    from tinypipe.check.testdata import export_split
+
+    export_split(ds, run.out / "data", "test", tflite, force=True)  # for `tinypipe validate --inputs`
 
     # ---- export: compiled C and TFLM arrays
     c_dir, tflm_dir = run.out / "c", run.out / "tflm"
