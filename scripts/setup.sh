@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Set up everything tinypipe needs on a fresh Debian/Ubuntu machine:
-#   system: a C compiler, the Arm cross toolchain (gcc-arm-none-eabi + newlib), QEMU
+#   system: a C compiler, the Arm cross toolchain (gcc-arm-none-eabi + newlib), QEMU, CMake
+#           (the exported model as a CMake library) and Chromium (screenshots of report.html)
 #   python: a virtual environment in .venv with tinypipe[train,npu,dev] installed from this checkout
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm python3-venv)
+APT_PACKAGES=(gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm python3-venv cmake chromium)
 missing=()
-for tool in gcc g++ arm-none-eabi-gcc qemu-system-arm; do
+for tool in gcc g++ arm-none-eabi-gcc qemu-system-arm cmake chromium; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ -f /usr/lib/arm-none-eabi/newlib/libc.a ] || [ -d /usr/lib/arm-none-eabi/newlib ] || missing+=(newlib)

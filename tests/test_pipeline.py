@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from tinypipe.device.elfsize import elf_usage
 from tinypipe.model.datasets import load_dataset
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def _copy_example(name: str, tmp_path: Path) -> Path:
@@ -109,6 +111,48 @@ def test_report_figures_match_the_run(digits_run):
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and f"{m4['instructions']:,}" in html
     assert (out / "memory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_report_page_in_a_real_browser(digits_run, tmp_path):
+    """report.html opens with the verdict banner and the run date, embeds its charts (no network),
+    and headless Chromium renders it: the banner's green is on screen, near the top."""
+    out, _ = digits_run
+    report = json.loads((out / "report.json").read_text())
+    page = (out / "report.html").read_text()
+    banner = page[page.index('id="verdict"') : page.index("<nav>")]
+    assert 'class="banner ok"' in page and report["run_date"] in page[: page.index('id="verdict"')]
+    for board in ("host", "mps2-an386"):
+        assert f"<h3>{board}</h3>" in banner
+    for b in report["boards"].values():  # (a re-run in this module may validate fewer samples)
+        assert f"✔ bit-exact: {b['samples']} samples" in banner
+    assert "✔ fits" in banner
+    acc = report["accuracy"]
+    assert f"float {100 * acc['float']:.2f} % → int8 {100 * acc['int8']:.2f} %" in banner
+    alts = re.findall(r'<img class="chart" alt="([^"]+)" src="data:image/png;base64,', page)
+    assert alts == ["confusion matrix of the int8 model", "flash and RAM against each board's budget",
+                    "instructions per layer", "arena timeline: tensor lifetimes over the layers and their offsets",
+                    "arena bytes live per layer"]  # fmt: skip
+    assert "http://" not in page and "https://" not in page  # nothing to fetch
+    assert "<li>tinypipe: " in page and "<p>- " not in page  # provenance is a real list
+    assert "(incl. 16,384 B stack)" in page  # the stack is named in the RAM figure
+    # every arena buffer drawn comes from the plan the C was generated with
+    plan = generate_c(read_tflite(out / "model.tflite"), "digits").plan
+    assert [(b["offset"], b["size"], b["first"], b["last"]) for b in report["arena_buffers"]] == [
+        (b.offset, b.size, b.first, b.last) for b in plan.buffers
+    ]
+
+    shot = tmp_path / "report.png"
+    subprocess.run(["bash", str(SCRIPTS / "screenshot.sh"), str(out / "report.html"), str(shot), "1280,1000"],
+                   check=True, timeout=120)  # fmt: skip
+    import matplotlib.image
+
+    img = (matplotlib.image.imread(shot)[..., :3] * 255).round().astype(int)
+    assert img.shape[:2] == (1000, 1280)
+    green = np.all(np.abs(img - [0xE8, 0xF5, 0xE9]) <= 2, axis=-1)  # the "all good" banner
+    rows = np.flatnonzero(green.sum(axis=1) > 400)
+    assert rows.size > 40 and rows.min() < 250, "banner not rendered at the top"
+    assert (img.sum(axis=-1) < 600).mean() > 0.05  # text and charts, not a blank page
 
 
 @pytest.mark.slow

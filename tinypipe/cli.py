@@ -309,15 +309,23 @@ def inspect(model: Path, as_json: bool) -> None:
     type=click.IntRange(0),
     help="tflm: extra arena bytes on top of the exact size.",
 )
+@click.option("--library-version", default="1.0.0", show_default=True, help="c: version in the library manifests.")
+@click.option("--library-url", default=None, help="c: your project's page, for library.properties (default: tinypipe's).")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
 @_friendly
-def export(model: Path, fmt: str, out: Path, name: str, arena_margin: int, force: bool) -> None:
+def export(
+    model: Path, fmt: str, out: Path, name: str, arena_margin: int, library_version: str,
+    library_url: str | None, force: bool,
+) -> None:  # fmt: skip
     """Turn a full-int8 .tflite model into C sources.
+
+    With --format c the folder is also a library: library.json (PlatformIO), CMakeLists.txt
+    (CMake, Zephyr) and arduino/NAME/ (an Arduino library: library.properties, src/, example).
 
     \b
     Example:
       tinypipe export model.tflite --format tflm -o out/tflm --name digits
-      tinypipe export model.tflite --format c -o out/c
+      tinypipe export model.tflite --format c -o out/c --name digits
     """
     if fmt == "tflm":
         from .compiler.export_tflm import export_tflm
@@ -332,7 +340,8 @@ def export(model: Path, fmt: str, out: Path, name: str, arena_margin: int, force
     else:
         from .compiler.codegen import export_c
 
-        res = export_c(model, out, name=name, force=force)
+        library = {"version": library_version, **({"url": library_url} if library_url else {})}
+        res = export_c(model, out, name=name, force=force, **library)
         click.echo(f"Wrote {len(res.files)} files to {out}")
         click.echo(
             f"Arena (peak RAM of the plan): {res.arena_size} bytes; weights: {res.weight_bytes} bytes"

@@ -317,11 +317,15 @@ def _io_info(t: Tensor, kind: str, k: int, count: int) -> dict:
 
 
 def export_c(
-    model: str | Path, out_dir: str | Path, name: str = "model", force: bool = False
+    model: str | Path, out_dir: str | Path, name: str = "model", force: bool = False, **library
 ) -> ExportResult:
-    """`tinypipe export --format c`: write the compiled model and its runtime into `out_dir`."""
+    """`tinypipe export --format c`: write the compiled model and its runtime into `out_dir`,
+    with the manifests that make the folder a PlatformIO, CMake and Arduino library
+    (`library` goes to `library.library_files`: version, url, author)."""
+    from .library import library_files
+
     out_dir = Path(out_dir)
     check_outdir(out_dir, force)
     cmodel = generate_c(read_tflite(model), name)
-    files = write_files(out_dir, cmodel.files, force=force)
+    files = write_files(out_dir, {**cmodel.files, **library_files(cmodel, **library)}, force=force)
     return ExportResult(files, cmodel.arena_size, cmodel.weight_bytes, cmodel)

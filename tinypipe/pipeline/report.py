@@ -1,40 +1,20 @@
-"""Run reports: report.json for machines, report.md and a self-contained report.html for people,
-and memory.png, the arena over the layers."""
+"""Run reports: report.json for machines, report.md and a self-contained report.html for people
+(laid out section by section in report_html), and memory.png, the arena over the layers."""
 
 from __future__ import annotations
 
-import base64
-import html
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 
+from . import charts
+from .report_html import render_html
+
 
 def memory_plot(layers: list[dict], arena: int, tflm_arena: int | None, path: Path) -> Path:
     """Bar chart of the arena bytes live during each layer, with the plan's and TFLM's arena."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = [f"#{r['index']} {r['op']}" for r in layers]
-    live = [r["live_bytes"] for r in layers]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(labels) + 2), 4.0), dpi=100)
-    ax.bar(range(len(live)), live, color="#4C72B0", label="live activations (bytes)")
-    ax.axhline(arena, color="#55A868", linestyle="-", label=f"tinypipe arena {arena:,} B")
-    if tflm_arena:
-        ax.axhline(tflm_arena, color="#C44E52", linestyle="--", label=f"TFLM smallest arena {tflm_arena:,} B")
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("bytes")
-    ax.set_title("Arena use over the layers")
-    ax.legend(fontsize=8, loc="center right")
-    fig.tight_layout()
-    # no timestamps in the PNG so the same run writes the same bytes
-    fig.savefig(path, format="png", metadata={"Software": None})
-    plt.close(fig)
+    path.write_bytes(charts.live_arena(layers, arena, tflm_arena))
     return path
 
 
@@ -46,11 +26,15 @@ def _n(x) -> str:
     return "-" if x is None else f"{int(x):,}"
 
 
+def _stack_note(ram: dict) -> str:
+    return f" (incl. {ram['stack']:,} B stack)" if ram.get("stack") else ""
+
+
 def render_markdown(r: dict) -> str:
     acc = r.get("accuracy", {})
     mem = r["memory"]
     drop = "-" if acc.get("drop_points") is None else f"{acc['drop_points']:.2f} points"
-    out = [f"# tinypipe report: {r['name']}", ""]
+    out = [f"# tinypipe report: {r['name']}", "", f"Run {r.get('run_date', '-')}.", ""]
     out += [
         f"Model `{r['model']['tflite']}` (sha256 `{r['model']['sha256'][:16]}`), "
         f"{r['model']['macs']:,} MACs, {r['model']['param_bytes']:,} parameter bytes.",
@@ -81,7 +65,8 @@ def render_markdown(r: dict) -> str:
             f"| {name} | {'**yes**' if b.get('bit_exact') else '**NO**'} | {b.get('samples', '-')} | "
             f"{b.get('mismatches', '-')} | {_n(b.get('instructions'))} | "
             f"{_n(b.get('flash', {}).get('used'))} / {_n(b.get('flash', {}).get('budget'))} | "
-            f"{_n(b.get('ram', {}).get('used'))} / {_n(b.get('ram', {}).get('budget'))} | "
+            f"{_n(b.get('ram', {}).get('used'))} / {_n(b.get('ram', {}).get('budget'))}"
+            f"{_stack_note(b.get('ram', {}))} | "
             f"{fit.get('verdict', '-')} |"
         )
     out += ["", "### Flash split", "", "| board | weights | kernels | rest | total |", "|---|---|---|---|---|"]
@@ -142,46 +127,6 @@ def npu_markdown(npu: dict, boards: dict) -> list[str]:
     return out
 
 
-def render_html(markdown_text: str, png: Path) -> str:
-    """A minimal self-contained page: the Markdown's tables as HTML, the plot inlined."""
-    img = base64.b64encode(png.read_bytes()).decode()
-    body, rows = [], []
-
-    def flush_table() -> None:
-        if rows:
-            head, *rest = rows
-            body.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>")
-            body.extend("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rest)
-            body.append("</table>")
-            rows.clear()
-
-    for line in markdown_text.splitlines():
-        if line.startswith("|"):
-            cells = [html.escape(c.strip()).replace("**", "") for c in line.strip("|").split("|")]
-            if not all(set(c) <= {"-"} for c in cells):
-                rows.append(cells)
-            continue
-        flush_table()
-        if line.startswith("!["):
-            body.append(f'<img alt="arena over the layers" src="data:image/png;base64,{img}">')
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
-        elif line.strip():
-            text = re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(line).replace("**", ""))
-            body.append(f"<p>{text}</p>")
-    flush_table()
-    style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
-        "text-align:right}th{background:#eee}img{max-width:100%}"
-    )
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>tinypipe report</title>"
-        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )
-
-
 def write_report(report: dict, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     png = memory_plot(
@@ -191,7 +136,7 @@ def write_report(report: dict, out_dir: Path) -> list[Path]:
     paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.html", png]
     paths[0].write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
     paths[1].write_text(md)
-    paths[2].write_text(render_html(md, png))
+    paths[2].write_text(render_html(report))
     if report.get("optimize"):
         from .tradeoff import PLOT_FILE, tradeoff_plot
 

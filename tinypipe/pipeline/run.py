@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -384,7 +385,20 @@ def _memory_rows(build: dict) -> dict:
         fit["verdict"] = (
             f"{'fits' if ok else 'DOES NOT FIT'}: flash margin {fit['flash_margin']:,} B, RAM margin {fit['ram_margin']:,} B"
         )
-    return {"flash": flash, "ram": {"used": used_r, "budget": size_r}, "fit": fit}
+    return {"flash": flash, "ram": {"used": used_r, "budget": size_r, "stack": build.get("stack")}, "fit": fit}
+
+
+def _arena_buffers(graph, plan) -> list[dict]:
+    """The memory plan's buffers (tensor or scratch, bytes, arena offset, first and last layer)."""
+    out = []
+    for b in plan.buffers:
+        if b.key.startswith("t"):
+            label = graph.tensors[int(b.key[1:])].name or b.key
+            label = label if len(label) <= 28 else "…" + label[-27:]
+        else:
+            label = f"scratch of #{b.key.removeprefix('scratch')}"
+        out.append({"label": label, "size": b.size, "offset": b.offset, "first": b.first, "last": b.last})
+    return out
 
 
 def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> dict:
@@ -421,6 +435,8 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
             layer_board = b
             break
     board_rows = {}
+    from tinypipe.device.boards import get_board
+
     for b in boards:
         build = run.results["build"][b]
         v = run.results["validate"][b]
@@ -430,11 +446,13 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
             "elements": v["elements"],
             "mismatches": v["mismatches"],
             "instructions": int(np.mean(v["instructions"])) if v.get("instructions") else None,
+            "clock_hz": get_board(b).clock_hz or None,
             **_memory_rows(build),
         }
     export = run.results["export"]
     return {
         "name": cfg.get("project", "name"),
+        "run_date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "config": {k: v for k, v in cfg.sections.items()},
         "model": {
             "tflite": tflite.name,
@@ -453,6 +471,7 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
             "weight_bytes": cm.weight_bytes,
         },
         "layers": layers,
+        "arena_buffers": _arena_buffers(graph, cm.plan),
         "layer_instructions_board": layer_board,
         "boards": board_rows,
         "stages": {"seconds": run.timings, "skipped": run.skipped},

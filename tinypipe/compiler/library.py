@@ -1,0 +1,97 @@
+"""The exported C model as a library for existing projects: a PlatformIO `library.json`, a
+`CMakeLists.txt` (any CMake build, Zephyr included) and an Arduino library under
+`arduino/<name>/` (`library.properties`, `src/`, an example sketch).
+
+The C sources stay flat at the top of the export folder, so it still compiles with a plain
+`cc *.c`; the PlatformIO and CMake manifests build them there. The Arduino library format wants
+its sources under `src/`, so that folder carries its own copy.
+"""
+
+from __future__ import annotations
+
+import re
+
+import jinja2
+
+from tinypipe.resources import templates_dir
+
+from .codegen import _CTYPES, CModel
+
+LIBRARY_VERSION = "1.0.0"
+# The Arduino library specification requires a `url`: tinypipe's package page until the user
+# passes their project's with --library-url.
+DEFAULT_URL = "https://pypi.org/project/tinypipe/"
+DEFAULT_AUTHOR = "tinypipe"
+# Arduino library names: letters, digits, spaces, underscores, dots and dashes, 63 at most,
+# starting with a letter or digit (a C identifier prefix always qualifies).
+ARDUINO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]{0,62}")
+SEMVER = re.compile(r"\d+\.\d+\.\d+")
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "library")),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
+
+
+def _one_line(text: str) -> str:
+    """Properties files end a value at the line break: keep descriptions on one line."""
+    return " ".join(str(text).split())
+
+
+def library_files(
+    cmodel: CModel, version: str = LIBRARY_VERSION, url: str = DEFAULT_URL, author: str = DEFAULT_AUTHOR
+) -> dict[str, str]:
+    """Manifests (and the Arduino copy of the sources) for `cmodel`'s export folder, by
+    relative path."""
+    from tinypipe.errors import TinypipeError
+
+    if not SEMVER.fullmatch(version):
+        raise TinypipeError(
+            f"Library version '{version}' is not MAJOR.MINOR.PATCH.", "Use for example 1.0.0."
+        )
+    if not ARDUINO_NAME.fullmatch(cmodel.name):  # the codegen's identifier check makes this hold
+        raise TinypipeError(f"'{cmodel.name}' cannot name an Arduino library.")
+    inp, out = cmodel.graph.input_tensors[0], cmodel.graph.output_tensors[0]
+    name = cmodel.name
+    sentence = (
+        f"The {name} int8 neural network compiled to C by tinypipe: input {list(inp.shape)} "
+        f"{inp.dtype}, output {list(out.shape)} {out.dtype}."
+    )
+    paragraph = (
+        f"{len(cmodel.graph.operators)} layers, {cmodel.weight_bytes} bytes of weights in flash, "
+        f"one static arena of {cmodel.arena_size} bytes; no heap, no interpreter, no float math. "
+        f"Call {name}_invoke(input, output). Bit-exact with the TensorFlow Lite Micro interpreter."
+    )
+    example = f"{name}_run"
+    ctx = {
+        "name": name,
+        "NAME": name.upper(),
+        "version": version,
+        "url": _one_line(url),
+        "author": _one_line(author),
+        "sentence": sentence,
+        "paragraph": paragraph,
+        "header": f"{name}.h",
+        "sources": sorted(f for f in cmodel.files if f.endswith(".c")),
+        "example": example,
+        "input_ctype": _CTYPES[inp.dtype],
+        "output_ctype": _CTYPES[out.dtype],
+    }
+    env = _env()
+    files = {
+        "library.json": env.get_template("library.json.j2").render(ctx),
+        "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(ctx),
+    }
+    arduino = f"arduino/{name}"
+    files[f"{arduino}/library.properties"] = env.get_template("library.properties.j2").render(ctx)
+    files[f"{arduino}/examples/{example}/{example}.ino"] = env.get_template("example.ino.j2").render(ctx)
+    for fname, text in sorted(cmodel.files.items()):
+        files[f"{arduino}/src/{fname}"] = text
+    return files
+
