@@ -104,7 +104,43 @@ def test_arduino_library_layout_follows_the_specification(library):
     assert sorted(re.findall(r"/(\w+\.c)\n", cmake)) == sorted(p.name for p in library.glob("*.c"))
     cfg = configparser.ConfigParser()  # the properties file also reads as plain key=value lines
     cfg.read_string("[p]\n" + (root / "library.properties").read_text())
-    assert cfg["p"]["sentence"].startswith("The digits int8 neural network")
+    assert cfg["p"]["sentence"].startswith("The digits neural network")
+
+
+SKETCH_HOST = """
+#include <cstdio>
+/* Just enough of the Arduino core for the example sketch to run on this machine. */
+struct SerialPort {
+    void begin(long) {}
+    void print(const char *s) { std::printf("%s", s); }
+    void println(long v) { std::printf("%ld\\n", v); }
+};
+static SerialPort Serial;
+static unsigned long micros() { return 0; }
+#include SKETCH
+int main() { setup(); return 0; }
+"""
+
+
+def test_arduino_sketch_and_sources_build_as_cpp_and_c(tmp_path, library, digits_tflite):
+    """The Arduino core compiles the sketch as C++ and src/ as C: the example sketch, on a
+    stand-in for the core, prints what TFLM computes for an all-zero input."""
+    root = library / "arduino" / "digits"
+    (sketch,) = (root / "examples").iterdir()
+    objs = []
+    for src in sorted((root / "src").glob("*.c")):
+        obj = tmp_path / f"{src.stem}.o"
+        subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-c", str(src), "-o", str(obj)], check=True)
+        objs.append(str(obj))
+    (tmp_path / "host.cpp").write_text(SKETCH_HOST)
+    exe = tmp_path / "sketch"
+    subprocess.run(["c++", "-Wall", "-Wextra", "-Werror", f"-I{root / 'src'}",
+                    f'-DSKETCH="{sketch / (sketch.name + ".ino")}"', "-x", "c++", str(tmp_path / "host.cpp"),
+                    "-x", "none", *objs, "-o", str(exe)], check=True)  # fmt: skip
+    lines = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines()
+    zeros = np.zeros((1, 1, 8, 8, 1), dtype=np.int8)
+    assert [int(v) for v in lines[:-1]] == run_tflm(digits_tflite.read_bytes(), zeros).ravel().tolist()
+    assert lines[-1] == "microseconds: 0"
 
 
 def test_bad_library_version_is_refused_before_writing(tmp_path, digits_tflite):

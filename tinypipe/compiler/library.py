@@ -15,7 +15,7 @@ import jinja2
 
 from tinypipe.resources import templates_dir
 
-from .codegen import _CTYPES, CModel
+from .codegen import CModel, _io_info
 
 LIBRARY_VERSION = "1.0.0"
 # The Arduino library specification requires a `url`: tinypipe's package page until the user
@@ -57,16 +57,20 @@ def library_files(
         )
     if not ARDUINO_NAME.fullmatch(cmodel.name):  # the codegen's identifier check makes this hold
         raise TinypipeError(f"'{cmodel.name}' cannot name an Arduino library.")
-    inp, out = cmodel.graph.input_tensors[0], cmodel.graph.output_tensors[0]
+    ins, outs = cmodel.graph.input_tensors, cmodel.graph.output_tensors
     name = cmodel.name
+
+    def shapes(ts) -> str:
+        return ", ".join(f"{list(t.shape)} {t.dtype}" for t in ts)
+
     sentence = (
-        f"The {name} int8 neural network compiled to C by tinypipe: input {list(inp.shape)} "
-        f"{inp.dtype}, output {list(out.shape)} {out.dtype}."
+        f"The {name} neural network compiled to C by tinypipe: input {shapes(ins)}, "
+        f"output {shapes(outs)}."
     )
     paragraph = (
         f"{len(cmodel.graph.operators)} layers, {cmodel.weight_bytes} bytes of weights in flash, "
         f"one static arena of {cmodel.arena_size} bytes; no heap, no interpreter, no float math. "
-        f"Call {name}_invoke(input, output). Bit-exact with the TensorFlow Lite Micro interpreter."
+        f"Call {name}_invoke() (see {name}.h). Bit-exact with the TensorFlow Lite Micro interpreter."
     )
     example = f"{name}_run"
     ctx = {
@@ -80,8 +84,8 @@ def library_files(
         "header": f"{name}.h",
         "sources": sorted(f for f in cmodel.files if f.endswith(".c")),
         "example": example,
-        "input_ctype": _CTYPES[inp.dtype],
-        "output_ctype": _CTYPES[out.dtype],
+        "inputs": [_io_info(t, "input", k, len(ins)) for k, t in enumerate(ins)],
+        "outputs": [_io_info(t, "output", k, len(outs)) for k, t in enumerate(outs)],
     }
     env = _env()
     files = {
