@@ -21,3 +21,18 @@ def templates_dir() -> Path:
 
 def firmware_dir() -> Path:
     return data_dir("firmware")
+
+
+def template_env(subdir: str = "", autoescape: bool = False):
+    """A Jinja environment over templates/<subdir>: strict (an unknown name is an error),
+    blocks trimmed, trailing newline kept. `autoescape` for HTML."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / subdir)),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+    )

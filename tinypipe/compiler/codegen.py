@@ -14,7 +14,7 @@ import numpy as np
 
 from tinypipe.errors import UnsupportedModelError
 from tinypipe.outdir import check_outdir, write_files
-from tinypipe.resources import firmware_dir, templates_dir
+from tinypipe.resources import firmware_dir, template_env
 
 from . import ops
 from .ctext import c_comment_text, check_c_name
@@ -65,13 +65,7 @@ class ExportResult:
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "c")),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    return template_env("c")
 
 
 def check_graph(graph: Graph) -> None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import re
 
-import jinja2
-
-from tinypipe.resources import templates_dir
+from tinypipe.resources import template_env
 
 from .codegen import CModel, _io_info
 
@@ -26,17 +24,6 @@ DEFAULT_AUTHOR = "tinypipe"
 # starting with a letter or digit (a C identifier prefix always qualifies).
 ARDUINO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]{0,62}")
 SEMVER = re.compile(r"\d+\.\d+\.\d+")
-
-
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "library")),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-    )
 
 
 def _one_line(text: str) -> str:
@@ -87,7 +74,7 @@ def library_files(
         "inputs": [_io_info(t, "input", k, len(ins)) for k, t in enumerate(ins)],
         "outputs": [_io_info(t, "output", k, len(outs)) for k, t in enumerate(outs)],
     }
-    env = _env()
+    env = template_env("library")
     files = {
         "library.json": env.get_template("library.json.j2").render(ctx),
         "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(ctx),

@@ -31,7 +31,7 @@ import jinja2
 from tinypipe.compiler.ctext import check_c_name
 from tinypipe.errors import DoesNotFitError, TinypipeError
 from tinypipe.outdir import check_outdir, staging_dir
-from tinypipe.resources import firmware_dir, templates_dir
+from tinypipe.resources import firmware_dir, template_env
 
 from .boards import Board, MemoryRegion, get_board
 from .elfsize import MemoryUsage, elf_usage
@@ -236,14 +236,7 @@ class Project:
 
 
 def _jinja() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-    )
+    return template_env()
 
 
 def _board_context(b: Board) -> dict:

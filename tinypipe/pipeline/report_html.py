@@ -14,11 +14,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import jinja2
 from markupsafe import Markup
 
 from tinypipe import __version__
-from tinypipe.resources import templates_dir
+from tinypipe.resources import template_env
 
 from . import charts
 
@@ -255,13 +254,7 @@ SECTIONS: list[SectionFn] = [accuracy_section, boards_section, lightweighting_se
 
 
 def render_html(report: dict, sections: Sequence[SectionFn] = SECTIONS) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "report")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = template_env("report", autoescape=True)
     built = [s for s in (fn(report) for fn in sections) if s is not None]
     return env.get_template("report.html.j2").render(
         name=report["name"],
