@@ -43,3 +43,32 @@ def float_tflite() -> Path:
 
 def random_int8(shape, n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(-128, 128, size=(n, *shape), dtype=np.int8)
+
+
+# The quick loop (`bash scripts/test.sh --quick`, i.e. `pytest -m "not slow"`) leaves out the
+# tests marked slow where they are written plus these, the longest of the rest by
+# `pytest --durations=0` (big zoo models, training runs, repeated random configurations); every
+# test module keeps its shorter tests in the quick loop.
+QUICK_LEAVES_OUT = {
+    "tests/test_zoo.py::test_zoo_model_converts_to_supported_int8_ops[mobilenet_v1]",
+    "tests/test_zoo.py::test_zoo_model_converts_to_supported_int8_ops[resnet8]",
+    "tests/test_zoo.py::test_zoo_model_converts_to_supported_int8_ops[fc_autoencoder]",
+    "tests/test_zoo.py::test_zoo_model_converts_to_supported_int8_ops[ds_cnn]",
+    "tests/test_zoo.py::test_conversion_is_deterministic",
+    "tests/test_train.py::test_autoencoder_trains_and_quantizes",
+    "tests/test_train.py::test_training_is_reproducible",
+    "tests/test_train.py::test_vibration_conv1d_train_and_quantize",
+    "tests/test_train.py::test_quantize_with_explicit_npz_dataset",
+    "tests/test_kernels_on_m4.py::test_ds_cnn_on_m4_bit_exact",
+    "tests/test_dynamic_batch.py::test_keras_model_without_batch_size",
+    "tests/test_op_conv.py::test_conv_random_configs_bit_exact[1]",
+    "tests/test_op_conv.py::test_conv_random_configs_bit_exact[2]",
+    "tests/test_op_depthwise_conv.py::test_depthwise_random_configs_bit_exact[1]",
+    "tests/test_op_depthwise_conv.py::test_depthwise_random_configs_bit_exact[2]",
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if item.nodeid in QUICK_LEAVES_OUT:
+            item.add_marker(pytest.mark.slow)

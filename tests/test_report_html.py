@@ -58,7 +58,9 @@ def test_banner_tables_and_charts():
     assert len(re.findall(r'src="data:image/png;base64,iVBORw0KGgo', page)) == 5
     # numbers right-aligned, names never wrap, RAM names its stack, ms at the board clock
     assert '<td class="name">mps2-an386</td>' in page and '<td class="num">73,200</td>' in page
-    assert "18,212 / 4,194,304 (incl. 16,384 B stack)" in page
+    memory = page[page.index("<h3>Flash and RAM</h3>") :]
+    assert '<th class="num">of which stack B</th>' in memory
+    assert '<td class="num">18,212</td><td class="num">16,384</td><td class="num">4,194,304</td>' in memory
     assert '<td class="num">2.56</td>' in page  # 64,080 instructions at 25 MHz
     assert "<li>python: 3.11.7</li>" in page and "<li>stages reused (inputs unchanged): export</li>" in page
 
