@@ -87,3 +87,18 @@ def test_charts_are_deterministic_pngs():
     assert a[:8] == b"\x89PNG\r\n\x1a\n" and a == charts.arena_timeline(r["arena_buffers"], 1048, r["layers"])
     assert charts.layer_costs([{**x, "instructions": None} for x in r["layers"]], None, None) is None
     assert charts.memory_budget({"host": r["boards"]["host"]}) is None  # no budget, no chart
+
+
+def test_lightweighting_steps_get_their_section():
+    opt = {"board": "microbit", "train_seconds": 2.0, "steps": [
+        {"step": "baseline", "float_accuracy": 0.95, "int8_accuracy": 0.94, "macs": 1000,
+         "compiled_weight_bytes": 4000, "packed_layers": 0, "arena_bytes": 9500,
+         "boards": {"microbit": {"fits": False, "estimated": True, "bit_exact": None, "flash_used": 40000,
+                                 "flash_size": 262144, "ram_used": 19000, "ram_size": 16384, "instructions": None}}},
+    ]}  # fmt: skip
+    page = render_html({**_report(), "optimize": opt})
+    section = page[page.index('<section id="lightweighting">') :]
+    assert '<td class="name">baseline</td><td class="num">95.00 %</td><td class="num">94.00 %</td>' in section
+    assert "19,000 (est.)" in section and "microbit budget: flash 262,144 B, RAM 16,384 B." in section
+    assert 'alt="int8 accuracy against size and cost per lightweighting step"' in section
+    assert "lightweighting" not in render_html(_report())
