@@ -102,3 +102,12 @@ def test_lightweighting_steps_get_their_section():
     assert "19,000 (est.)" in section and "microbit budget: flash 262,144 B, RAM 16,384 B." in section
     assert 'alt="int8 accuracy against size and cost per lightweighting step"' in section
     assert "lightweighting" not in render_html(_report())
+
+
+def test_npu_estimates_get_their_section():
+    npu = {"ethos-u55-128": {"clock_hz": 500_000_000, "cycles_total": 123_456, "time_ms": 0.2469,
+                             "sram_bytes": 2_048, "flash_bytes": 9_000, "dram_bytes": 0, "cpu_ops": 0}}  # fmt: skip
+    page = render_html({**_report(), "npu": npu})
+    section = page[page.index('<section id="npu">') :]
+    assert '<td class="name">ethos-u55-128</td>' in section and "123,456" in section
+    assert "mps2-an386 73,200 instructions" in section
