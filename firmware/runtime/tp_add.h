@@ -47,4 +47,9 @@ typedef struct {
 void tp_add_lut_s8(const tp_add_lut_params *p, const int8_t *input1, const int8_t *input2,
                    int8_t *output);
 
+/* SUB: the same with out = clamp(requant(a - b, Mo) + zp_out); TFLM derives its multipliers
+ * in float32 rather than double (see ops/sub.py). */
+void tp_sub_s8(const tp_add_params *p, const int8_t *input1, const int8_t *input2,
+               int8_t *output);
+
 #endif

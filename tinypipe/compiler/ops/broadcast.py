@@ -86,6 +86,15 @@ def broadcast_operands(op: Operator, g: Graph) -> BroadcastOperands:
     return BroadcastOperands(in1, in2, out, *broadcast_layout(op, in1.shape, in2.shape, out.shape))
 
 
+def broadcast_fields(x: BroadcastOperands) -> dict[str, object]:
+    """The `broadcast` member (tp_broadcast) of a two-input kernel's parameters."""
+    return {
+        "broadcast.dims": c_array(x.dims),
+        "broadcast.in1_stride": c_array(x.in1_stride),
+        "broadcast.in2_stride": c_array(x.in2_stride),
+    }
+
+
 def broadcast_call(
     op: Operator, source: str, x: BroadcastOperands, requant: dict[str, object]
 ) -> Lowered:
@@ -97,9 +106,7 @@ def broadcast_call(
         source=source,
         params_type=f"{source}_params",
         params={
-            "broadcast.dims": c_array(x.dims),
-            "broadcast.in1_stride": c_array(x.in1_stride),
-            "broadcast.in2_stride": c_array(x.in2_stride),
+            **broadcast_fields(x),
             "input1_offset": -x.in1.zero_point,
             "input2_offset": -x.in2.zero_point,
             **requant,

@@ -8,8 +8,8 @@ import numpy as np
 
 from tinypipe.compiler.graph import Graph, Operator
 
-from .base import Lowered, T, c_array, unsupported
-from .broadcast import broadcast_operands
+from .base import Lowered, T, unsupported
+from .broadcast import broadcast_fields, broadcast_operands
 
 
 def lower(op: Operator, g: Graph) -> Lowered:
@@ -27,9 +27,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
         source="tp_minmax",
         params_type="tp_minmax_params",
         params={
-            "broadcast.dims": c_array(x.dims),
-            "broadcast.in1_stride": c_array(x.in1_stride),
-            "broadcast.in2_stride": c_array(x.in2_stride),
+            **broadcast_fields(x),
         },
         args=[T(x.in1.index), T(x.in2.index), T(x.out.index)],
     )

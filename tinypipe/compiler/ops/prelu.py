@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from tinypipe.compiler.graph import Graph, Operator
 
-from .base import Lowered, T, c_array, unsupported
-from .broadcast import broadcast_operands
+from .base import Lowered, T, unsupported
+from .broadcast import broadcast_fields, broadcast_operands
 from .quantmath import quantize_multiplier
 
 
@@ -25,9 +25,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
         source="tp_prelu",
         params_type="tp_prelu_params",
         params={
-            "broadcast.dims": c_array(x.dims),
-            "broadcast.in1_stride": c_array(x.in1_stride),
-            "broadcast.in2_stride": c_array(x.in2_stride),
+            **broadcast_fields(x),
             "input_offset": -x.in1.zero_point,
             "alpha_offset": -x.in2.zero_point,
             "multiplier_pos": m1,

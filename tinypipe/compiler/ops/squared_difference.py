@@ -11,8 +11,8 @@ import numpy as np
 
 from tinypipe.compiler.graph import Graph, Operator
 
-from .base import Lowered, T, c_array, unsupported
-from .broadcast import broadcast_operands
+from .base import Lowered, T, unsupported
+from .broadcast import broadcast_fields, broadcast_operands
 from .quantmath import quantize_multiplier
 
 LEFT_SHIFT = 7
@@ -38,9 +38,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
         source="tp_squared_difference",
         params_type="tp_squared_difference_params",
         params={
-            "broadcast.dims": c_array(x.dims),
-            "broadcast.in1_stride": c_array(x.in1_stride),
-            "broadcast.in2_stride": c_array(x.in2_stride),
+            **broadcast_fields(x),
             "input1_offset": -x.in1.zero_point,
             "input2_offset": -x.in2.zero_point,
             "left_shift": LEFT_SHIFT,

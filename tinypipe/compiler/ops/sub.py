@@ -1,10 +1,12 @@
 """SUB lowering: int8 elementwise subtraction with TFLite's rescaling and broadcasting.
 
-ADD's pipeline with a minus sign, but TFLM's Prepare for SUB derives the multipliers in float32
+ADD's pipeline with a minus sign (tp_sub_s8 sits next to tp_add_s8 and takes its parameters), but TFLM's Prepare for SUB derives the multipliers in float32
 where ADD's uses double, so the constants are computed here in float32 to stay bit-exact.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -35,9 +37,9 @@ def lower(op: Operator, g: Graph) -> Lowered:
             "the input scales or more, which TFLite's int8 SUB cannot represent",
             "Recalibrate the model so the output range is not this much narrower.",
         )
-    return broadcast_call(
+    add_call = broadcast_call(
         op,
-        "tp_sub",
+        "tp_add",
         x,
         {
             "left_shift": LEFT_SHIFT,
@@ -49,3 +51,4 @@ def lower(op: Operator, g: Graph) -> Lowered:
             "output_shift": sho,
         },
     )
+    return dataclasses.replace(add_call, func="tp_sub_s8")  # ADD's kernel file and parameters
