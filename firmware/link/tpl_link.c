@@ -20,15 +20,19 @@
 #define TPL_OUT_ELEMS ((TP_MODEL_OUTPUT_BYTES + sizeof(TP_MODEL_OUTPUT_T) - 1u) / sizeof(TP_MODEL_OUTPUT_T))
 
 /* 4-byte aligned: a model with several inputs/outputs packs them at 4-byte offsets. */
+#ifdef TP_MODEL_INPUT_BUFFER
+#define tpl_input TP_MODEL_INPUT_BUFFER() /* the input's place in the model's arena: no copy */
+#else
 static union {
     TP_MODEL_INPUT_T t[TPL_IN_ELEMS];
     uint32_t align;
 } tpl_in;
+#define tpl_input (tpl_in.t)
+#endif
 static union {
     TP_MODEL_OUTPUT_T t[TPL_OUT_ELEMS];
     uint32_t align;
 } tpl_out;
-#define tpl_input (tpl_in.t)
 #define tpl_output (tpl_out.t)
 
 /* ----------------------------------------------------------------- profile */

@@ -53,7 +53,9 @@ class CModel:
 
     @property
     def io_bytes(self) -> int:
-        return sum(t.nbytes for t in self.graph.input_tensors + self.graph.output_tensors)
+        """Input and output bytes outside the arena (an input may live inside it)."""
+        outside = [t for t in self.graph.input_tensors if self.plan.storage[t.index][0] != "arena"]
+        return sum(t.nbytes for t in outside + self.graph.output_tensors)
 
 
 @dataclass
@@ -169,12 +171,14 @@ class _Emitter:
 def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CModel:
     """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
 
-    `inplace=False` keeps every layer's output apart from its input (the plan before inplace.py)."""
+    `inplace=False` keeps every layer's output apart from its input and the model's input in the
+    caller's buffer (the plan before inplace.py)."""
     check_c_name(name)
     lowered = lower_all(graph)
+    in_arena = inplace and len(graph.inputs) == 1
     if inplace:
-        lowered = choose_inplace(graph, lowered)
-    plan = plan_memory(graph, lowered)
+        lowered = choose_inplace(graph, lowered, input_in_arena=in_arena)
+    plan = plan_memory(graph, lowered, input_in_arena=in_arena)
     em = _Emitter(name, graph, plan)
 
     consts, params, calls = [], [], []
@@ -252,6 +256,7 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
             for kind, ts in (("input", ins), ("output", outs))
             for k in range(len(ts))
             if io_param(kind, k, len(ts)) not in em.used_io
+            and not (kind == "input" and _input_offset(plan, graph) is not None)
         ],
         "packed": {
             "inputs": list(zip(Packing.of(ins).offsets, range(len(ins)))),
@@ -260,6 +265,7 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
             "out_bytes": Packing.of(outs).nbytes,
         },
         "arena_size": plan.arena_size,
+        "input_offset": _input_offset(plan, graph),
         "weights": weights,
         "consts": consts,
         "params": params,
@@ -280,6 +286,12 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
             if f.exists():
                 files[f.name] = f.read_text()
     return CModel(name, graph, lowered, plan, files, weight_bytes, sources)
+
+
+def _input_offset(plan: MemoryPlan, graph: Graph) -> int | None:
+    """Where the model's input lives in the arena, or None when it stays in the caller's buffer."""
+    kind, value = plan.storage[graph.inputs[0]]
+    return value if kind == "arena" and len(graph.inputs) == 1 else None
 
 
 def _np_of(ctype: str) -> str:

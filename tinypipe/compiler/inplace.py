@@ -138,11 +138,16 @@ def _rowwise(low: Lowered, inp: int, out: int, g: RowWindow) -> Lowered:
     )
 
 
-def choose_inplace(graph: Graph, lowered: list[Lowered]) -> list[Lowered]:
-    """Return `lowered` with every layer that can safely run in place changed to do so."""
+def choose_inplace(
+    graph: Graph, lowered: list[Lowered], input_in_arena: bool = False
+) -> list[Lowered]:
+    """Return `lowered` with every layer that can safely run in place changed to do so (over the
+    model's input too when it lives in the arena)."""
     roots = alias_roots(graph, lowered)
     _, last = lifetimes(graph, lowered, roots)
-    io_roots = {roots[t] for t in graph.inputs + graph.outputs}
+    io_roots = {roots[t] for t in graph.outputs}
+    if not input_in_arena:
+        io_roots |= {roots[t] for t in graph.inputs}
 
     def dies_at(t: int, k: int) -> bool:
         """t is an int8 arena tensor no op after k reads."""

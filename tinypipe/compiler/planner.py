@@ -114,12 +114,17 @@ def lifetimes(
     return first, last
 
 
-def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
+def plan_memory(graph: Graph, lowered: list[Lowered], input_in_arena: bool = False) -> MemoryPlan:
+    """`input_in_arena`: the model's (single) input gets a place in the arena too (the caller
+    writes it there, see model.h's *_input_buffer), so its bytes are reused once it is dead."""
     roots = alias_roots(graph, lowered)
     groups: dict[int, list[int]] = {}
     for t, r in roots.items():
         groups.setdefault(r, []).append(t)
     first, last = lifetimes(graph, lowered, roots)
+    if input_in_arena:  # written by the caller before the first op
+        for t in graph.inputs:
+            first[roots[t]] = 0
 
     storage: dict[int, tuple[str, int]] = {}
     parts: dict[int, Part] = {}
@@ -128,13 +133,13 @@ def plan_memory(graph: Graph, lowered: list[Lowered]) -> MemoryPlan:
         kinds = [
             kind
             for kind, hit in (
-                ("input", any(m in graph.inputs for m in members)),
+                ("input", any(m in graph.inputs for m in members) and not input_in_arena),
                 ("output", any(m in graph.outputs for m in members)),
                 ("const", graph.tensors[root].is_const),
             )
             if hit
         ]
-        if "input" in kinds and "output" in kinds:
+        if "output" in kinds and any(m in graph.inputs for m in members):
             raise UnsupportedModelError(
                 "The model's output is its input reshaped, with no computation in between.",
                 "There is nothing to compile; check that the right model file was given.",
