@@ -24,6 +24,7 @@ from tflite_builder import ModelBuilder
 from tinypipe.compiler.codegen import generate_c, lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.inplace import RowWindow, choose_inplace, row_sequence_safe
+from tinypipe.compiler.memory_report import inplace_timeline, timeline_markdown
 from tinypipe.compiler.planner import check_plan, plan_memory
 from tinypipe.model.zoo import REFERENCE_MODELS
 
@@ -214,3 +215,15 @@ def test_inplace_conv_on_int16_weights_bit_exact(stride: int) -> None:
     model = between_requantize(build_conv(cfg, rng))
     assert generate_c(read_tflite(model)).lowered[1].func == "tp_conv_w16_inplace_s8"
     check_host(model, 6200 + stride, sanitize=True)
+
+
+def test_inplace_timeline_report(zoo_model) -> None:
+    """The report's per-layer timeline: one row per layer, the in-place peak below the other."""
+    name, kw = REFERENCE_MODELS["ds_cnn"]
+    g = read_tflite(zoo_model(name, **kw))
+    rows = inplace_timeline(g)
+    assert [r["index"] for r in rows] == list(range(len(g.operators)))
+    assert max(r["after"] for r in rows) < max(r["before"] for r in rows)
+    assert {r["inplace"] for r in rows} >= {"row window", ""}
+    text = timeline_markdown(rows)
+    assert text.count("\n| ") == len(rows) + 1  # header + one row per layer

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinypipe.compiler.memory_report import timeline_markdown
+
 from . import charts
 from .report_html import render_html
 
@@ -99,6 +101,8 @@ def render_markdown(r: dict) -> str:
             f"| {row['index']} | {row['op']} | {'x'.join(map(str, row['input']))} | {'x'.join(map(str, row['output']))} "
             f"| {row['macs']:,} | {row['param_bytes']:,} | {row['live_bytes']:,} | {_n(row.get('instructions'))} |"
         )
+    if r.get("inplace_timeline"):
+        out += ["", timeline_markdown(r["inplace_timeline"])]
     out += ["", "## Provenance", ""]
     for k, v in r.get("toolchain", {}).items():
         out.append(f"- {k}: {v}")

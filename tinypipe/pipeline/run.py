@@ -404,6 +404,7 @@ def _arena_buffers(graph, plan) -> list[dict]:
 def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> dict:
     from tinypipe.compiler.codegen import generate_c
     from tinypipe.compiler.graph import read_tflite
+    from tinypipe.compiler.memory_report import inplace_timeline
     from tinypipe.compiler.summary import op_macs
 
     cfg = run.cfg
@@ -472,6 +473,7 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
         },
         "layers": layers,
         "arena_buffers": _arena_buffers(graph, cm.plan),
+        "inplace_timeline": inplace_timeline(graph, cm),
         "layer_instructions_board": layer_board,
         "boards": board_rows,
         "stages": {"seconds": run.timings, "skipped": run.skipped},
