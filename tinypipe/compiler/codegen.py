@@ -174,11 +174,7 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
     `inplace=False` keeps every layer's output apart from its input and the model's input in the
     caller's buffer (the plan before inplace.py)."""
     check_c_name(name)
-    lowered = lower_all(graph)
-    in_arena = inplace and len(graph.inputs) == 1
-    if inplace:
-        lowered = choose_inplace(graph, lowered, input_in_arena=in_arena)
-    plan = plan_memory(graph, lowered, input_in_arena=in_arena)
+    lowered, plan = _plan(graph, lower_all(graph), inplace)
     em = _Emitter(name, graph, plan)
 
     consts, params, calls = [], [], []
@@ -286,6 +282,21 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
             if f.exists():
                 files[f.name] = f.read_text()
     return CModel(name, graph, lowered, plan, files, weight_bytes, sources)
+
+
+def _plan(graph: Graph, lowered: list[Lowered], inplace: bool) -> tuple[list[Lowered], MemoryPlan]:
+    """In-place layers when `inplace`, with a single input kept in the arena when that needs
+    fewer bytes than the arena plus a separate input buffer."""
+    if not inplace:
+        return lowered, plan_memory(graph, lowered)
+    apart = choose_inplace(graph, lowered)
+    best = apart, plan_memory(graph, apart)
+    if len(graph.inputs) == 1:
+        inside = choose_inplace(graph, lowered, input_in_arena=True)
+        plan = plan_memory(graph, inside, input_in_arena=True)
+        if plan.arena_size < best[1].arena_size + graph.input_tensors[0].nbytes:
+            best = inside, plan
+    return best
 
 
 def _input_offset(plan: MemoryPlan, graph: Graph) -> int | None:
