@@ -45,9 +45,9 @@ def export_split(
                 f"'{model}' takes inputs of shape {list(t.shape)}.",
                 "Pass the dataset the model was trained on.",
             )
-        if t.dtype != "int8":
+        if t.dtype not in ("int8", "int16"):
             raise TinypipeError(
-                f"Model '{model}' takes {t.dtype} inputs, not int8.",
+                f"Model '{model}' takes {t.dtype} inputs, not int8 (or int16).",
                 "Pass a full-int8 model (`tinypipe quantize`), or leave out --model for float inputs.",
             )
         x_int8 = int8_inputs(x, graph)

@@ -167,6 +167,8 @@ if schema is not None:
         for code, name in _TYPENAMES.items()
         if name in _DTYPES
     }
+    # INT4: packed weights, read as int8 values (_unpack_int4); 0 tells verify to size them packed
+    _TYPE_SIZES.update({code: 0 for code, name in _TYPENAMES.items() if name == "INT4"})
 
 
 def _not_tflite(where: str, detail: str) -> TinypipeError:

@@ -175,7 +175,9 @@ def _check_tensor(t, k: int, tag: str, where: str, buffers, raw: bytes, type_siz
     if itemsize is None:
         raise _invalid(where, f"{label} has tensor type {t.type}, which tinypipe cannot read")
     count = math.prod(shape)
-    if count * itemsize > MAX_TENSOR_BYTES:
+    # INT4 constants are packed two per byte (low nibble first); itemsize 0 marks that type.
+    stored = (count + 1) // 2 if itemsize == 0 else count * itemsize
+    if count * max(itemsize, 1) > MAX_TENSOR_BYTES:
         raise _invalid(
             where,
             f"{label} has {count:,} elements ({count * itemsize:,} bytes); tinypipe caps a "
@@ -184,14 +186,17 @@ def _check_tensor(t, k: int, tag: str, where: str, buffers, raw: bytes, type_siz
     b = int(t.buffer)
     if not _in_range(b, max(len(buffers), 1)):
         raise _invalid(where, f"{label} uses buffer {b} of {len(buffers)}")
+    nbytes = 0
     if b > 0 and b < len(buffers):
         buf = buffers[b]
         nbytes = int(buf.size) if (buf.offset or 0) > 1 else len(buf.data if buf.data is not None else [])
-        if nbytes and nbytes != count * itemsize:
+        if nbytes and nbytes != stored:
             raise _invalid(
-                where, f"{label} of shape {shape} needs {count * itemsize} bytes, its buffer {b} "
+                where, f"{label} of shape {shape} needs {stored} bytes, its buffer {b} "
                 f"holds {nbytes}"
             )
+    if itemsize == 0 and not nbytes:
+        raise _invalid(where, f"{label} is INT4 without data: tinypipe reads INT4 only as constant weights")
     q = t.quantization
     if q is not None:
         _check_quant(q, label, shape, where)

@@ -69,14 +69,15 @@ def npy_bytes(a: np.ndarray) -> bytes:
 def split_files(ds: Dataset, split: str = "test", x_int8: np.ndarray | None = None) -> dict[str, bytes]:
     """A split as .npy files: `x_<split>.npy` (float32 inputs, (N, *input_shape), what the model
     was trained on), `y_<split>.npy` (int32 labels) and, when given, `x_<split>_int8.npy` (the
-    inputs quantized with the model's input scale and zero point). Inputs go as they are to
-    `tinypipe validate --inputs`."""
+    inputs quantized with the model's input scale and zero point; `_int16.npy` for a 16x8
+    model). Inputs go as they are to `tinypipe validate --inputs`."""
     if split not in SPLITS:
         raise TinypipeError(f"Unknown split '{split}'.", f"Choose one of: {', '.join(SPLITS)}.")
     x, y = (ds.x_test, ds.y_test) if split == "test" else (ds.x_train, ds.y_train)
     files = {f"x_{split}.npy": npy_bytes(x.astype(np.float32)), f"y_{split}.npy": npy_bytes(y.astype(np.int32))}
     if x_int8 is not None:
-        files = {f"x_{split}_int8.npy": npy_bytes(np.asarray(x_int8).reshape(x.shape)), **files}
+        xq = np.asarray(x_int8)
+        files = {f"x_{split}_{xq.dtype.name}.npy": npy_bytes(xq.reshape(x.shape)), **files}
     return files
 
 

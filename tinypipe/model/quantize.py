@@ -259,7 +259,7 @@ def quantize_model(
     # the test split as the model takes it, ready for `tinypipe validate --inputs`
     for name, blob in split_files(data, "test", x_int8=x_q).items():
         _write_atomic(out_path.with_name(name), blob)
-    say("Wrote the test split beside it: x_test.npy (float), x_test_int8.npy, y_test.npy")
+    say(f"Wrote the test split beside it: x_test.npy (float), x_test_{x_q.dtype.name}.npy, y_test.npy")
     return QuantResult(
         tflite_path=out_path,
         report_path=report_path,
