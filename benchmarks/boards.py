@@ -1,5 +1,7 @@
 """Per-board figures: instructions per inference, flash and RAM of the firmware, for the digits
-CNN and an MLPerf-Tiny-shaped model on every board (or the fit check's refusal).
+CNN and an MLPerf-Tiny-shaped model on every board (or the fit check's refusal), with the
+estimated time at the board clock and energy per inference (tinypipe.device.energy: instructions
+taken as cycles; energy only where the board registry holds a datasheet run current).
 
     python benchmarks/boards.py [--model ds_cnn] [--samples 3]
 """
@@ -22,7 +24,7 @@ def run(label: str, samples: int) -> None:
     graph = read_tflite(make_int8_model(name, **kw))
     x = np.random.default_rng(0).integers(-128, 128, (samples, *graph.input_tensors[0].shape), dtype=np.int8)
     print(f"\n{label}")
-    print(f"{'board':<15}{'exact':>6}{'per inference':>26}{'flash B':>10}{'RAM B':>9}")
+    print(f"{'board':<15}{'exact':>6}{'per inference':>26}{'flash B':>10}{'RAM B':>9}{'ms est.':>10}{'µJ est.':>10}")
     for board in BOARDS:
         try:
             v, _ = validate_on_board(graph, x, board)
@@ -31,7 +33,10 @@ def run(label: str, samples: int) -> None:
             continue
         b = v.extra["build"]
         count = f"{int(np.mean(v.extra['counts'])):,} {v.extra['count_unit']}"
-        print(f"{board:<15}{'yes' if v.bit_exact else 'NO':>6}{count:>26}{b['flash_used']:>10,}{b['ram_used']:>9,}")
+        e = v.extra.get("estimate") or {}
+        ms = "-" if not e else f"{e['time_ms']:,.2f}"
+        uj = "-" if e.get("energy_uj") is None else f"{e['energy_uj']:,.1f}"
+        print(f"{board:<15}{'yes' if v.bit_exact else 'NO':>6}{count:>26}{b['flash_used']:>10,}{b['ram_used']:>9,}{ms:>10}{uj:>10}")
 
 
 def main() -> None:
@@ -40,6 +45,8 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=3)
     args = ap.parse_args()
     print("RAM includes each board's stack reservation; counts are instructions under QEMU -icount")
+    print("ms est.: instructions taken as cycles at the board clock; µJ est.: datasheet run power")
+    print("(see `tinypipe boards` for each figure's source; '-': no datasheet figure for that board)")
     for label in args.model or ["digits_cnn", "ds_cnn"]:
         run(label, args.samples)
 

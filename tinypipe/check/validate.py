@@ -12,6 +12,7 @@ from tinypipe.compiler import codegen
 from tinypipe.compiler.codegen import CModel
 from tinypipe.compiler.graph import Graph, read_tflite
 from tinypipe.compiler.iolayout import Packing
+from tinypipe.device.energy import Estimate, estimate, layer_estimates
 from tinypipe.errors import TinypipeError
 
 from .reference import quantize_input, run_tflm_all, run_tflm_tensors
@@ -77,6 +78,9 @@ class Verdict:
                 f"instructions per inference: {int(np.mean(self.instructions)):,} (mean), "
                 f"{min(self.instructions):,}..{max(self.instructions):,}"
             )
+            est = self.extra.get("estimate")
+            if est:
+                lines += Estimate(**est).lines()
         return "\n".join(lines)
 
 
@@ -361,14 +365,23 @@ def validate_on_board(
             return run_host(traced, [a[sample : sample + 1] for a in x], tmp)[1]
 
         verdict = validate_outputs(graph, x, outputs, board, trace_fn)
+    estimates = {}
     if unit == "instructions":
         verdict.instructions = [int(c) for c in counts]
+        b = get_board(board)
+        est = estimate(b, float(np.mean(counts)))
+        if est is not None:
+            estimates = {
+                "estimate": est.to_dict(),
+                "layer_estimates": layer_estimates(b, layer_counts) if layer_counts else None,
+            }
     verdict.extra.update(
         {
             "count_unit": unit,
             "counts": [int(c) for c in counts],
             "layer_counts": layer_counts,  # last inference per op, in count_unit; None: no call
             "build": built.to_dict(),
+            **estimates,
         }
     )
     return verdict, _single_or_list(outputs)

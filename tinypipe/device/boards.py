@@ -11,9 +11,11 @@ console driver, upload commands) lives in the shipped platform folder
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from tinypipe.errors import TinypipeError
+
+from .energy import PowerFigure
 
 KiB = 1024
 MiB = 1024 * 1024
@@ -56,6 +58,8 @@ class Board:
     upload_protocols: tuple[str, ...] = ()  # first one is the default (`pio run -t upload`)
     hardware_protocol: str | None = None  # used for a real board (`tinypipe flash --port`)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    power: PowerFigure | None = None  # datasheet run current for energy estimates
+    power_missing: str = ""  # why there is no power figure (then energy is unavailable)
 
     @property
     def emulated(self) -> bool:
@@ -114,7 +118,32 @@ class Board:
             "upload_protocols": list(self.upload_protocols),
             "hardware_protocol": self.hardware_protocol,
             "notes": list(self.notes),
+            "power": None if self.power is None else asdict(self.power),
+            "power_missing": self.power_missing or None,
         }
+
+
+_FPGA_POWER = (
+    "an FPGA prototyping image of the core: no chip datasheet gives its run-mode current, and the "
+    "FPGA board's own power says nothing about a Cortex-M part"
+)
+
+# STM32F405: ST's datasheet Table 20 (typical Run-mode current, peripherals off) as quoted in a
+# public board-design note; the 3.3 V supply is the Netduino's rail and inside Table 14's range.
+_STM32F405_RUN = PowerFigure(
+    current_ma=40.0,
+    at_hz=168_000_000,
+    supply_v=3.3,
+    conditions="Run mode, typical, TA = 25 °C, all peripherals disabled, code with data processing "
+    "from flash with the ART accelerator on, or from RAM; VDD 1.8-3.6 V per Table 14",
+    document="STM32F405xx/STM32F407xx datasheet, ST DocID022152 (Table 14 read in Rev 4; the "
+    "revision behind the quoted Table 20 value is not stated)",
+    table="Table 20, Typical and maximum current consumption in Run mode, code with data "
+    "processing running from flash memory (ART accelerator enabled) or RAM",
+    found="the lendzeg/stm32f405-devboard repository, docs/power_consumption.md (Table 20 and "
+    "Figure 24: about 40 mA at 168 MHz, peripherals disabled); Table 14 on a DocID022152 Rev 4 "
+    "datasheet copy",
+)
 
 
 def _mps2(name: str, cpu: str, fpu: str | None, title: str) -> Board:
@@ -141,6 +170,7 @@ def _mps2(name: str, cpu: str, fpu: str | None, title: str) -> Board:
         qemu_systick_hz=25_000_000,
         upload_protocols=("qemu",),
         notes=("FPGA prototyping board; tinypipe runs it under QEMU.",),
+        power_missing=_FPGA_POWER,
     )
 
 
@@ -163,6 +193,7 @@ BOARDS: dict[str, Board] = {
             runs_on="native",
             upload_protocols=("native",),
             notes=("Counts are wall-clock nanoseconds, not instructions.",),
+            power_missing="the host computer: counts are wall-clock time, not cycles",
         ),
         _mps2("mps2-an385", "cortex-m3", None, "Arm MPS2+ AN385 (Cortex-M3)"),
         _mps2("mps2-an386", "cortex-m4", "fpv4-sp-d16", "Arm MPS2+ AN386 (Cortex-M4F)"),
@@ -200,7 +231,10 @@ BOARDS: dict[str, Board] = {
                 "Firmware runs from the 16 MHz HSI oscillator (no PLL set-up), so it works on "
                 "any STM32F405 board whatever its crystal; counts on hardware are core cycles.",
                 "QEMU clocks the core at 168 MHz: one SysTick tick is ~5.95 instructions.",
+                "Energy is estimated at the datasheet's 168 MHz operating point: no run current "
+                "at the firmware's 16 MHz HSI clock was found.",
             ),
+            power=_STM32F405_RUN,
         ),
         Board(
             name="mps3-an547",
@@ -229,6 +263,7 @@ BOARDS: dict[str, Board] = {
                 "Code runs from the 512 KB ITCM and data from the 512 KB DTCM (the image's larger "
                 "SRAM and DDR are left alone).",
             ),
+            power_missing=_FPGA_POWER,
         ),
         Board(
             name="microbit",
@@ -253,6 +288,11 @@ BOARDS: dict[str, Board] = {
             notes=(
                 "The nRF51's Cortex-M0 has no SysTick in silicon; QEMU models one, so counts "
                 "are only meaningful under QEMU.",
+            ),
+            power_missing=(
+                "the nRF51822 Product Specification's CPU run current at 16 MHz was not found in "
+                "the sources available (only a community bench measurement was, which is no "
+                "datasheet figure)"
             ),
         ),
     )
@@ -294,9 +334,9 @@ def _clock(b: Board) -> str:
 
 
 def format_boards(boards: list[Board] | None = None) -> str:
-    """A table of the boards for `tinypipe boards`."""
+    """A table of the boards for `tinypipe boards`, then where each power figure comes from."""
     boards = list(BOARDS.values()) if boards is None else boards
-    rows = [("BOARD", "CPU", "FPU", "FLASH", "RAM", "CLOCK", "RUNS", "FLASHES WITH")]
+    rows = [("BOARD", "CPU", "FPU", "FLASH", "RAM", "CLOCK", "RUN POWER", "RUNS", "FLASHES WITH")]
     for b in boards:
         ram = _size(b.ram_size)
         usable = b.ram_region
@@ -311,10 +351,17 @@ def format_boards(boards: list[Board] | None = None) -> str:
                 _size(b.flash_size),
                 ram,
                 _clock(b),
+                b.power.summary() if b.power else "unavailable",
                 runs,
                 ", ".join(b.upload_protocols),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines += ["", "Run power (typical supply current, clock, supply voltage) for energy estimates:"]
+    for b in boards:
+        if b.power:
+            lines.append(f"  {b.name}: {b.power.citation()}.")
+        else:
+            lines.append(f"  {b.name}: energy unavailable: {b.power_missing}.")
     return "\n".join(lines)

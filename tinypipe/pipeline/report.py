@@ -11,7 +11,7 @@ import numpy as np
 from tinypipe.compiler.memory_report import timeline_markdown
 
 from . import charts
-from .report_html import render_html
+from .report_html import estimate_notes, render_html
 
 
 def memory_plot(layers: list[dict], arena: int, tflm_arena: int | None, path: Path) -> Path:
@@ -26,6 +26,10 @@ def _pct(x: float | None) -> str:
 
 def _n(x) -> str:
     return "-" if x is None else f"{int(x):,}"
+
+
+def _f(x, fmt: str) -> str:
+    return "-" if x is None else format(x, fmt)
 
 
 def _stack_note(ram: dict) -> str:
@@ -60,17 +64,23 @@ def render_markdown(r: dict) -> str:
             out.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
         out.append("")
     out += ["## Boards", "", "| board | bit-exact vs TFLM | samples | mismatches | instructions / inference "
-            "| flash used / budget | RAM used / budget | fits |", "|---|---|---|---|---|---|---|---|"]
+            "| ms / inference (est.) | µJ / inference (est.) "
+            "| flash used / budget | RAM used / budget | fits |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name, b in r["boards"].items():
         fit = b.get("fit", {})
+        e = b.get("estimate") or {}
         out.append(
             f"| {name} | {'**yes**' if b.get('bit_exact') else '**NO**'} | {b.get('samples', '-')} | "
             f"{b.get('mismatches', '-')} | {_n(b.get('instructions'))} | "
+            f"{_f(e.get('time_ms'), ',.3f')} | {_f(e.get('energy_uj'), ',.2f')} | "
             f"{_n(b.get('flash', {}).get('used'))} / {_n(b.get('flash', {}).get('budget'))} | "
             f"{_n(b.get('ram', {}).get('used'))} / {_n(b.get('ram', {}).get('budget'))}"
             f"{_stack_note(b.get('ram', {}))} | "
             f"{fit.get('verdict', '-')} |"
         )
+    notes = estimate_notes(r["boards"])
+    if notes:
+        out += ["", "Estimates, not measurements: " + " ".join(notes)]
     out += ["", "### Flash split", "", "| board | weights | kernels | rest | total |", "|---|---|---|---|---|"]
     for name, b in r["boards"].items():
         f = b.get("flash", {})
@@ -93,13 +103,15 @@ def render_markdown(r: dict) -> str:
         "",
         "## Layers",
         "",
-        f"| # | op | input | output | MACs | params (B) | live arena (B) | instructions ({r.get('layer_instructions_board') or 'not measured'}) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| # | op | input | output | MACs | params (B) | live arena (B) | instructions ({r.get('layer_instructions_board') or 'not measured'}) "
+        "| ms (est.) | µJ (est.) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in r["layers"]:
         out.append(
             f"| {row['index']} | {row['op']} | {'x'.join(map(str, row['input']))} | {'x'.join(map(str, row['output']))} "
-            f"| {row['macs']:,} | {row['param_bytes']:,} | {row['live_bytes']:,} | {_n(row.get('instructions'))} |"
+            f"| {row['macs']:,} | {row['param_bytes']:,} | {row['live_bytes']:,} | {_n(row.get('instructions'))} "
+            f"| {_f(row.get('time_ms'), ',.4f')} | {_f(row.get('energy_uj'), ',.3f')} |"
         )
     if r.get("inplace_timeline"):
         out += ["", timeline_markdown(r["inplace_timeline"])]

@@ -78,6 +78,26 @@ def _ms(instructions, clock_hz) -> str:
     return "-" if not instructions or not clock_hz else f"{instructions / clock_hz * 1e3:.2f}"
 
 
+def _uj(x) -> str:
+    return "-" if x is None else f"{x:,.2f}"
+
+
+def estimate_notes(boards: dict) -> list[str]:
+    """One line per board: what its ms and µJ estimates rest on (or why energy is unavailable)."""
+    out = []
+    for name, b in boards.items():
+        e = b.get("estimate")
+        if not e:
+            continue
+        if e["energy_uj"] is None:
+            energy = f"energy unavailable: {e['energy_basis']}"
+        else:
+            energy = f"energy from {e['energy_basis']}"
+        out.append(f"{name}: {e['cycles']:,} cycles = {e['cycles_basis']}, at "
+                   f"{e['clock_hz'] / 1e6:g} MHz; {energy}.")  # fmt: skip
+    return out
+
+
 def _points(delta: float) -> str:
     return "no change" if abs(delta) < 0.005 else f"{delta:+.2f} points"
 
@@ -105,6 +125,8 @@ def banner(r: dict) -> dict:
             lines.append(("na", "no memory budget (runs on this machine)"))
         if b.get("instructions"):
             when = f", {_ms(b['instructions'], b.get('clock_hz'))} ms at {b['clock_hz'] / 1e6:g} MHz" if b.get("clock_hz") else ""
+            uj = (b.get("estimate") or {}).get("energy_uj")
+            when += "" if uj is None else f", {_uj(uj)} µJ (est.)"
             lines.append(("", f"{_n(b['instructions'])} instructions / inference{when}"))
         cards.append({"title": name, "lines": lines})
     acc = r.get("accuracy", {})
@@ -137,8 +159,10 @@ def boards_section(r: dict) -> Section:
     checks, memory, split = [], [], []
     for name, b in r["boards"].items():
         f, ram, fit = b.get("flash", {}), b.get("ram", {}), b.get("fit", {})
+        e = b.get("estimate") or {}
         checks.append([name, "yes" if b.get("bit_exact") else "NO", b.get("samples", "-"), b.get("mismatches", "-"),
-                       _n(b.get("instructions")), _ms(b.get("instructions"), b.get("clock_hz"))])  # fmt: skip
+                       _n(b.get("instructions")), _ms(b.get("instructions"), b.get("clock_hz")),
+                       _uj(e.get("energy_uj"))])  # fmt: skip
         fits = "-" if "flash_margin" not in fit else (
             "yes" if fit["flash_margin"] >= 0 and fit["ram_margin"] >= 0 else "NO")  # fmt: skip
         memory.append([name, _n(f.get("used")), _n(f.get("budget")), _n(fit.get("flash_margin")), _n(ram.get("used")),
@@ -146,7 +170,10 @@ def boards_section(r: dict) -> Section:
         if f.get("used") is not None and f.get("weights") is not None:
             split.append([name, _n(f.get("weights")), _n(f.get("kernels")), _n(f.get("rest")), _n(f.get("used"))])
     body = table(["board", "bit-exact vs TFLM", "samples", "mismatches", "instructions / inference",
-                  "ms at board clock"], checks, numeric=(2, 3, 4, 5))  # fmt: skip
+                  "ms at board clock (est.)", "µJ / inference (est.)"], checks, numeric=(2, 3, 4, 5, 6))  # fmt: skip
+    notes = estimate_notes(r["boards"])
+    if notes:
+        body += "<h3>How ms and µJ are estimated</h3>" + bullet_list(notes)
     body += "<h3>Flash and RAM</h3>" + table(
         ["board", "flash used B", "flash budget B", "flash spare B", "RAM used B", "of which stack B",
          "RAM budget B", "RAM spare B", "fits"], memory, numeric=(1, 2, 3, 4, 5, 6, 7))  # fmt: skip
@@ -166,10 +193,10 @@ def layers_section(r: dict) -> Section:
     body = chart(charts.layer_costs(r["layers"], clock, board), "instructions per layer")
     rows = [[row["index"], row["op"], "×".join(map(str, row["input"])), "×".join(map(str, row["output"])),
              _n(row["macs"]), _n(row["param_bytes"]), _n(row["live_bytes"]), _n(row.get("instructions")),
-             _ms(row.get("instructions"), clock)] for row in r["layers"]]  # fmt: skip
+             _ms(row.get("instructions"), clock), _uj(row.get("energy_uj"))] for row in r["layers"]]  # fmt: skip
     body += table(["#", "op", "input", "output", "MACs", "params B", "live arena B",
-                   f"instructions ({board or 'not measured'})", "ms"], rows,
-                  numeric=(0, 4, 5, 6, 7, 8), names=(1, 2, 3))  # fmt: skip
+                   f"instructions ({board or 'not measured'})", "ms (est.)", "µJ (est.)"], rows,
+                  numeric=(0, 4, 5, 6, 7, 8, 9), names=(1, 2, 3))  # fmt: skip
     return Section("layers", "Layers", body)
 
 

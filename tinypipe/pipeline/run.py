@@ -425,29 +425,35 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
                 "instructions": None,
             }
         )
+    from tinypipe.device.boards import get_board
+    from tinypipe.device.energy import estimate, layer_estimates
+
     # per-layer instructions from the first board that counts instructions (QEMU -icount)
     layer_board = None
     for b in boards:
         v = run.results["validate"][b]
         extra = v.get("extra", {})
         if extra.get("count_unit") == "instructions" and extra.get("layer_counts"):
-            for row, count in zip(layers, extra["layer_counts"]):
+            per_layer = layer_estimates(get_board(b), extra["layer_counts"])
+            for row, count, est in zip(layers, extra["layer_counts"], per_layer):
                 row["instructions"] = count
+                row.update(est)
             layer_board = b
             break
     board_rows = {}
-    from tinypipe.device.boards import get_board
-
     for b in boards:
         build = run.results["build"][b]
         v = run.results["validate"][b]
+        mean = int(np.mean(v["instructions"])) if v.get("instructions") else None
+        est = estimate(get_board(b), mean)
         board_rows[b] = {
             "bit_exact": v["bit_exact"],
             "samples": v["samples"],
             "elements": v["elements"],
             "mismatches": v["mismatches"],
-            "instructions": int(np.mean(v["instructions"])) if v.get("instructions") else None,
+            "instructions": mean,
             "clock_hz": get_board(b).clock_hz or None,
+            "estimate": est.to_dict() if est else None,
             **_memory_rows(build),
         }
     export = run.results["export"]

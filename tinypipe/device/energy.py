@@ -1,0 +1,116 @@
+"""Latency and energy per inference, estimated from instruction counts and a board's figures.
+
+Nothing here is measured on silicon. QEMU counts instructions, not cycles, and tinypipe has no
+per-core cycle model, so an instruction is taken as one cycle: on the in-order Cortex-M cores most
+ALU instructions take one cycle, while loads, multiplies, divisions and taken branches take more,
+so the times are lower bounds of the order of the truth rather than predictions. Energy is the
+datasheet's typical run-mode supply power at its stated clock times the time those cycles take at
+that clock; boards whose datasheet figure could not be found have no energy estimate, and say so.
+
+    >>> from tinypipe.device.boards import get_board
+    >>> e = estimate(get_board("mps2-an386"), 25_000)
+    >>> e.time_ms
+    1.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+CYCLES_BASIS = "instructions counted by QEMU -icount, taken as one cycle each (no cycle model)"
+
+
+@dataclass(frozen=True)
+class PowerFigure:
+    """A typical run-mode supply current at a stated clock and supply voltage, from a datasheet."""
+
+    current_ma: float  # typical supply current in Run mode
+    at_hz: int  # the core clock that current was characterised at
+    supply_v: float  # the supply voltage the energy is computed with
+    conditions: str  # what the datasheet's figure assumes (peripherals, memory, temperature)
+    document: str  # datasheet name and revision
+    table: str  # table or section in that document
+    found: str  # where the figure was read (this registry cites only what was read)
+
+    @property
+    def power_mw(self) -> float:
+        return self.supply_v * self.current_ma
+
+    def energy_uj(self, cycles: int) -> float:
+        """Energy of `cycles` core cycles at this operating point: V * I * cycles / f, in µJ."""
+        return self.power_mw * cycles / self.at_hz * 1e3
+
+    def summary(self) -> str:
+        return f"{self.current_ma:g} mA at {self.at_hz / 1e6:g} MHz, {self.supply_v:g} V"
+
+    @property
+    def reference(self) -> str:
+        """Document and table, short: the full citation is in `citation()`."""
+        return f"{self.document.split(' (')[0]}, {self.table.split(',')[0]}"
+
+    def citation(self) -> str:
+        return f"{self.document}, {self.table} ({self.conditions}); read in {self.found}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Cycles, time and energy of one inference (or one layer) on one board."""
+
+    board: str
+    cycles: int
+    cycles_basis: str
+    clock_hz: int
+    time_ms: float  # at the board's clock
+    energy_uj: float | None  # None: the board has no documented power figure
+    energy_basis: str  # the figure and its source, or why there is none
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"estimate: {self.time_ms:,.3f} ms per inference at {self.clock_hz / 1e6:g} MHz "
+            f"({self.cycles:,} cycles = {self.cycles_basis})"
+        ]
+        if self.energy_uj is None:
+            out.append(f"energy: unavailable for {self.board}: {self.energy_basis}")
+        else:
+            out.append(
+                f"energy (estimate): {self.energy_uj:,.2f} µJ per inference ({self.energy_basis})"
+            )
+        return out
+
+
+def energy_basis(board) -> str:
+    """What an energy figure for `board` rests on, or why there is none."""
+    p = board.power
+    if p is None:
+        return board.power_missing or "no datasheet power figure in the board registry"
+    return f"{p.summary()} typical run current, {p.reference} (full source: `tinypipe boards`)"
+
+
+def estimate(board, instructions: int | float | None) -> Estimate | None:
+    """Time and energy of `instructions` on `board`; None where there is nothing to estimate
+    (no count, or a board without a clock such as the host)."""
+    if not instructions or not board.clock_hz:
+        return None
+    cycles = int(round(instructions))
+    p = board.power
+    return Estimate(
+        board=board.name,
+        cycles=cycles,
+        cycles_basis=CYCLES_BASIS,
+        clock_hz=board.clock_hz,
+        time_ms=cycles / board.clock_hz * 1e3,
+        energy_uj=None if p is None else p.energy_uj(cycles),
+        energy_basis=energy_basis(board),
+    )
+
+
+def layer_estimates(board, layer_counts: list[int | None]) -> list[dict]:
+    """Per layer: time in ms at the board clock and energy in µJ (None where unavailable)."""
+    rows = []
+    for n in layer_counts:
+        e = estimate(board, n)
+        rows.append({"time_ms": e.time_ms if e else None, "energy_uj": e.energy_uj if e else None})
+    return rows
