@@ -81,6 +81,19 @@ DW_CASES = {
         "stride_h": 1, "stride_w": 2, "dil_h": 2, "dil_w": 1, "padding": "VALID",
         "per_channel": False, "bias": True, "act": "NONE", "in_zp": -90,
     },
+    # int16-expanded weights (tp_depthwise_conv_w16_s8): 3x3 written out in assembly, 12
+    # channels, SAME padding on every border, RELU6 (a clamp below 127)
+    "dw_w16_3x3": {
+        "batch": 1, "in_h": 7, "in_w": 5, "in_c": 12, "mult": 1, "k_h": 3, "k_w": 3,
+        "stride_h": 1, "stride_w": 1, "dil_h": 1, "dil_w": 1, "padding": "SAME",
+        "per_channel": True, "bias": True, "act": "RELU6", "in_zp": -21,
+    },
+    # int16-expanded weights, a 2x5 window (the tap loop), stride 2, dilation, no activation
+    "dw_w16_2x5_stride2": {
+        "batch": 2, "in_h": 9, "in_w": 12, "in_c": 8, "mult": 1, "k_h": 2, "k_w": 5,
+        "stride_h": 2, "stride_w": 2, "dil_h": 2, "dil_w": 1, "padding": "SAME",
+        "per_channel": False, "bias": False, "act": "NONE", "in_zp": 64,
+    },
     # a 9x8 window (72 taps) is over TP_DW_MAX_TAPS: the plain per-tap path
     "dw_huge_window": {
         "batch": 1, "in_h": 10, "in_w": 9, "in_c": 5, "mult": 1, "k_h": 9, "k_w": 8,
@@ -125,7 +138,10 @@ def test_conv_on_m4_bit_exact(label: str) -> None:
 @pytest.mark.parametrize("label", list(DW_CASES))
 def test_depthwise_on_m4_bit_exact(label: str) -> None:
     seed = 200 + list(DW_CASES).index(label)
-    _check_on_board(build_depthwise(_finish_dw(DW_CASES[label]), np.random.default_rng(seed)), seed)
+    model = build_depthwise(_finish_dw(DW_CASES[label]), np.random.default_rng(seed))
+    (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+    assert (low.func == "tp_depthwise_conv_w16_s8") == ("w16" in label)
+    _check_on_board(model, seed)
 
 
 @pytest.mark.parametrize("label", list(FC_CASES))

@@ -13,12 +13,15 @@ from op_cases import (
     ACTIVATIONS,
     build_depthwise,
     check_bit_exact,
+    conv_output_size,
     random_conv_geometry,
     run_random_cases,
 )
 
 from tinypipe.check.validate import validate_host
+from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.depthwise_conv import interleave_dw_w16
 from tinypipe.errors import UnsupportedModelError
 
 
@@ -41,6 +44,51 @@ def random_depthwise_config(rng: np.random.Generator) -> dict:
 def test_depthwise_random_configs_bit_exact(chunk: int) -> None:
     """30 random configurations (10 per chunk), 8 random inputs each; every 3rd under ASan/UBSan."""
     run_random_cases(random_depthwise_config, build_depthwise, 2000 + 10 * chunk, 10)
+
+
+def random_w16_depthwise_config(rng: np.random.Generator) -> dict:
+    """A random DEPTHWISE_CONV_2D that runs on int16-expanded weights
+    (tp_depthwise_conv_w16_s8): depth multiplier 1, channels in fours, 3x3 windows (the
+    written-out path) half of the time, any other window size otherwise."""
+    cfg = random_conv_geometry(
+        rng,
+        lambda r: {
+            "batch": int(r.choice([1, 1, 2])),
+            "in_h": int(r.integers(3, 11)),
+            "in_w": int(r.integers(3, 11)),
+            "in_c": int(r.choice([4, 8, 12, 16])),
+            "mult": 1,
+        },
+    )
+    if rng.random() < 0.5:
+        cfg.update(k_h=3, k_w=3)
+        cfg["out_h"], cfg["out_w"] = conv_output_size(cfg)
+        if cfg["out_h"] < 1 or cfg["out_w"] < 1:
+            cfg.update(padding="SAME")
+            cfg["out_h"], cfg["out_w"] = conv_output_size(cfg)
+    return cfg
+
+
+def build_w16_depthwise(cfg: dict, rng: np.random.Generator) -> bytes:
+    model = build_depthwise(cfg, rng)
+    (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+    assert low.func == "tp_depthwise_conv_w16_s8", cfg
+    return model
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_depthwise_w16_random_configs_bit_exact(chunk: int) -> None:
+    """12 random depthwise layers on int16-expanded weights (the portable loop on this machine;
+    the SMLABB/SMLATT path runs in test_kernels_on_m4.py)."""
+    run_random_cases(random_w16_depthwise_config, build_w16_depthwise, 2500 + 6 * chunk, 6)
+
+
+def test_interleave_dw_w16_layout() -> None:
+    """The layout tp_depthwise_conv_w16_s8 reads (tp_depthwise_conv.h), from its definition."""
+    w = np.random.default_rng(3).integers(-128, 128, (8, 5)).astype(np.int8)  # [channels, taps]
+    got = interleave_dw_w16(w)
+    want = [int(w[4 * g + lane, t]) for g in range(2) for t in range(5) for lane in (0, 2, 1, 3)]
+    assert got.dtype == np.int16 and got.tolist() == want
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)

@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from tinypipe.compiler.ops.conv import requant_records
 from tinypipe.compiler.ops.fixedpoint import mul_by_quantized_multiplier
 from tinypipe.resources import firmware_dir
 
@@ -70,3 +71,65 @@ def test_requantize_matches_tflm_arithmetic(tmp_path, seed: int) -> None:
     want = [mul_by_quantized_multiplier(x, m, s) for x, m, s in cases.tolist()]
     bad = [(tuple(c), g, w) for c, g, w in zip(cases.tolist(), got, want) if g != w]
     assert len(got) == len(want) and not bad, bad[:5]
+
+
+HARNESS_RQ = r"""
+#include <stdio.h>
+#include "tp_common.h"
+int main(void)
+{
+    long x, m, round, r1, lo, hi;
+    while (scanf("%ld %ld %ld %ld %ld %ld", &x, &m, &round, &r1, &lo, &hi) == 6) {
+        const int32_t rq[3] = {(int32_t)m, (int32_t)round, (int32_t)r1};
+        printf("%d\n", (int)tp_output_rq_s8((int32_t)x, rq, (int32_t)lo, (int32_t)hi));
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_output_with_host_constants_matches_tflm_arithmetic(tmp_path, seed: int) -> None:
+    """tp_output_rq_s8 with the words requant_records makes (zero point folded into the
+    rounding constant) against clamp(MultiplyByQuantizedMultiplier + zp) from the spec, over
+    accumulators up to the bound the host checked, every zero point and activation range."""
+    rng = np.random.default_rng(seed)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    src = tmp_path / "harness.c"
+    src.write_text(HARNESS_RQ)
+    exe = tmp_path / "harness"
+    subprocess.run(
+        [cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-fsanitize=undefined",
+         "-fno-sanitize-recover", f"-I{firmware_dir() / 'runtime'}", str(src), "-o", str(exe)],
+        check=True,
+    )  # fmt: skip
+    rows, want = [], []
+    while len(rows) < 20000:
+        bound = int(2 ** rng.uniform(4, 31)) - 1
+        m = np.array([rng.integers(2**30, 2**31)], dtype=np.int64)
+        shift = np.array([rng.integers(-31, -1)])
+        zp = int(rng.integers(-128, 128))
+        rec = requant_records(m, shift, zp, np.array([bound]))
+        if rec is None:
+            continue
+        lo = int(rng.choice([-128, zp, max(zp - 5, -128)]))
+        hi = int(rng.choice([127, min(zp + 6, 127), min(max(lo, zp + 1), 127)]))
+        for x in [bound, -bound, 0, -1, *rng.integers(-bound, bound + 1, 8).tolist()]:
+            rows.append(f"{x} {rec[0]} {rec[1]} {rec[2]} {lo} {hi}")
+            q = mul_by_quantized_multiplier(int(x), int(m[0]), int(shift[0])) + zp
+            want.append(min(max(q, lo), hi))
+    out = subprocess.run(
+        [str(exe)], input="\n".join(rows), capture_output=True, text=True, check=True
+    )
+    got = [int(v) for v in out.stdout.split()]
+    bad = [(r, g, w) for r, g, w in zip(rows, got, want) if g != w]
+    assert len(got) == len(want) and not bad, bad[:5]
+
+
+def test_host_constants_refused_when_they_could_overflow() -> None:
+    """requant_records declines shifts above -2 and constants whose high word could leave int32
+    (the kernels then keep the general requantization)."""
+    m = np.array([2**31 - 1], dtype=np.int64)
+    assert requant_records(m, np.array([-1]), 0, np.array([1000])) is None
+    assert requant_records(m, np.array([-31]), 127, np.array([1000])) is None
+    assert requant_records(m, np.array([-12]), 127, np.array([1000])) is not None

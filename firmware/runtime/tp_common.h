@@ -16,6 +16,14 @@
 extern "C" {
 #endif
 
+/* For small helpers of the hot loops, which must be inlined for their arrays to live in
+ * registers (gcc's heuristics give up on large kernel bodies). */
+#if defined(__GNUC__)
+#define TP_INLINE static inline __attribute__((always_inline))
+#else
+#define TP_INLINE static inline
+#endif
+
 static inline int32_t tp_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 static inline int32_t tp_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 
@@ -145,6 +153,31 @@ static inline int8_t tp_output_s8(int32_t acc, int32_t multiplier, int32_t shift
 {
     acc = tp_requantize_nonneg(acc, multiplier, shift) + q.zero_point;
     return (int8_t)tp_clamp_i32(acc, q.act_min, q.act_max);
+}
+
+/* ---- Requantization with host-precomputed constants (the fast kernels) ----
+ *
+ * For an output channel whose shift is <= -2 (r = -shift >= 2), the host stores 3 words:
+ *   rq[0] = multiplier, rq[1] = 2^(r-2) + zero_point_out * 2^(r-1), rq[2] = r - 1
+ * tp_output_rq_s8 then returns tp_output_s8's value with fewer instructions:
+ * - it is tp_requantize_nonneg's single multiply-accumulate, whose constant's high word is
+ *   [x < 0] subtracted from 2^(r-2), so the rounding needs no per-output shift arithmetic;
+ * - the output zero point is added before the final shift: for an integer h,
+ *   floor(h / 2^(r-1)) + zp = floor((h + zp * 2^(r-1)) / 2^(r-1)). The host checks, for every
+ *   accumulator the layer can produce, that this high word stays inside int32. */
+static inline int8_t tp_output_rq_s8(int32_t acc, const int32_t *rq, int32_t act_min,
+                                     int32_t act_max)
+{
+    const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
+    const int32_t hi = rq[1] + (acc >> 31);
+    const int64_t z = (int64_t)acc * rq[0] + (int64_t)((uint64_t)(uint32_t)hi << 32 | lo);
+    const int32_t v = tp_max_i32((int32_t)(z >> 32) >> rq[2], act_min);
+#ifdef TP_DSP
+    if (act_max == 127) { /* the usual case: one saturating instruction */
+        return (int8_t)__ssat(v, 8);
+    }
+#endif
+    return (int8_t)tp_min_i32(v, act_max);
 }
 
 /* ---- int8 dot products, shared by CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED ----

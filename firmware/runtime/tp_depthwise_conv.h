@@ -39,11 +39,23 @@ typedef struct {
     const int32_t *bias;        /* folded_bias above, per output channel */
     const int32_t *multiplier;  /* per output channel */
     const int32_t *shift;
+    const int32_t *requant;     /* tp_depthwise_conv_w16_s8 only: 3 words per channel, see
+                                   tp_output_rq_s8 (multiplier and shift are unused there) */
 } tp_depthwise_conv_params;
 
 /* scratch: input_c bytes (a row of zero points that padded taps read), or NULL when the host
  * found that no window reaches the padding. */
 void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input,
                           const int8_t *filter, int8_t *output, void *scratch);
+
+/* The same convolution for depth_multiplier 1, input_c a multiple of 4 and at most
+ * TP_DW_MAX_TAPS taps, with the filter int16-expanded and interleaved by the host: for each
+ * group of 4 channels c..c+3 and each tap t of the [filter_h][filter_w] window, in this order:
+ *   w[t][c], w[t][c+2], w[t][c+1], w[t][c+3]
+ * which is how SXTB16 splits 4 input bytes into int16 lanes, so the weights need no sign
+ * extension. Twice the flash of the int8 filter (a few hundred bytes for a 3x3 layer).
+ * Scratch as tp_depthwise_conv_s8. */
+void tp_depthwise_conv_w16_s8(const tp_depthwise_conv_params *p, const int8_t *input,
+                              const int16_t *filter16, int8_t *output, void *scratch);
 
 #endif

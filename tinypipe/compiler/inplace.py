@@ -34,6 +34,11 @@ ROWWISE = {
         "tp_depthwise_conv_inplace_params",
         "tp_depthwise_conv_inplace",
     ),
+    "tp_depthwise_conv_w16_s8": (
+        "tp_depthwise_conv_w16_inplace_s8",
+        "tp_depthwise_conv_w16_inplace_params",
+        "tp_depthwise_conv_inplace",
+    ),
 }
 
 

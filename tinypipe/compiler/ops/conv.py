@@ -164,6 +164,30 @@ def fold_input_offset(
     return folded.astype(np.int32)
 
 
+def accumulator_bound(folded_bias: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per output channel, a bound on |accumulator| of the kernels' dot product (any order):
+    |folded bias| + 128 * sum |w|, from `w` shaped [channels, taps]."""
+    return np.abs(folded_bias.astype(np.int64)) + 128 * np.abs(w.astype(np.int64)).sum(axis=1)
+
+
+def requant_records(
+    mult: np.ndarray, shift: np.ndarray, zero_point: int, bound: np.ndarray
+) -> np.ndarray | None:
+    """The 3 words per channel tp_output_rq_s8 reads (tp_common.h): multiplier,
+    2^(r-2) + zero_point * 2^(r-1) and r - 1, with r = -shift; None when some channel does not
+    qualify: a shift above -2, or a high word (at most |acc| * M / 2^32 + 1, plus that
+    constant and the sign term) that could leave int32 for an accumulator within `bound`."""
+    r = -shift.astype(np.int64)
+    if r.size == 0 or np.any(r < 2):
+        return None
+    m = mult.astype(np.int64)
+    rounding = np.left_shift(1, r - 2) + int(zero_point) * np.left_shift(1, r - 1)
+    high = (bound.astype(np.int64) * m >> 32) + 2 + np.abs(rounding)
+    if np.any(high >= 2**31 - 1):
+        return None
+    return np.stack([m, rounding, r - 1], axis=1).astype(np.int32).reshape(-1)
+
+
 def conv_call(
     source: str,
     inp: Tensor,
