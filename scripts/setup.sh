@@ -30,4 +30,10 @@ fi
 echo "==> installing tinypipe[train,npu,dev] into .venv"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q ".[train,npu,dev]"
+# The TF converter fuses Keras LSTM layers into UNIDIRECTIONAL_SEQUENCE_LSTM only when they come
+# from tf-keras (Keras 3's LSTM becomes a WHILE loop). tf-keras pins the `tensorflow` package;
+# the tensorflow-cpu build installed above is the same release, so it goes in without
+# dependencies, matched to the installed TensorFlow.
+TF_MINOR=$(.venv/bin/python -c "import tensorflow as tf; print('.'.join(tf.__version__.split('.')[:2]))")
+.venv/bin/python -m pip install -q --no-deps "tf-keras~=${TF_MINOR}.0"
 echo "==> ready: $(.venv/bin/tinypipe --version)"

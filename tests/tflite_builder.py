@@ -52,12 +52,14 @@ class ModelBuilder:
         axis: int = 0,
         name: str | None = None,
         shape_signature=None,
+        variable: bool = False,
     ) -> int:
         t = schema.TensorT()
         t.shape = list(int(d) for d in shape)
         if shape_signature is not None:  # -1 marks a dynamic dimension
             t.shapeSignature = list(int(d) for d in shape_signature)
         t.type = _TYPES[dtype]
+        t.isVariable = variable  # state an op keeps across calls (LSTM, SVDF)
         t.name = name or f"t{len(self.tensors)}"
         if data is not None:
             buf = schema.BufferT()

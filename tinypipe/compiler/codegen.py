@@ -30,6 +30,7 @@ _CTYPES = {
     "int8": "int8_t",
     "uint8": "uint8_t",
     "int16": "int16_t",
+    "uint16": "uint16_t",
     "int32": "int32_t",
     "uint32": "uint32_t",
     "int64": "int64_t",
@@ -139,6 +140,7 @@ class _Emitter:
     def __init__(self, name: str, graph: Graph, plan: MemoryPlan) -> None:
         self.name, self.graph, self.plan = name, graph, plan
         self.weights: dict[int, Tensor] = {}
+        self.states: dict[int, Tensor] = {}
         self.used_io: set[str] = set()
 
     def tensor_expr(self, i: int) -> str:
@@ -149,6 +151,9 @@ class _Emitter:
             root = self.graph.tensors[value]
             self.weights[root.index] = root
             return f"{self.name}_w{root.index}"
+        if kind == "state":
+            self.states[value] = self.graph.tensors[value]
+            return f"{self.name}_s{value}"
         if kind in ("input", "output"):
             io = self.graph.inputs if kind == "input" else self.graph.outputs
             param = io_param(kind, value, len(io))
@@ -237,6 +242,7 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
     for c in consts:
         weight_bytes += c["count"] * np.dtype(_np_of(c["ctype"])).itemsize
 
+    states = [_state_info(name, em.states[i]) for i in sorted(em.states)]
     sources = sorted({s for low in lowered if low.emits_code for s in (low.source, *low.requires)})
     ins, outs = graph.input_tensors, graph.output_tensors
     ctx = {
@@ -263,6 +269,7 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
         "arena_size": plan.arena_size,
         "input_offset": _input_offset(plan, graph),
         "weights": weights,
+        "states": states,
         "consts": consts,
         "params": params,
         "calls": calls,
@@ -303,6 +310,20 @@ def _input_offset(plan: MemoryPlan, graph: Graph) -> int | None:
     """Where the model's input lives in the arena, or None when it stays in the caller's buffer."""
     kind, value = plan.storage[graph.inputs[0]]
     return value if kind == "arena" and len(graph.inputs) == 1 else None
+
+
+def _state_info(name: str, t: Tensor) -> dict:
+    """A variable tensor: static memory holding its value from one call to the next, starting
+    (and reset) where TFLM starts it: the zero point for int8, 0 otherwise."""
+    start = t.zero_point if t.dtype == "int8" and t.quant is not None else 0
+    return {
+        "ctype": _CTYPES[t.dtype],
+        "name": f"{name}_s{t.index}",
+        "count": max(t.size, 1),
+        "start": start,
+        "bytes": t.nbytes,
+        "comment": f"{c_comment_text(t.name)} {list(t.shape)}",
+    }
 
 
 def _np_of(ctype: str) -> str:

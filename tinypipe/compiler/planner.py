@@ -65,7 +65,8 @@ class MemoryPlan:
     arena_size: int
     buffers: list[Buffer]
     storage: dict[int, tuple[str, int]]  # tensor -> (kind, value): ("arena", offset) |
-    # ("input", k) | ("output", k) (k-th model input/output) | ("const", root tensor index)
+    # ("input", k) | ("output", k) (k-th model input/output) | ("const", root tensor index) |
+    # ("state", root tensor index): a variable tensor, kept in static memory across calls
     scratch: dict[int, int] = field(default_factory=dict)  # op index -> arena offset
     live_bytes: list[int] = field(default_factory=list)  # arena bytes live during each op
 
@@ -136,6 +137,7 @@ def plan_memory(graph: Graph, lowered: list[Lowered], input_in_arena: bool = Fal
                 ("input", any(m in graph.inputs for m in members) and not input_in_arena),
                 ("output", any(m in graph.outputs for m in members)),
                 ("const", graph.tensors[root].is_const),
+                ("state", graph.tensors[root].is_variable),
             )
             if hit
         ]
@@ -143,6 +145,12 @@ def plan_memory(graph: Graph, lowered: list[Lowered], input_in_arena: bool = Fal
             raise UnsupportedModelError(
                 "The model's output is its input reshaped, with no computation in between.",
                 "There is nothing to compile; check that the right model file was given.",
+            )
+        if "state" in kinds and len(kinds) > 1:
+            raise UnsupportedModelError(
+                f"The variable tensor '{graph.tensors[root].name}' is also a model input, output "
+                "or constant.",
+                "Re-convert the model so that its state tensors are internal to the model.",
             )
         if "const" in kinds and len(kinds) > 1:  # constants are never written at run time
             raise UnsupportedModelError(
@@ -159,7 +167,7 @@ def plan_memory(graph: Graph, lowered: list[Lowered], input_in_arena: bool = Fal
         if kinds:
             kind = kinds[0]
             value = root
-            if kind != "const":  # position among the model's inputs / outputs
+            if kind in ("input", "output"):  # position among the model's inputs / outputs
                 io = graph.inputs if kind == "input" else graph.outputs
                 value = next(io.index(m) for m in members if m in io)
             for m in members:

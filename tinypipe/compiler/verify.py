@@ -48,6 +48,7 @@ ARITY: dict[str, tuple[int, int, int, str | None, bool]] = {
     "CONCATENATION": (1, 1 << 10, 1, "ConcatenationOptions", True),
     "MEAN": (2, 2, 1, "ReducerOptions", True),
     "SOFTMAX": (1, 1, 1, "SoftmaxOptions", True),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (24, 24, 1, "UnidirectionalSequenceLSTMOptions", True),
     "LOGISTIC": (1, 1, 1, None, False),
     "TANH": (1, 1, 1, None, False),
     "HARD_SWISH": (1, 1, 1, "HardSwishOptions", False),
@@ -62,6 +63,8 @@ ARITY: dict[str, tuple[int, int, int, str | None, bool]] = {
 }
 # Inputs that may be omitted (-1), by op: (input position, ...).
 _OPTIONAL_INPUTS = {
+    # CIFG, peephole, projection and layer-norm tensors (lstm.py refuses those variants)
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 5, 9, 10, 11, 16, 17, 20, 21, 22, 23),
     "CONV_2D": (2,),
     "DEPTHWISE_CONV_2D": (2,),
     "FULLY_CONNECTED": (2,),
@@ -98,8 +101,9 @@ def check_flatbuffer(m, raw: bytes, where: str, type_sizes: dict[int, int]) -> N
         tag = "" if s == 0 else f"subgraph {s}: "
         tensors = sg.tensors or []
         n = len(tensors)
+        scratch = _intermediates_only(sg)
         for k, t in enumerate(tensors):
-            _check_tensor(t, k, tag, where, buffers, raw, type_sizes)
+            _check_tensor(t, k, tag, where, buffers, raw, type_sizes, k in scratch)
         for role, lst in (("input", sg.inputs), ("output", sg.outputs)):
             lst = [] if lst is None else [int(x) for x in lst]
             for i in lst:
@@ -119,7 +123,8 @@ def check_flatbuffer(m, raw: bytes, where: str, type_sizes: dict[int, int]) -> N
                 if not _in_range(int(i), n):
                     raise _invalid(where, f"{tag}operator #{k} writes tensor {i} (0..{n - 1})")
             for name in ("intermediates",):
-                for i in getattr(o, name, None) or []:
+                listed = getattr(o, name, None)
+                for i in [] if listed is None else listed:
                     if not _in_range(int(i), n):
                         raise _invalid(where, f"{tag}operator #{k} {name} tensor {i} (0..{n - 1})")
 
@@ -160,12 +165,37 @@ def _flatbuffer_extent(raw: bytes) -> int:
     return end
 
 
-def _check_tensor(t, k: int, tag: str, where: str, buffers, raw: bytes, type_sizes) -> None:
+def _intermediates_only(sg) -> set[int]:
+    """Tensors only listed as some op's `intermediates` (the converter's quantized LSTM writes
+    shape-[0] placeholders there), never read, written, a graph input/output or stored."""
+    listed = {
+        int(i)
+        for o in sg.operators or []
+        for i in (o.intermediates if o.intermediates is not None else [])
+    }
+    used = {
+        int(i)
+        for o in sg.operators or []
+        for i in list(o.inputs if o.inputs is not None else [])
+        + list(o.outputs if o.outputs is not None else [])
+    }
+    used |= {
+        int(i)
+        for i in list(sg.inputs if sg.inputs is not None else [])
+        + list(sg.outputs if sg.outputs is not None else [])
+    }
+    tensors = sg.tensors or []
+    return {i for i in listed - used if 0 <= i < len(tensors) and not tensors[i].buffer}
+
+
+def _check_tensor(
+    t, k: int, tag: str, where: str, buffers, raw: bytes, type_sizes, placeholder: bool = False
+) -> None:
     label = f"{tag}tensor #{k}"
     shape = [] if t.shape is None else [int(d) for d in t.shape]
     if len(shape) > MAX_RANK:
         raise _invalid(where, f"{label} has rank {len(shape)} (at most {MAX_RANK})")
-    if any(d <= 0 for d in shape):
+    if any(d < 0 for d in shape) or (any(d == 0 for d in shape) and not placeholder):
         raise _invalid(where, f"{label} has shape {shape}: every dimension must be at least 1")
     if t.shapeSignature is not None and len(t.shapeSignature):
         sig = [int(d) for d in t.shapeSignature]
@@ -189,14 +219,20 @@ def _check_tensor(t, k: int, tag: str, where: str, buffers, raw: bytes, type_siz
     nbytes = 0
     if b > 0 and b < len(buffers):
         buf = buffers[b]
-        nbytes = int(buf.size) if (buf.offset or 0) > 1 else len(buf.data if buf.data is not None else [])
+        nbytes = (
+            int(buf.size)
+            if (buf.offset or 0) > 1
+            else len(buf.data if buf.data is not None else [])
+        )
         if nbytes and nbytes != stored:
             raise _invalid(
-                where, f"{label} of shape {shape} needs {stored} bytes, its buffer {b} "
-                f"holds {nbytes}"
+                where,
+                f"{label} of shape {shape} needs {stored} bytes, its buffer {b} holds {nbytes}",
             )
     if itemsize == 0 and not nbytes:
-        raise _invalid(where, f"{label} is INT4 without data: tinypipe reads INT4 only as constant weights")
+        raise _invalid(
+            where, f"{label} is INT4 without data: tinypipe reads INT4 only as constant weights"
+        )
     q = t.quantization
     if q is not None:
         _check_quant(q, label, shape, where)
@@ -247,7 +283,9 @@ def _check_quant_values(t, where: str) -> None:
     scale = np.asarray(t.quant.scale, dtype=np.float64)
     if not np.all(np.isfinite(scale)) or not np.all(scale > 0):
         bad = scale[~(np.isfinite(scale) & (scale > 0))][0]
-        raise _invalid(where, f"{label} has quantization scale {bad}: scales must be finite and > 0")
+        raise _invalid(
+            where, f"{label} has quantization scale {bad}: scales must be finite and > 0"
+        )
     f32 = scale.astype(np.float32)
     if not np.all(np.isfinite(f32)) or not np.all(f32 > 0):
         raise _invalid(where, f"{label} has a quantization scale outside float32's range")
@@ -361,8 +399,14 @@ def _check_requant(graph, op, where: str) -> None:
         )
 
 
-_GEOMETRY = ("stride_w", "stride_h", "dilation_w_factor", "dilation_h_factor",
-             "filter_width", "filter_height")
+_GEOMETRY = (
+    "stride_w",
+    "stride_h",
+    "dilation_w_factor",
+    "dilation_h_factor",
+    "filter_width",
+    "filter_height",
+)
 _MAX_EXTENT = (1 << 15) - 1  # TFLM keeps convolution and pooling padding in int16
 
 
@@ -388,7 +432,14 @@ def _check_geometry(graph, op, label: str, where: str) -> None:
 
 
 _SAME_SHAPE = {
-    "SOFTMAX", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE",
+    "SOFTMAX",
+    "LOGISTIC",
+    "TANH",
+    "RELU",
+    "RELU6",
+    "LEAKY_RELU",
+    "HARD_SWISH",
+    "QUANTIZE",
     "DEQUANTIZE",
 }
 
@@ -396,8 +447,10 @@ _SAME_SHAPE = {
 def _check_shapes(graph, op, where: str) -> None:
     """Shapes TFLM reads differently from what they say (it takes the output's last dimension
     as the FULLY_CONNECTED unit count, the input's as the SOFTMAX row...): they must agree."""
-    if op.opcode not in _SAME_SHAPE and op.opcode not in _CHANNEL_AXIS and op.opcode not in (
-        "AVERAGE_POOL_2D", "MAX_POOL_2D"
+    if (
+        op.opcode not in _SAME_SHAPE
+        and op.opcode not in _CHANNEL_AXIS
+        and op.opcode not in ("AVERAGE_POOL_2D", "MAX_POOL_2D")
     ):
         return
     label = f"operator #{op.index} {op.opcode}"
@@ -474,18 +527,22 @@ def _check_order(graph, where: str) -> None:
                 raise _invalid(where, f"{label} writes the constant tensor #{i} '{t.name}'")
             if i in writer:
                 raise _invalid(
-                    where, f"tensor #{i} '{t.name}' is written by operators #{writer[i]} and "
-                    f"#{op.index}"
+                    where,
+                    f"tensor #{i} '{t.name}' is written by operators #{writer[i]} and #{op.index}",
                 )
             writer[i] = op.index
             written.add(i)
     for i in graph.outputs:
         if i not in writer:
             t = graph.tensors[i]
-            what = "a constant" if t.is_const else "a graph input" if i in inputs else "never written"
+            what = (
+                "a constant" if t.is_const else "a graph input" if i in inputs else "never written"
+            )
             raise _invalid(
                 where, f"graph output tensor #{i} '{t.name}' is {what}, not computed by an operator"
             )
     for i in graph.inputs:
         if i not in read:
-            raise _invalid(where, f"graph input tensor #{i} '{graph.tensors[i].name}' is never read")
+            raise _invalid(
+                where, f"graph input tensor #{i} '{graph.tensors[i].name}' is never read"
+            )

@@ -63,6 +63,7 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "SUM": ("reduce", 2),
     "REDUCE_MAX": ("reduce", 3),
     "PRELU": ("prelu", 1),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("lstm", 4),
 }
 
 # Keras-level advice for ops users commonly hit.
