@@ -38,6 +38,8 @@ typedef struct {
     const int32_t *bias;                  /* folded_bias above, per output channel */
     const int32_t *multiplier;            /* per output channel */
     const int32_t *shift;
+    const int32_t *requant;               /* tp_conv_w16_s8 only: 3 words per channel, see
+                                             tp_output_rq_s8 (multiplier and shift unused) */
 } tp_conv_params;
 
 /* read_in_place is set by the host for ungrouped convs without horizontal dilation whose

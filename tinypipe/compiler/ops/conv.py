@@ -258,9 +258,13 @@ def lower(op: Operator, g: Graph) -> Lowered:
     gathers = not (read_in_place and all_windows_inside(params))
     scratch = 2 * int(np.prod(weights.shape[1:])) if gathers else 0
     low = conv_call("tp_conv", inp, weights, out, params, mult, shift, folded, scratch)
-    if groups == 1 and expand_weights_pays(params, filter_row):
+    w = weights.data.reshape(output_c, -1)
+    rq = requant_records(mult, shift, out.zero_point, accumulator_bound(folded, w))
+    if groups == 1 and expand_weights_pays(params, filter_row) and rq is not None:
         low.func = "tp_conv_w16_s8"
-        low.consts["filter16"] = interleave_w16(weights.data.reshape(output_c, -1))
+        low.consts["filter16"] = interleave_w16(w)
+        low.consts["requant"] = rq
+        low.params["requant"] = C("requant")
         low.args[1] = C("filter16")
     return low
 
