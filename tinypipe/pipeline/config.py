@@ -11,9 +11,27 @@ from tinypipe.errors import TinypipeError
 # section -> {key: (type, default)}
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "project": {"name": (str, "model"), "output": (str, "out")},
-    "data": {"dataset": (str, "digits"), "seed": (int, 0), "test_fraction": (float, 0.2)},
-    "model": {"name": (str, "tiny_cnn"), "epochs": (int, 0), "batch_size": (int, 32), "learning_rate": (float, 3e-3)},
-    "quantize": {"max_drop": ((int, float), 2.0), "representative_samples": (int, 200), "activations": (str, "int8")},
+    # inputs: samples to validate with (.npy, or .npz keyed by input name or index); needed
+    # with [model] tflite, which takes no dataset.
+    "data": {
+        "dataset": (str, "digits"),
+        "seed": (int, 0),
+        "test_fraction": (float, 0.2),
+        "inputs": (str, ""),
+    },
+    # tflite: a quantized model made elsewhere; the run then skips train and quantize.
+    "model": {
+        "name": (str, "tiny_cnn"),
+        "epochs": (int, 0),
+        "batch_size": (int, 32),
+        "learning_rate": (float, 3e-3),
+        "tflite": (str, ""),
+    },
+    "quantize": {
+        "max_drop": ((int, float), 2.0),
+        "representative_samples": (int, 200),
+        "activations": (str, "int8"),
+    },
     "deploy": {"boards": (list, ["host"]), "validate_samples": (int, 64)},
     # Lightweighting between train and quantize (tinypipe.model.optimize); off unless a
     # technique is set. distill_from is a teacher .keras, relative to this file.
@@ -55,6 +73,16 @@ class RunConfig:
             return str((self.root / ds).resolve())
         return ds
 
+    def resolve(self, section: str, key: str) -> Path | None:
+        """A file path from the config, relative to its folder; None when not set."""
+        value = self.get(section, key)
+        return (self.root / value).resolve() if value else None
+
+    @property
+    def given_model(self) -> Path | None:
+        """[model] tflite: the run deploys this model instead of training one."""
+        return self.resolve("model", "tflite")
+
     @property
     def optimizing(self) -> bool:
         o = self.sections["optimize"]
@@ -88,12 +116,17 @@ def load_config(path: str | Path) -> RunConfig:
     try:
         raw = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TinypipeError(f"'{path}' is not valid TOML: {exc}.", "Fix the syntax and run again.") from None
+        raise TinypipeError(
+            f"'{path}' is not valid TOML: {exc}.", "Fix the syntax and run again."
+        ) from None
     sections: dict[str, dict] = {}
     for section, keys in SCHEMA.items():
         given = raw.get(section, {})
         if not isinstance(given, dict):
-            raise TinypipeError(f"'{path}': [{section}] must be a table.", f"Write it as [{section}] with key = value lines.")
+            raise TinypipeError(
+                f"'{path}': [{section}] must be a table.",
+                f"Write it as [{section}] with key = value lines.",
+            )
         unknown = sorted(set(given) - set(keys))
         if unknown:
             raise TinypipeError(
@@ -114,7 +147,7 @@ def load_config(path: str | Path) -> RunConfig:
         raise TinypipeError(
             f"'{path}': [quantize] activations = {sections['quantize']['activations']!r} is not "
             "int8 or int16.",
-            "Use activations = \"int8\" (the default) or \"int16\" (16x8 quantization).",
+            'Use activations = "int8" (the default) or "int16" (16x8 quantization).',
         )
     unknown_sections = sorted(set(raw) - set(SCHEMA))
     if unknown_sections:
@@ -123,9 +156,13 @@ def load_config(path: str | Path) -> RunConfig:
             f"Valid sections: {', '.join(SCHEMA)}.",
         )
     if not sections["deploy"]["boards"]:
-        raise TinypipeError(f"'{path}': [deploy] boards is empty.", 'List at least one board, e.g. boards = ["host"].')
+        raise TinypipeError(
+            f"'{path}': [deploy] boards is empty.",
+            'List at least one board, e.g. boards = ["host"].',
+        )
     _check_values(path, sections)
     cfg = RunConfig(path.resolve(), sections)
+    _check_given_model(cfg)
     if cfg.optimizing and sections["quantize"].get("activations", "int8") != "int8":
         raise TinypipeError(
             f"'{path}': [optimize] makes full-int8 models, but [quantize] activations = "
@@ -156,7 +193,9 @@ def _check_values(path: Path, sections: dict[str, dict]) -> None:
         v = sections[section][key]
         if v != v or v < lo or (hi is not None and v > hi):  # v != v: NaN
             span = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
-            raise TinypipeError(f"'{path}': [{section}] {key} = {v!r} is out of range.", f"Use a value {span}.")
+            raise TinypipeError(
+                f"'{path}': [{section}] {key} = {v!r} is out of range.", f"Use a value {span}."
+            )
     boards = sections["deploy"]["boards"]
     if not all(isinstance(b, str) for b in boards):
         raise TinypipeError(
@@ -165,12 +204,43 @@ def _check_values(path: Path, sections: dict[str, dict]) -> None:
         )
     check_c_name(sections["project"]["name"], f"'{path}': [project] name")
     root = path.resolve().parent
-    for section, key in (("project", "output"), ("data", "dataset")):
+    for section, key in (
+        ("project", "output"),
+        ("data", "dataset"),
+        ("data", "inputs"),
+        ("model", "tflite"),
+    ):
         value = sections[section][key]
-        if section == "data" and not value.endswith((".npz", ".csv")):
+        if key == "dataset" and not value.endswith((".npz", ".csv")):
             continue  # a built-in dataset name
+        if key in ("inputs", "tflite") and not value:
+            continue  # not set
         if "\0" in value or not (root / value).resolve().is_relative_to(root):
             raise TinypipeError(
                 f"'{path}': [{section}] {key} = {value!r} points outside the project folder '{root}'.",
                 "Use a path inside the folder that holds tinypipe.toml.",
             )
+
+
+def _check_given_model(cfg: RunConfig) -> None:
+    """[model] tflite needs validation inputs, and nothing that only applies to training."""
+    model = cfg.given_model
+    if model is None:
+        return
+    where = f"'{cfg.path}': [model] tflite = {cfg.get('model', 'tflite')!r}"
+    if model.suffix != ".tflite" or not model.is_file():
+        raise TinypipeError(
+            f"{where} is not a .tflite file{'' if model.exists() else ' (it does not exist)'}.",
+            "Point it at a quantized .tflite inside the project folder.",
+        )
+    if not cfg.get("data", "inputs"):
+        raise TinypipeError(
+            f"{where} comes with no samples to validate it on.",
+            'Add inputs = "x.npy" to [data] (an .npz keyed by input name or index for a model '
+            "with several inputs).",
+        )
+    if cfg.optimizing:
+        raise TinypipeError(
+            f"{where}: [optimize] needs the Keras model, which a .tflite does not carry.",
+            "Remove the [optimize] section, or train the model with the run (drop tflite).",
+        )

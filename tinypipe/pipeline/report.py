@@ -11,7 +11,7 @@ import numpy as np
 from tinypipe.compiler.memory_report import timeline_markdown
 
 from . import charts
-from .report_html import estimate_notes, render_html
+from .report_html import estimate_notes, io_rows, layer_inputs, render_html
 
 
 def memory_plot(layers: list[dict], arena: int, tflm_arena: int | None, path: Path) -> Path:
@@ -45,14 +45,30 @@ def render_markdown(r: dict) -> str:
         f"Model `{r['model']['tflite']}` (sha256 `{r['model']['sha256'][:16]}`), "
         f"{r['model']['macs']:,} MACs, {r['model']['param_bytes']:,} parameter bytes.",
         "",
-        "## Accuracy",
-        "",
-        f"| | float | {acc.get('activations', 'int8')} (TFLM) | drop |",
-        "|---|---|---|---|",
-        f"| test split ({acc.get('samples', '-')} samples) | {_pct(acc.get('float'))} | {_pct(acc.get('int8'))} | "
-        f"{drop} |",
-        "",
     ]
+    if io := io_rows(r):
+        out += [
+            "## Inputs and outputs",
+            "",
+            "| | tensor | shape | type | quantization |",
+            "|---|---|---|---|---|",
+        ]
+        out += ["| " + " | ".join(row) + " |" for row in io] + [""]
+    if acc.get("int8") is not None:
+        out += [
+            "## Accuracy",
+            "",
+            f"| | float | {acc.get('activations', 'int8')} (TFLM) | drop |",
+            "|---|---|---|---|",
+            f"| test split ({acc.get('samples', '-')} samples) | {_pct(acc.get('float'))} | "
+            f"{_pct(acc.get('int8'))} | {drop} |",
+            "",
+        ]
+    else:
+        out += [
+            "No labelled test split: accuracy not measured (the boards are checked against TFLM).",
+            "",
+        ]
     cm = acc.get("confusion_matrix")
     if cm:
         classes = acc.get("classes") or [str(i) for i in range(len(cm))]
@@ -85,7 +101,9 @@ def render_markdown(r: dict) -> str:
     for name, b in r["boards"].items():
         f = b.get("flash", {})
         if f.get("used") is not None:
-            out.append(f"| {name} | {_n(f.get('weights'))} | {_n(f.get('kernels'))} | {_n(f.get('rest'))} | {_n(f.get('used'))} |")
+            out.append(
+                f"| {name} | {_n(f.get('weights'))} | {_n(f.get('kernels'))} | {_n(f.get('rest'))} | {_n(f.get('used'))} |"
+            )
     if r.get("optimize"):  # the [optimize] steps (tradeoff.py)
         from .tradeoff import tradeoff_markdown
 
@@ -109,7 +127,7 @@ def render_markdown(r: dict) -> str:
     ]
     for row in r["layers"]:
         out.append(
-            f"| {row['index']} | {row['op']} | {'x'.join(map(str, row['input']))} | {'x'.join(map(str, row['output']))} "
+            f"| {row['index']} | {row['op']} | {layer_inputs(row)} | {'x'.join(map(str, row['output']))} "
             f"| {row['macs']:,} | {row['param_bytes']:,} | {row['live_bytes']:,} | {_n(row.get('instructions'))} "
             f"| {_f(row.get('time_ms'), ',.4f')} | {_f(row.get('energy_uj'), ',.3f')} |"
         )
@@ -139,14 +157,22 @@ def npu_markdown(npu: dict, boards: dict) -> list[str]:
         )
     measured = [(n, b["instructions"]) for n, b in boards.items() if b.get("instructions")]
     if measured:
-        out += ["", "Cortex-M, measured: " + "; ".join(f"{n} {i:,} instructions" for n, i in measured) + "."]
+        out += [
+            "",
+            "Cortex-M, measured: "
+            + "; ".join(f"{n} {i:,} instructions" for n, i in measured)
+            + ".",
+        ]
     return out
 
 
 def write_report(report: dict, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     png = memory_plot(
-        report["layers"], report["memory"]["arena_bytes"], report["memory"].get("tflm_arena_bytes"), out_dir / "memory.png"
+        report["layers"],
+        report["memory"]["arena_bytes"],
+        report["memory"].get("tflm_arena_bytes"),
+        out_dir / "memory.png",
     )
     md = render_markdown(report)
     paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.html", png]

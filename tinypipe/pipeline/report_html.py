@@ -56,7 +56,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: Seq
 
     head = "".join(f"<th{cls(j)}>{html.escape(str(h))}</th>" for j, h in enumerate(headers))
     body = "".join(
-        "<tr>" + "".join(f"<td{cls(j)}>{html.escape(str(c))}</td>" for j, c in enumerate(row)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td{cls(j)}>{html.escape(str(c))}</td>" for j, c in enumerate(row))
+        + "</tr>"
         for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -102,6 +104,28 @@ def _points(delta: float) -> str:
     return "no change" if abs(delta) < 0.005 else f"{delta:+.2f} points"
 
 
+def layer_inputs(row: dict, sep: str = "x") -> str:
+    """A layer's activation input shapes (several for ADD, CONCATENATION, ...)."""
+    shapes = row.get("inputs", [row.get("input", [])])
+    return " + ".join(sep.join(map(str, s)) for s in shapes)
+
+
+def io_rows(r: dict) -> list[list[str]]:
+    """One row per model input and output: API position, tensor name, shape, type, quantization."""
+    rows = []
+    for kind, key in (("in", "inputs"), ("out", "outputs")):
+        for k, t in enumerate(r.get("io", {}).get(key, [])):
+            quant = (
+                "-"
+                if t["scale"] is None
+                else f"scale {t['scale']:.6g}, zero point {t['zero_point']}"
+            )
+            rows.append(
+                [f"{kind}{k}", t["name"], "x".join(map(str, t["shape"])), t["dtype"], quant]
+            )
+    return rows
+
+
 # ---------------------------------------------------------------- the banner
 
 
@@ -114,7 +138,9 @@ def banner(r: dict) -> dict:
             lines.append(("pass", f"✔ bit-exact: {b.get('samples')} samples"))
         else:
             ok = False
-            lines.append(("fail", f"✘ MISMATCH: {b.get('mismatches')} of {b.get('elements')} elements"))
+            lines.append(
+                ("fail", f"✘ MISMATCH: {b.get('mismatches')} of {b.get('elements')} elements")
+            )
         fit = b.get("fit", {})
         if "flash_margin" in fit:
             fits = fit["flash_margin"] >= 0 and fit["ram_margin"] >= 0
@@ -155,6 +181,15 @@ def accuracy_section(r: dict) -> Section | None:
     return Section("accuracy", "Accuracy", body)
 
 
+def io_section(r: dict) -> Section | None:
+    """The model's inputs and outputs as the C API takes them (in0, in1, ..., out0, ...)."""
+    rows = io_rows(r)
+    if not rows:
+        return None
+    body = table(["", "tensor", "shape", "type", "quantization"], rows, names=(0, 1, 2))
+    return Section("io", "Inputs and outputs", body)
+
+
 def boards_section(r: dict) -> Section:
     checks, memory, split = [], [], []
     for name, b in r["boards"].items():
@@ -168,7 +203,15 @@ def boards_section(r: dict) -> Section:
         memory.append([name, _n(f.get("used")), _n(f.get("budget")), _n(fit.get("flash_margin")), _n(ram.get("used")),
                        _n(ram.get("stack") or None), _n(ram.get("budget")), _n(fit.get("ram_margin")), fits])  # fmt: skip
         if f.get("used") is not None and f.get("weights") is not None:
-            split.append([name, _n(f.get("weights")), _n(f.get("kernels")), _n(f.get("rest")), _n(f.get("used"))])
+            split.append(
+                [
+                    name,
+                    _n(f.get("weights")),
+                    _n(f.get("kernels")),
+                    _n(f.get("rest")),
+                    _n(f.get("used")),
+                ]
+            )
     body = table(["board", "bit-exact vs TFLM", "samples", "mismatches", "instructions / inference",
                   "ms at board clock (est.)", "µJ / inference (est.)"], checks, numeric=(2, 3, 4, 5, 6))  # fmt: skip
     notes = estimate_notes(r["boards"])
@@ -191,7 +234,7 @@ def layers_section(r: dict) -> Section:
     board = r.get("layer_instructions_board")
     clock = r["boards"].get(board, {}).get("clock_hz") if board else None
     body = chart(charts.layer_costs(r["layers"], clock, board), "instructions per layer")
-    rows = [[row["index"], row["op"], "×".join(map(str, row["input"])), "×".join(map(str, row["output"])),
+    rows = [[row["index"], row["op"], layer_inputs(row, "×"), "×".join(map(str, row["output"])),
              _n(row["macs"]), _n(row["param_bytes"]), _n(row["live_bytes"]), _n(row.get("instructions")),
              _ms(row.get("instructions"), clock), _uj(row.get("energy_uj"))] for row in r["layers"]]  # fmt: skip
     body += table(["#", "op", "input", "output", "MACs", "params B", "live arena B",
@@ -212,18 +255,29 @@ def arena_section(r: dict) -> Section:
                       "the last that reads it, at its offset in the arena. Shape-only ops share "
                       "their input's bytes; the model's input and output stay in the caller's buffers.",
                       "note")  # fmt: skip
-    body += chart(charts.live_arena(r["layers"], mem["arena_bytes"], tflm), "arena bytes live per layer")
+    body += chart(
+        charts.live_arena(r["layers"], mem["arena_bytes"], tflm), "arena bytes live per layer"
+    )
     return Section("arena", "Arena", body)
 
 
 def provenance_section(r: dict) -> Section:
     m = r["model"]
-    items = [f"model {m['tflite']}: sha256 {m['sha256']}", f"Keras model: sha256 {m.get('keras_sha256', '-')}",
-             f"{len(r.get('generated_sources', {}))} generated C sources (hashes in report.json)"]  # fmt: skip
+    items = [f"model {m['tflite']}: sha256 {m['sha256']}"]
+    items.append(
+        f"given as {m['source']}"
+        if m.get("source")
+        else f"Keras model: sha256 {m.get('keras_sha256') or '-'}"
+    )
+    items.append(
+        f"{len(r.get('generated_sources', {}))} generated C sources (hashes in report.json)"
+    )
     items += [f"{k}: {v}" for k, v in r.get("toolchain", {}).items()]
     stages = r.get("stages", {})
     if stages.get("seconds"):
-        items.append("stages run: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages["seconds"].items()))
+        items.append(
+            "stages run: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages["seconds"].items())
+        )
     if stages.get("skipped"):
         items.append("stages reused (inputs unchanged): " + ", ".join(stages["skipped"]))
     return Section("provenance", "Provenance", bullet_list(items))
@@ -244,7 +298,12 @@ def markdown_body(lines: Sequence[str]) -> str:
                 rows.append(cells)
             continue
         if rows:
-            numeric = [j for j in range(len(rows[0])) if j and all(re.fullmatch(r"[-\d,.% ()a-z]*\d[\d,.% ()a-z]*|-", r[j]) for r in rows[1:])]
+            numeric = [
+                j
+                for j in range(len(rows[0]))
+                if j
+                and all(re.fullmatch(r"[-\d,.% ()a-z]*\d[\d,.% ()a-z]*|-", r[j]) for r in rows[1:])
+            ]
             out.append(table(rows[0], rows[1:], numeric=numeric))
             rows = []
         if line.strip() and not line.startswith("#"):
@@ -273,10 +332,12 @@ def npu_section(r: dict) -> Section | None:
         return None
     from .report import npu_markdown
 
-    return Section("npu", "Ethos-U NPU estimate", markdown_body(npu_markdown(r["npu"], r["boards"])))
+    return Section(
+        "npu", "Ethos-U NPU estimate", markdown_body(npu_markdown(r["npu"], r["boards"]))
+    )
 
 
-SECTIONS: list[SectionFn] = [accuracy_section, boards_section, lightweighting_section, npu_section,
+SECTIONS: list[SectionFn] = [io_section, accuracy_section, boards_section, lightweighting_section, npu_section,
                              layers_section, arena_section, provenance_section]  # fmt: skip
 
 

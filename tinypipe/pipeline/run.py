@@ -47,7 +47,11 @@ def code_hash() -> str:
     pkg = Path(__file__).resolve().parents[1]  # the whole tinypipe package
     for root in (pkg, templates_dir(), firmware_dir()):
         for f in sorted(root.rglob("*")):
-            if f.is_file() and "__pycache__" not in f.parts and "_data" not in f.relative_to(root).parts[:1]:
+            if (
+                f.is_file()
+                and "__pycache__" not in f.parts
+                and "_data" not in f.relative_to(root).parts[:1]
+            ):
                 h.update(str(f.relative_to(root)).encode())
                 h.update(f.read_bytes())
     return h.hexdigest()
@@ -131,10 +135,17 @@ def _toolchain() -> dict:
 
 def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> dict:
     """Run every stage of `config`; returns the report dict (also written to the output folder)."""
-    from tinypipe.model.datasets import load_dataset
+    from tinypipe.check.validate import load_inputs, load_inputs_array
+    from tinypipe.compiler.graph import read_tflite
 
     cfg = load_config(config)
-    data_cfg, model_cfg, q_cfg, dep_cfg = (cfg.sections[s] for s in ("data", "model", "quantize", "deploy"))
+    dep_cfg = cfg.sections["deploy"]
+    inputs_file = cfg.resolve("data", "inputs")
+    if inputs_file and not inputs_file.is_file():
+        raise TinypipeError(
+            f"'{cfg.path}': [data] inputs = {cfg.get('data', 'inputs')!r} does not exist.",
+            "Save the validation samples there with numpy.save() (numpy.savez() for several inputs).",
+        )
     boards = list(dep_cfg["boards"])
     _check_boards(boards)  # before anything is written
     accelerators = _check_accelerators(cfg.sections["npu"]["accelerators"])
@@ -142,66 +153,28 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     run.out.mkdir(parents=True, exist_ok=True)
     log(f"tinypipe run: {cfg.path} -> {run.out}")
 
-    # ---- train
-    train_dir = run.out / "train"
-    keras_path = train_dir / "model.keras"
-
-    def do_train() -> dict:
-        from tinypipe.model.train import train_model
-
-        res = train_model(
-            cfg.resolve_dataset(),
-            model_cfg["name"],
-            train_dir,
-            epochs=model_cfg["epochs"] or None,
-            seed=data_cfg["seed"],
-            batch_size=model_cfg["batch_size"],
-            learning_rate=model_cfg["learning_rate"],
-            test_fraction=data_cfg["test_fraction"],
-            force=True,
-            verbose=0,
-            log=log,
-        )
-        return {"float_accuracy": res.float_accuracy, "epochs": res.epochs, "seconds": round(res.seconds, 2)}
-
-    data_key = [data_cfg, file_hash(Path(cfg.resolve_dataset())) if Path(cfg.resolve_dataset()).exists() else None]
-    code = code_hash()
-    run.stage("train", _key(code, data_key, model_cfg), [keras_path], do_train)
-
-    # ---- quantize
     tflite = run.out / "model.tflite"
-
-    def do_quantize() -> dict:
-        from tinypipe.model.quantize import quantize_model
-
-        res = quantize_model(
-            keras_path,
-            tflite,
-            max_drop=q_cfg["max_drop"],
-            representative_samples=q_cfg["representative_samples"],
-            seed=data_cfg["seed"],
-            log=log,
-            activations=q_cfg["activations"],
-        )
-        return {
-            "float_accuracy": res.float_accuracy,
-            "int8_accuracy": res.int8_accuracy,
-            "drop_points": res.drop_points,
-            "size_bytes": res.size_bytes,
-        }
-
-    if cfg.optimizing:
-        _optimize_stage(run, keras_path, tflite, boards, code, data_key)
+    if cfg.given_model:
+        ds, accuracy = None, {}
+        data_key = [file_hash(cfg.given_model)]
+        _given_model_stage(run, tflite)
     else:
-        run.stage("quantize", _key(code, file_hash(keras_path), q_cfg, data_key), [tflite], do_quantize)
+        ds, data_key = _train_and_quantize(run, tflite, boards)
+        # ---- evaluate on the test split (confusion matrix); export it for `validate --inputs`
+        accuracy = _accuracy(tflite, ds, run.results["quantize"])
+        from tinypipe.check.testdata import export_split
+
+        export_split(ds, run.out / "data", "test", tflite, force=True)
+    # the samples every board is validated on, checked against the model before any build
+    n = dep_cfg["validate_samples"]
+    graph = read_tflite(tflite)
+    if inputs_file:
+        x_val = [a[:n] for a in load_inputs(inputs_file, graph)]
+        data_key.append(file_hash(inputs_file))
+    else:
+        x_val = load_inputs_array(ds.x_test[:n], graph)
     model_hash = file_hash(tflite)
-
-    # ---- evaluate int8 on the test split (confusion matrix) and pick validation inputs
-    ds = load_dataset(cfg.resolve_dataset(), seed=data_cfg["seed"], test_fraction=data_cfg["test_fraction"])
-    accuracy = _accuracy(tflite, ds, run.results["quantize"])
-    from tinypipe.check.testdata import export_split
-
-    export_split(ds, run.out / "data", "test", tflite, force=True)  # for `tinypipe validate --inputs`
+    code = code_hash()
 
     # ---- export: compiled C and TFLM arrays
     c_dir, tflm_dir = run.out / "c", run.out / "tflm"
@@ -213,7 +186,11 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
 
         c = export_c(tflite, c_dir, name=name, force=True)
         t = export_tflm(tflite, tflm_dir, name=name, force=True)
-        return {"arena_bytes": c.arena_size, "weight_bytes": c.weight_bytes, "tflm_arena_bytes": t.arena_size}
+        return {
+            "arena_bytes": c.arena_size,
+            "weight_bytes": c.weight_bytes,
+            "tflm_arena_bytes": t.arena_size,
+        }
 
     run.stage("export", _key(code, model_hash, name), [c_dir, tflm_dir], do_export)
 
@@ -243,17 +220,12 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     run.stage("build", _key(code, fw_key, boards), [fw_dir / ".pio"], do_build)
 
     # ---- validate on every board
-    n = dep_cfg["validate_samples"]
-
     def do_validate() -> dict:
-        from tinypipe.check.validate import load_inputs_array, validate_on_board
-        from tinypipe.compiler.graph import read_tflite
+        from tinypipe.check.validate import validate_on_board
 
-        graph = read_tflite(tflite)
-        x = load_inputs_array(ds.x_test[:n], graph)
         out = {}
         for b in boards:
-            verdict, _ = validate_on_board(graph, x, b, fw_dir)
+            verdict, _ = validate_on_board(graph, x_val, b, fw_dir)
             log(verdict.summary())
             out[b] = verdict.to_dict()
         return out
@@ -287,7 +259,92 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     return report
 
 
-def _optimize_stage(run: Run, keras_path: Path, tflite: Path, boards: list[str], code: str, data_key) -> None:
+def _train_and_quantize(run: Run, tflite: Path, boards: list[str]):
+    """train -> ([optimize] or quantize) into `tflite`; returns the dataset and its cache key."""
+    from tinypipe.model.datasets import load_dataset
+
+    cfg, log = run.cfg, run.log
+    data_cfg, model_cfg, q_cfg = (cfg.sections[s] for s in ("data", "model", "quantize"))
+    train_dir = run.out / "train"
+    keras_path = train_dir / "model.keras"
+
+    def do_train() -> dict:
+        from tinypipe.model.train import train_model
+
+        res = train_model(
+            cfg.resolve_dataset(),
+            model_cfg["name"],
+            train_dir,
+            epochs=model_cfg["epochs"] or None,
+            seed=data_cfg["seed"],
+            batch_size=model_cfg["batch_size"],
+            learning_rate=model_cfg["learning_rate"],
+            test_fraction=data_cfg["test_fraction"],
+            force=True,
+            verbose=0,
+            log=log,
+        )
+        return {
+            "float_accuracy": res.float_accuracy,
+            "epochs": res.epochs,
+            "seconds": round(res.seconds, 2),
+        }
+
+    data_key = [
+        data_cfg,
+        file_hash(Path(cfg.resolve_dataset())) if Path(cfg.resolve_dataset()).exists() else None,
+    ]
+    code = code_hash()
+    run.stage("train", _key(code, data_key, model_cfg), [keras_path], do_train)
+
+    def do_quantize() -> dict:
+        from tinypipe.model.quantize import quantize_model
+
+        res = quantize_model(
+            keras_path,
+            tflite,
+            max_drop=q_cfg["max_drop"],
+            representative_samples=q_cfg["representative_samples"],
+            seed=data_cfg["seed"],
+            log=log,
+            activations=q_cfg["activations"],
+        )
+        return {
+            "float_accuracy": res.float_accuracy,
+            "int8_accuracy": res.int8_accuracy,
+            "drop_points": res.drop_points,
+            "size_bytes": res.size_bytes,
+        }
+
+    if cfg.optimizing:
+        _optimize_stage(run, keras_path, tflite, boards, code, data_key)
+    else:
+        run.stage(
+            "quantize", _key(code, file_hash(keras_path), q_cfg, data_key), [tflite], do_quantize
+        )
+    ds = load_dataset(
+        cfg.resolve_dataset(), seed=data_cfg["seed"], test_fraction=data_cfg["test_fraction"]
+    )
+    return ds, data_key
+
+
+def _given_model_stage(run: Run, tflite: Path) -> None:
+    """[model] tflite: read (and so verify) the given model, then make it the run's model."""
+    src = run.cfg.given_model
+
+    def do_model() -> dict:
+        from tinypipe.compiler.graph import read_tflite
+
+        graph = read_tflite(src)  # an untrusted file: checked before anything uses it
+        shutil.copyfile(src, tflite)
+        return {"source": str(src), "inputs": len(graph.inputs), "outputs": len(graph.outputs)}
+
+    run.stage("model", _key(code_hash(), file_hash(src)), [tflite], do_model)
+
+
+def _optimize_stage(
+    run: Run, keras_path: Path, tflite: Path, boards: list[str], code: str, data_key
+) -> None:
     """[optimize]: lighten the trained model, then its int8 .tflite is the run's model. Every
     step is measured on the first Cortex-M board of [deploy] (flash, RAM, instructions). The
     quantize results (and the max_drop gate) come from the optimized model."""
@@ -301,7 +358,14 @@ def _optimize_stage(run: Run, keras_path: Path, tflite: Path, boards: list[str],
         from tinypipe.model.optimize import optimize_model
         from tinypipe.model.quantize import AccuracyDropError
 
-        res = optimize_model(keras_path, opt_dir, dataset=cfg.resolve_dataset(), options=opts, force=True, log=run.log)
+        res = optimize_model(
+            keras_path,
+            opt_dir,
+            dataset=cfg.resolve_dataset(),
+            options=opts,
+            force=True,
+            log=run.log,
+        )
         final = res.final
         drop = 100.0 * (final["float_accuracy"] - final["int8_accuracy"])
         max_drop = cfg.get("quantize", "max_drop")
@@ -321,7 +385,15 @@ def _optimize_stage(run: Run, keras_path: Path, tflite: Path, boards: list[str],
             "train_seconds": res.report["train_seconds"],
         }
 
-    key = _key(code, file_hash(keras_path), cfg.sections["optimize"], cfg.sections["quantize"], teacher, devices, data_key)
+    key = _key(
+        code,
+        file_hash(keras_path),
+        cfg.sections["optimize"],
+        cfg.sections["quantize"],
+        teacher,
+        devices,
+        data_key,
+    )
     result = run.stage("optimize", key, [tflite, opt_dir / "optimize.json"], do_optimize)
     run.results["quantize"] = result
 
@@ -373,7 +445,9 @@ def _accuracy(tflite: Path, ds, q: dict) -> dict:
 
 def _memory_rows(build: dict) -> dict:
     """Flash (split into weights / kernels / rest) and RAM use against the board's budget."""
-    used_f, size_f, used_r, size_r = (build.get(k) for k in ("flash_used", "flash_size", "ram_used", "ram_size"))
+    used_f, size_f, used_r, size_r = (
+        build.get(k) for k in ("flash_used", "flash_size", "ram_used", "ram_size")
+    )
     split = build.get("split", {})
     flash = {"used": used_f, "budget": size_f, **split}
     if used_f is not None and split:
@@ -385,7 +459,11 @@ def _memory_rows(build: dict) -> dict:
         fit["verdict"] = (
             f"{'fits' if ok else 'DOES NOT FIT'}: flash margin {fit['flash_margin']:,} B, RAM margin {fit['ram_margin']:,} B"
         )
-    return {"flash": flash, "ram": {"used": used_r, "budget": size_r, "stack": build.get("stack")}, "fit": fit}
+    return {
+        "flash": flash,
+        "ram": {"used": used_r, "budget": size_r, "stack": build.get("stack")},
+        "fit": fit,
+    }
 
 
 def _arena_buffers(graph, plan) -> list[dict]:
@@ -397,8 +475,24 @@ def _arena_buffers(graph, plan) -> list[dict]:
             label = label if len(label) <= 28 else "…" + label[-27:]
         else:
             label = f"scratch of #{b.key.removeprefix('scratch')}"
-        out.append({"label": label, "size": b.size, "offset": b.offset, "first": b.first, "last": b.last})
+        out.append(
+            {"label": label, "size": b.size, "offset": b.offset, "first": b.first, "last": b.last}
+        )
     return out
+
+
+def model_io(graph) -> dict:
+    """Every model input and output: name, shape, type and quantization, in API order."""
+
+    def row(t) -> dict:
+        q = t.quant is not None
+        return {"name": t.name, "shape": list(t.shape), "dtype": t.dtype,
+                "scale": t.scale if q else None, "zero_point": t.zero_point if q else None}  # fmt: skip
+
+    return {
+        "inputs": [row(t) for t in graph.input_tensors],
+        "outputs": [row(t) for t in graph.output_tensors],
+    }
 
 
 def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> dict:
@@ -418,6 +512,7 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
                 "index": op.index,
                 "op": op.opcode,
                 "input": list(ins[0].shape) if ins else [],
+                "inputs": [list(t.shape) for t in ins if not t.is_const],
                 "output": list(graph.tensors[op.outputs[0]].shape),
                 "macs": op_macs(op, graph),
                 "param_bytes": sum(t.nbytes for t in ins if t.is_const),
@@ -464,13 +559,19 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
         "model": {
             "tflite": tflite.name,
             "sha256": file_hash(tflite),
-            "keras_sha256": file_hash(run.out / "train" / "model.keras"),
+            "keras_sha256": file_hash(keras)
+            if (keras := run.out / "train" / "model.keras").exists()
+            else None,
+            "source": str(cfg.given_model) if cfg.given_model else None,
             "macs": sum(r["macs"] for r in layers),
             "param_bytes": sum(r["param_bytes"] for r in layers),
         },
-        "generated_sources": {n: hashlib.sha256(t.encode()).hexdigest() for n, t in sorted(cm.files.items())},
+        "generated_sources": {
+            n: hashlib.sha256(t.encode()).hexdigest() for n, t in sorted(cm.files.items())
+        },
         "toolchain": _toolchain(),
         "accuracy": accuracy,
+        "io": model_io(graph),
         "memory": {
             "arena_bytes": cm.arena_size,
             "io_bytes": cm.io_bytes,
