@@ -49,6 +49,7 @@ ARITY: dict[str, tuple[int, int, int, str | None, bool]] = {
     "MEAN": (2, 2, 1, "ReducerOptions", True),
     "SOFTMAX": (1, 1, 1, "SoftmaxOptions", True),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (24, 24, 1, "UnidirectionalSequenceLSTMOptions", True),
+    "SVDF": (5, 5, 1, "SVDFOptions", True),
     "LOGISTIC": (1, 1, 1, None, False),
     "TANH": (1, 1, 1, None, False),
     "HARD_SWISH": (1, 1, 1, "HardSwishOptions", False),
@@ -65,6 +66,7 @@ ARITY: dict[str, tuple[int, int, int, str | None, bool]] = {
 _OPTIONAL_INPUTS = {
     # CIFG, peephole, projection and layer-norm tensors (lstm.py refuses those variants)
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 5, 9, 10, 11, 16, 17, 20, 21, 22, 23),
+    "SVDF": (3,),
     "CONV_2D": (2,),
     "DEPTHWISE_CONV_2D": (2,),
     "FULLY_CONNECTED": (2,),

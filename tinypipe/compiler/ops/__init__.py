@@ -64,6 +64,7 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "REDUCE_MAX": ("reduce", 3),
     "PRELU": ("prelu", 1),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": ("lstm", 4),
+    "SVDF": ("svdf", 4),
 }
 
 # Keras-level advice for ops users commonly hit.
