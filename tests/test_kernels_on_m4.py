@@ -67,6 +67,12 @@ CONV_CASES = {
         in_h=13, in_w=11, filter_c=1, out_per_group=8, k_h=5, k_w=4, stride_h=2, stride_w=2,
         per_channel=False, in_zp=90,
     ),
+    # int16-expanded weights on gathered patches padded to whole words: a 3x3 window over 3
+    # channels (27 bytes + 1 met by a zero weight), stride 2, the shape of an RGB first layer
+    "conv_w16_rgb_padded": _conv(
+        in_h=12, in_w=11, filter_c=3, out_per_group=8, k_h=3, k_w=3, stride_h=2, stride_w=2,
+        act="RELU6", in_zp=-128,
+    ),
 }  # fmt: skip
 
 DW_CASES = {

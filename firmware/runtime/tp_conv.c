@@ -1,5 +1,7 @@
 #include "tp_conv.h"
 
+#include <string.h>
+
 /* How the loops are arranged, and why each step keeps TFLM's result bit for bit:
  *
  * - The input offset is folded into p->bias on the host (see tp_conv.h), so each output is
@@ -31,8 +33,25 @@ static const int8_t *conv_patch(const tp_conv_params *p, const int8_t *in_b, int
     }
     const int8_t pad = (int8_t)(-p->input_offset); /* the input zero point */
     int8_t *dst = col;
+    /* Whether whole filter rows are contiguous input bytes inside the input: ungrouped, no
+     * horizontal dilation, the window's columns all inside. */
+    const int32_t run = k_w * k_c;
+    const int rows_whole = k_c == p->input_c && p->dilation_w == 1 && ix0 >= 0 &&
+                           ix0 + k_w <= p->input_w;
     for (int32_t ky = 0; ky < k_h; ++ky) {
         const int32_t iy = iy0 + ky * p->dilation_h;
+        if (rows_whole && iy >= 0 && iy < p->input_h) { /* one run, copied a word at a time */
+            const int8_t *src = in_b + iy * input_row + ix0 * k_c;
+            int32_t i = 0;
+            for (; i + 4 <= run; i += 4) {
+                memcpy(dst + i, src + i, 4);
+            }
+            for (; i < run; ++i) {
+                dst[i] = src[i];
+            }
+            dst += run;
+            continue;
+        }
         for (int32_t kx = 0; kx < k_w; ++kx, dst += k_c) {
             const int32_t ix = ix0 + kx * p->dilation_w;
             if (iy >= 0 && iy < p->input_h && ix >= 0 && ix < p->input_w) {
@@ -46,6 +65,9 @@ static const int8_t *conv_patch(const tp_conv_params *p, const int8_t *in_b, int
                 }
             }
         }
+    }
+    for (int32_t i = 0; i < p->patch_pad; ++i) { /* met by zero weights: any value adds 0 */
+        *dst++ = pad;
     }
     *row_step = k_w * k_c;
     return col;
@@ -275,8 +297,8 @@ void tp_conv_w16_s8(const tp_conv_params *p, const int8_t *input, const int16_t 
     }
     const int32_t k_h = p->filter_h;
     const int32_t out_h = p->output_h, out_w = p->output_w, out_c = p->output_c;
-    const int32_t filter_row = p->filter_w * p->filter_c; /* a multiple of 4 */
-    const int32_t filter_size = k_h * filter_row;
+    const int32_t filter_row = p->filter_w * p->filter_c;
+    const int32_t filter_size = k_h * filter_row + p->patch_pad; /* a multiple of 4 */
     int8_t *col = (int8_t *)scratch;
     /* Local copies: the int8 output stores could alias *p, which would force reloads. */
     const int32_t *bias = p->bias;

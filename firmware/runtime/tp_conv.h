@@ -35,6 +35,9 @@ typedef struct {
     int32_t output_offset;                /* zero_point of the output */
     int32_t act_min, act_max;             /* fused activation clamp, quantized */
     int32_t read_in_place;                /* 1: read windows inside the input where they lie */
+    int32_t patch_pad;                    /* tp_conv_w16_s8: bytes appended to every gathered
+                                             patch (their weights are 0) so that its length is
+                                             a multiple of 4; 0 for tp_conv_s8 */
     const int32_t *bias;                  /* folded_bias above, per output channel */
     const int32_t *multiplier;            /* per output channel */
     const int32_t *shift;
@@ -50,8 +53,10 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
                 int8_t *output, void *scratch);
 
 /* The same convolution with the filter int16-expanded and interleaved by the host, for
- * ungrouped convs (groups == 1) with filter_w * filter_c a multiple of 4 and output_c a
- * multiple of 4. filter16 holds, for each group of 4 output channels oc..oc+3 and each run of 4
+ * ungrouped convs (groups == 1) with output_c a multiple of 4 and either filter_w * filter_c a
+ * multiple of 4, or every window gathered (read_in_place 0) into a patch padded by patch_pad
+ * bytes to a multiple of 4, the filter padded with as many zero weights (first layers over 1-3
+ * channels, such as a 3x3 window over RGB). filter16 holds, for each group of 4 output channels oc..oc+3 and each run of 4
  * taps k..k+3 of the [filter_h][filter_w][filter_c] filter, in this order:
  *   for c in 0..3: w[oc+c][k], w[oc+c][k+2], w[oc+c][k+1], w[oc+c][k+3]
  * Twice the flash of the int8 filter, in exchange for no sign extension of weights and a

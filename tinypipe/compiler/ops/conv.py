@@ -188,6 +188,16 @@ def requant_records(
     return np.stack([m, rounding, r - 1], axis=1).astype(np.int32).reshape(-1)
 
 
+def use_requant_records(low: Lowered, rq: np.ndarray) -> None:
+    """Switch a conv-like call to the requantization records `rq` (requant_records), dropping
+    the multiplier and shift arrays the fast kernels do not read (NULL in the params)."""
+    for name in ("multiplier", "shift"):
+        del low.consts[name]
+        del low.params[name]
+    low.consts["requant"] = rq
+    low.params["requant"] = C("requant")
+
+
 def conv_call(
     source: str,
     inp: Tensor,
@@ -255,16 +265,29 @@ def lower(op: Operator, g: Graph) -> Lowered:
         )
     )
     params["read_in_place"] = int(read_in_place)
+    params["patch_pad"] = 0
     gathers = not (read_in_place and all_windows_inside(params))
     scratch = 2 * int(np.prod(weights.shape[1:])) if gathers else 0
     low = conv_call("tp_conv", inp, weights, out, params, mult, shift, folded, scratch)
     w = weights.data.reshape(output_c, -1)
     rq = requant_records(mult, shift, out.zero_point, accumulator_bound(folded, w))
-    if groups == 1 and expand_weights_pays(params, filter_row) and rq is not None:
+    if groups != 1 or rq is None:
+        return low
+    # Short filter rows that are not whole words (a 3x3 window over 1-3 channels) are always
+    # gathered, and the gathered patch, padded with up to 3 bytes met by zero weights, runs on
+    # the int16 tile too.
+    gather_all = filter_row % 4 != 0 and filter_row < MIN_IN_PLACE_ROW
+    if expand_weights_pays(params, 4 if gather_all else filter_row):
+        if gather_all:
+            pad = (-w.shape[1]) % 4
+            low.params.update(read_in_place=0, patch_pad=pad)
+            low.scratch_bytes = 2 * (w.shape[1] + pad)
+            if low.args[-1] is None:  # no scratch before: every window is gathered now
+                low.args.pop()
+            w = np.pad(w, ((0, 0), (0, pad)))
         low.func = "tp_conv_w16_s8"
         low.consts["filter16"] = interleave_w16(w)
-        low.consts["requant"] = rq
-        low.params["requant"] = C("requant")
+        use_requant_records(low, rq)
         low.args[1] = C("filter16")
     return low
 

@@ -14,6 +14,7 @@ from .conv import (
     conv_call,
     fold_input_offset,
     requant_records,
+    use_requant_records,
 )
 
 # The tap table of tp_depthwise_conv_s8/_w16_s8 (TP_DW_MAX_TAPS in tp_depthwise_conv.h).
@@ -50,8 +51,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
     if depth_multiplier == 1 and input_c % 4 == 0 and w.shape[1] <= MAX_TAPS and rq is not None:
         low.func = "tp_depthwise_conv_w16_s8"
         low.consts["filter16"] = interleave_dw_w16(w)
-        low.consts["requant"] = rq
-        low.params["requant"] = C("requant")
+        use_requant_records(low, rq)
         low.args[1] = C("filter16")
     return low
 
