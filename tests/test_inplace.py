@@ -217,6 +217,28 @@ def test_inplace_conv_on_int16_weights_bit_exact(stride: int) -> None:
     check_host(model, 6200 + stride, sanitize=True)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_inplace_conv_on_4bit_weights_bit_exact(stride: int) -> None:
+    """A clustered conv (16 weight values: tp_conv_w4_s8) keeps the in-place layer, so weight
+    clustering costs no RAM; its arena is the in-place one, not input + output."""
+    rng = np.random.default_rng(6300 + stride)
+    cfg = {
+        "batch": 1, "in_h": 11, "in_w": 5, "filter_c": 12, "groups": 1, "out_per_group": 12,
+        "k_h": 3, "k_w": 3, "stride_h": stride, "stride_w": 1, "dil_h": 1, "dil_w": 1,
+        "padding": "SAME", "per_channel": True, "bias": True, "act": "NONE", "in_zp": 5,
+        "levels": 16, "shared_levels": False,
+    }  # fmt: skip
+    cfg["out_h"], cfg["out_w"] = conv_output_size(cfg)
+    model = between_requantize(build_conv(cfg, rng))
+    g = read_tflite(model)
+    cm = generate_c(g)
+    assert cm.lowered[1].func == "tp_conv_w4_inplace_s8"
+    out_place = generate_c(g, inplace=False)
+    assert out_place.lowered[1].func == "tp_conv_w4_s8"
+    assert cm.arena_size < out_place.arena_size
+    check_host(model, 6300 + stride, sanitize=True)
+
+
 def test_inplace_timeline_report(zoo_model) -> None:
     """The report's per-layer timeline: one row per layer, the in-place peak below the other."""
     name, kw = REFERENCE_MODELS["ds_cnn"]

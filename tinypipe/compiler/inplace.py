@@ -29,6 +29,7 @@ ELEMENTWISE = {"tp_add_s8", "tp_add_lut_s8", "tp_mul_s8", "tp_lut_s8"}
 ROWWISE = {
     "tp_conv_s8": ("tp_conv_inplace_s8", "tp_conv_inplace_params", "tp_conv_inplace"),
     "tp_conv_w16_s8": ("tp_conv_w16_inplace_s8", "tp_conv_w16_inplace_params", "tp_conv_inplace"),
+    "tp_conv_w4_s8": ("tp_conv_w4_inplace_s8", "tp_conv_w4_inplace_params", "tp_conv_w4_inplace"),
     "tp_depthwise_conv_s8": (
         "tp_depthwise_conv_inplace_s8",
         "tp_depthwise_conv_inplace_params",
