@@ -380,7 +380,7 @@ def run(config: Path, force: bool) -> None:
 @click.option("--inputs", "inputs", type=click.Path(path_type=Path), required=True, help=".npy of samples (first axis); .npz keyed by input name or index for several inputs.")
 @click.option("--save-outputs", type=click.Path(path_type=Path), help="Write the device outputs as .npy (.npz keyed by output name for several outputs).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the verdict as JSON.")
-@click.option("--sanitize", is_flag=True, help="host: build with AddressSanitizer and UBSan.")
+@click.option("--sanitize", is_flag=True, help="host: build with AddressSanitizer and UBSan, and check at run time that every layer keeps to the memory plan.")
 @_friendly
 def validate(
     target: Path, board: str, inputs: Path, save_outputs: Path | None, json_path: Path | None, sanitize: bool

@@ -17,6 +17,7 @@ from tinypipe.outdir import check_outdir, write_files
 from tinypipe.resources import firmware_dir, template_env
 
 from . import ops
+from .arena_regions import arena_regions, regions_c_array
 from .ctext import c_comment_text, check_c_name
 from .custom_ops import vela_refusal
 from .graph import Graph, Operator, Tensor, read_tflite
@@ -181,6 +182,7 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
     check_c_name(name)
     lowered, plan = _plan(graph, lower_all(graph), inplace)
     em = _Emitter(name, graph, plan)
+    regions = arena_regions(graph, lowered, plan)
 
     consts, params, calls = [], [], []
     for op, low in zip(graph.operators, lowered):
@@ -222,6 +224,7 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
                 "opcode": c_comment_text(op.opcode),
                 "code": f"{low.func}({', '.join(args)});",
                 "trace": (em.tensor_expr(out.index), out.nbytes),
+                "regions": ", ".join(str(v) for v in regions_c_array(regions[op.index])),
             }
         )
 

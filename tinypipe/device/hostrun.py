@@ -41,9 +41,18 @@ def find_cc() -> str:
 
 
 def build_host(
-    cmodel: CModel, workdir: Path, trace: bool = False, sanitize: bool = False, opt: str = "-O2"
+    cmodel: CModel,
+    workdir: Path,
+    trace: bool = False,
+    sanitize: bool = False,
+    opt: str = "-O2",
+    arena_check: bool | None = None,
 ) -> HostBinary:
-    """Write the model's sources into `workdir` and compile them with the batch main."""
+    """Write the model's sources into `workdir` and compile them with the batch main.
+
+    `arena_check` (default: with `sanitize`) adds the run-time check of the memory plan
+    (firmware/link/tp_arena_check.c): every layer may touch only the arena bytes the plan gives
+    it, and must leave every live tensor unchanged."""
     workdir = Path(workdir)
     src = workdir / "src"
     src.mkdir(parents=True, exist_ok=True)
@@ -56,7 +65,11 @@ def build_host(
         cmd.append("-DTP_TRACE")
     if sanitize:
         cmd += SANITIZERS
-    cmd += [str(p) for p in sorted(src.glob("*.c"))] + [str(main), "-o", str(exe)]
+    extra = [main]
+    if sanitize if arena_check is None else arena_check:
+        cmd.append("-DTP_ARENA_CHECK")
+        extra.append(firmware_dir() / "link" / "tp_arena_check.c")
+    cmd += [str(p) for p in sorted(src.glob("*.c"))] + [str(p) for p in extra] + ["-o", str(exe)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError(f"compiling the generated C failed:\n{' '.join(cmd)}\n{res.stderr}")
