@@ -20,6 +20,7 @@ from . import ops
 from .arena_regions import arena_regions, regions_c_array
 from .ctext import c_comment_text, check_c_name
 from .custom_ops import vela_refusal
+from .fusion import fuse_residual_blocks
 from .graph import Graph, Operator, Tensor, read_tflite
 from .inplace import choose_inplace
 from .iolayout import Packing
@@ -187,7 +188,12 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
     consts, params, calls = [], [], []
     for op, low in zip(graph.operators, lowered):
         if not low.emits_code:
-            note = "shares its input's memory" if low.alias else "shape arithmetic nothing uses"
+            if low.fused_into is not None:
+                note = f"computed row by row inside #{low.fused_into}"
+            elif low.alias:
+                note = "shares its input's memory"
+            else:
+                note = "shape arithmetic nothing uses"
             calls.append(
                 {
                     "index": op.index,
@@ -295,10 +301,11 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
 
 
 def _plan(graph: Graph, lowered: list[Lowered], inplace: bool) -> tuple[list[Lowered], MemoryPlan]:
-    """In-place layers when `inplace`, with a single input kept in the arena when that needs
+    """In-place layers and fused residual blocks when `inplace`, with a single input kept in the arena when that needs
     fewer bytes than the arena plus a separate input buffer."""
     if not inplace:
         return lowered, plan_memory(graph, lowered)
+    lowered = fuse_residual_blocks(graph, lowered)
     apart = choose_inplace(graph, lowered)
     best = apart, plan_memory(graph, apart)
     if len(graph.inputs) == 1:

@@ -100,10 +100,12 @@ def lifetimes(
     """(first, last) op index touching each alias root."""
     first: dict[int, int] = {}
     last: dict[int, int] = {}
-    # Results of folded shape arithmetic are never stored: no op reads their bytes.
-    unstored = {t for op, low in zip(graph.operators, lowered) if low.folded for t in op.outputs}
+    # Results of folded shape arithmetic and of fused layers are never stored.
+    unstored = {
+        t for op, low in zip(graph.operators, lowered) if low.stores_nothing for t in op.outputs
+    }
     for k, (op, low) in enumerate(zip(graph.operators, lowered)):
-        if low.folded:
+        if low.stores_nothing:
             continue
         for t in op.inputs:
             if t >= 0 and t not in unstored:
@@ -191,7 +193,7 @@ def plan_memory(graph: Graph, lowered: list[Lowered], input_in_arena: bool = Fal
         chains.setdefault(chain.find(root), []).append(part)
     buffers = [_buffer(ps) for _, ps in sorted(chains.items())]
     for k, low in enumerate(lowered):
-        if low.scratch_bytes:
+        if low.scratch_bytes and low.emits_code:
             buffers.append(Buffer(f"scratch{k}", _align(low.scratch_bytes), k, k))
 
     _place(buffers)
@@ -203,7 +205,9 @@ def plan_memory(graph: Graph, lowered: list[Lowered], input_in_arena: bool = Fal
             for m in members:
                 storage[m] = ("arena", b.offset)
     scratch = {
-        k: by_part[f"scratch{k}"].offset for k, low in enumerate(lowered) if low.scratch_bytes
+        k: by_part[f"scratch{k}"].offset
+        for k, low in enumerate(lowered)
+        if low.scratch_bytes and low.emits_code
     }
     live = [sum(b.size_at(k) for b in buffers) for k in range(len(lowered))]
     arena = max((b.offset + b.size for b in buffers), default=0)

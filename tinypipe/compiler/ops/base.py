@@ -58,10 +58,17 @@ class Lowered:
     # The input tensor whose memory the output takes over (an in-place kernel, see inplace.py).
     inplace_of: int | None = None
     requires: tuple[str, ...] = ()  # more runtime file stems the call needs besides `source`
+    # The op whose call computes this one row by row (fusion.py): no call and no storage here.
+    fused_into: int | None = None
 
     @property
     def emits_code(self) -> bool:
-        return not (self.alias or self.folded)
+        return not (self.alias or self.folded or self.fused_into is not None)
+
+    @property
+    def stores_nothing(self) -> bool:
+        """Its outputs never exist in memory: folded shape arithmetic, or fused into a later op."""
+        return self.folded or self.fused_into is not None
 
 
 def unsupported(op: Operator, why: str, fix: str | None = None) -> UnsupportedModelError:
