@@ -1,12 +1,14 @@
-"""RAM benchmark: static RAM and instructions with and without tinypipe's in-place layers.
+"""RAM benchmark: static RAM and instructions laid out apart, with in-place layers, and with
+fused residual blocks too.
 
 For ds_cnn, mobilenet_v1 and resnet8 (MLPerf Tiny shapes, random int8 weights) it builds the
-firmware for QEMU mps2-an386 twice, with every layer apart from its input (`inplace=False`) and
-with in-place layers (the default), runs the same inputs through both, checks them bit for bit
-against TFLM, and prints static RAM without the stack (.data + .bss: arena, input/output
-buffers, runtime state) next to TFLM + CMSIS-NN's .bss + .data on the same board, and the
-instruction cost of computing in place. Models whose RAM (with stack) now fits the micro:bit's
-16 KB are then validated on the micro:bit too.
+firmware for QEMU mps2-an386 three times: every layer apart from its input (`inplace=False`),
+with in-place layers only (`fuse=False`), and with residual blocks fused as well (the default).
+It runs the same inputs through each, checks them bit for bit against TFLM, and prints static
+RAM without the stack (.data + .bss: arena, input/output buffers, runtime state) next to TFLM +
+CMSIS-NN's .bss + .data on the same board, and the instruction cost of each technique against
+the build laid out apart. Models whose RAM (with stack) now fits the micro:bit's 16 KB are then
+validated on the micro:bit too.
 
     python benchmarks/ram.py [--samples 64] [--models ds_cnn resnet8]
 """
@@ -49,8 +51,8 @@ def static_ram(build: dict) -> int:
     )
 
 
-def run(graph, x: np.ndarray, board: str, inplace: bool) -> dict:
-    cm = generate_c(graph, inplace=inplace)
+def run(graph, x: np.ndarray, board: str, inplace: bool, fuse: bool = True) -> dict:
+    cm = generate_c(graph, inplace=inplace, fuse=fuse)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "c"
         src.mkdir()
@@ -67,6 +69,7 @@ def run(graph, x: np.ndarray, board: str, inplace: bool) -> dict:
         "ram_with_stack": build["ram_used"],
         "arena": cm.arena_size,
         "inplace_layers": sum(low.inplace_of is not None for low in cm.lowered),
+        "fused_layers": sum(low.fused_into is not None for low in cm.lowered),
     }
 
 
@@ -78,8 +81,9 @@ def main() -> None:
 
     print(f"static RAM without stack (.data + .bss) on {BOARD}, {args.samples} inputs per build, "
           "all checked bit for bit against TFLM")
-    head = (f"{'model':<14}{'exact':>6}{'RAM before':>12}{'RAM after':>11}{'saved':>8}"
-            f"{'x TFLM+CMSIS':>14}{'in-place':>10}{'instr before':>14}{'instr after':>13}{'cost':>8}")
+    head = (f"{'model':<14}{'exact':>6}{'RAM apart':>11}{'in place':>10}{'+ fused':>9}"
+            f"{'x TFLM+CMSIS':>14}{'in-place':>10}{'fused':>7}{'instr apart':>13}"
+            f"{'in place':>10}{'+ fused':>9}")
     print(head)
     print("-" * len(head))
     fits = []
@@ -90,17 +94,23 @@ def main() -> None:
         x = np.random.default_rng(0).integers(
             -128, 128, (args.samples, *graph.input_tensors[0].shape), dtype=np.int8
         )
-        before, after = run(graph, x, BOARD, False), run(graph, x, BOARD, True)
+        before = run(graph, x, BOARD, False)
+        middle = run(graph, x, BOARD, True, fuse=False)
+        after = run(graph, x, BOARD, True)
         tflm = TFLM_CMSIS_STATIC_RAM[label]
-        print(f"{label:<14}{'yes' if before['exact'] and after['exact'] else 'NO':>6}"
-              f"{before['ram']:>12,}{after['ram']:>11,}{before['ram'] - after['ram']:>8,}"
-              f"{after['ram'] / tflm:>14.2f}{after['inplace_layers']:>10}"
-              f"{before['instr']:>14,}{after['instr']:>13,}{after['instr'] / before['instr'] - 1:>+8.1%}")
+        exact = before["exact"] and middle["exact"] and after["exact"]
+        print(f"{label:<14}{'yes' if exact else 'NO':>6}"
+              f"{before['ram']:>11,}{middle['ram']:>10,}{after['ram']:>9,}"
+              f"{after['ram'] / tflm:>14.2f}{after['inplace_layers']:>10}{after['fused_layers']:>7}"
+              f"{before['instr']:>13,}{middle['instr'] / before['instr'] - 1:>+10.1%}"
+              f"{after['instr'] / before['instr'] - 1:>+9.1%}")
         # The micro:bit build has the same arena; its stack reservation decides the fit.
         need = after["ram"] + microbit.stack_size
         if need <= microbit.ram_size and before["ram"] + microbit.stack_size > microbit.ram_size:
             fits.append((label, graph, x, need))
-    print("\nx TFLM+CMSIS: vs TFLM + CMSIS-NN's .bss + .data on the same board (BASELINES.md)")
+    print("\nx TFLM+CMSIS: the fused build vs TFLM + CMSIS-NN's .bss + .data on the same board "
+          "(BASELINES.md); in-place/fused: layers computed over their input / inside a fused "
+          "block; instructions: per inference, the in-place and fused builds vs apart")
     for label, graph, x, _need in fits:
         r = run(graph, x, "microbit", True)
         print(f"micro:bit (16 KB RAM): {label} now fits ({r['ram_with_stack']:,} B with its "

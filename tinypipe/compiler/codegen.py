@@ -175,13 +175,16 @@ class _Emitter:
         return _c_literal(v)
 
 
-def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CModel:
+def generate_c(
+    graph: Graph, name: str = "model", inplace: bool = True, fuse: bool = True
+) -> CModel:
     """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
 
     `inplace=False` keeps every layer's output apart from its input and the model's input in the
-    caller's buffer (the plan before inplace.py)."""
+    caller's buffer (the plan before inplace.py); `fuse=False` (with `inplace`) runs residual
+    blocks layer by layer instead of fused (fusion.py)."""
     check_c_name(name)
-    lowered, plan = _plan(graph, lower_all(graph), inplace)
+    lowered, plan = _plan(graph, lower_all(graph), inplace, fuse)
     em = _Emitter(name, graph, plan)
     regions = arena_regions(graph, lowered, plan)
 
@@ -300,12 +303,15 @@ def generate_c(graph: Graph, name: str = "model", inplace: bool = True) -> CMode
     return CModel(name, graph, lowered, plan, files, weight_bytes, sources)
 
 
-def _plan(graph: Graph, lowered: list[Lowered], inplace: bool) -> tuple[list[Lowered], MemoryPlan]:
-    """In-place layers and fused residual blocks when `inplace`, with a single input kept in the arena when that needs
-    fewer bytes than the arena plus a separate input buffer."""
+def _plan(
+    graph: Graph, lowered: list[Lowered], inplace: bool, fuse: bool
+) -> tuple[list[Lowered], MemoryPlan]:
+    """In-place layers (and fused residual blocks if `fuse`) when `inplace`, with a single input
+    kept in the arena when that needs fewer bytes than the arena plus a separate input buffer."""
     if not inplace:
         return lowered, plan_memory(graph, lowered)
-    lowered = fuse_residual_blocks(graph, lowered)
+    if fuse:
+        lowered = fuse_residual_blocks(graph, lowered)
     apart = choose_inplace(graph, lowered)
     best = apart, plan_memory(graph, apart)
     if len(graph.inputs) == 1:

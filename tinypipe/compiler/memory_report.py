@@ -1,8 +1,9 @@
-"""What the in-place layers save, layer by layer: the arena timeline with and without them.
+"""What the in-place layers and fused residual blocks save, layer by layer: the arena timeline
+laid out apart, with in-place layers, and with fused blocks too.
 
-Both plans are made from the same lowering (codegen.generate_c with inplace=False and True), so
-the difference at each layer is exactly what computing in place (and keeping the model's input
-in the arena) saves there.
+The three plans are made from the same lowering (codegen.generate_c with inplace=False, with
+fuse=False, and the default), so the differences at each layer are exactly what computing in
+place (and keeping the model's input in the arena) and fusing save there.
 """
 
 from __future__ import annotations
@@ -12,15 +13,25 @@ from .graph import Graph
 
 
 def inplace_timeline(graph: Graph, after: CModel | None = None) -> list[dict]:
-    """Per layer: live arena bytes without and with in-place layers (plus the input and output
-    buffers outside the arena, which the caller holds throughout), and what the layer does."""
+    """Per layer: live arena bytes laid out apart ("before"), with in-place layers only
+    ("inplace_only") and with fused blocks too ("after"), each plus the input and output buffers
+    outside the arena, which the caller holds throughout; and what the layer does."""
     before = generate_c(graph, inplace=False)
-    after = after or generate_c(graph, inplace=True)
+    middle = generate_c(graph, fuse=False)
+    after = after or generate_c(graph)
     rows = []
-    for op, low, b, a in zip(
-        graph.operators, after.lowered, before.plan.live_bytes, after.plan.live_bytes
+    for op, low, b, m, a in zip(
+        graph.operators,
+        after.lowered,
+        before.plan.live_bytes,
+        middle.plan.live_bytes,
+        after.plan.live_bytes,
     ):
-        if low.inplace_of is None:
+        if low.fused_into is not None:
+            how = f"fused into #{low.fused_into}"
+        elif low.func == "tp_residual_rows_s8":
+            how = "fused block, row by row"
+        elif low.inplace_of is None:
             how = ""
         elif low.func.endswith("inplace_s8"):
             how = "row window"
@@ -31,6 +42,7 @@ def inplace_timeline(graph: Graph, after: CModel | None = None) -> list[dict]:
                 "index": op.index,
                 "op": op.opcode,
                 "before": b + before.io_bytes,
+                "inplace_only": m + middle.io_bytes,
                 "after": a + after.io_bytes,
                 "inplace": how,
             }
@@ -40,20 +52,26 @@ def inplace_timeline(graph: Graph, after: CModel | None = None) -> list[dict]:
 
 def timeline_markdown(rows: list[dict]) -> str:
     """The timeline as a Markdown section (for the run report)."""
-    peak_b = max((r["before"] for r in rows), default=0)
-    peak_a = max((r["after"] for r in rows), default=0)
+
+    def peak(key: str) -> int:
+        return max((r.get(key, r["after"]) for r in rows), default=0)
+
     out = [
-        "## Memory: in-place layers",
+        "## Memory: in-place layers and fused blocks",
         "",
-        f"Peak of live arena + input/output bytes: {peak_b:,} B laid out apart, {peak_a:,} B with "
-        "in-place layers (each computed over its dying input; the model's input in the arena).",
+        f"Peak of live arena + input/output bytes: {peak('before'):,} B laid out apart, "
+        f"{peak('inplace_only'):,} B with in-place layers (each computed over its dying input; "
+        f"the model's input in the arena), {peak('after'):,} B with residual blocks fused too "
+        "(computed row by row over the block input).",
         "",
-        "| # | op | in place | live before (B) | live after (B) | saved (B) |",
-        "|---|---|---|---|---|---|",
+        "| # | op | in place / fused | live apart (B) | in place (B) | fused (B) "
+        "| saved by in place (B) | saved by fusion (B) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        m = r.get("inplace_only", r["after"])
         out.append(
-            f"| {r['index']} | {r['op']} | {r['inplace'] or '-'} | {r['before']:,} "
-            f"| {r['after']:,} | {r['before'] - r['after']:,} |"
+            f"| {r['index']} | {r['op']} | {r['inplace'] or '-'} | {r['before']:,} | {m:,} "
+            f"| {r['after']:,} | {r['before'] - m:,} | {m - r['after']:,} |"
         )
     return "\n".join(out) + "\n"
