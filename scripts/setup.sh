@@ -2,7 +2,7 @@
 # Set up everything tinypipe needs on a fresh Debian/Ubuntu machine:
 #   system: a C compiler, the Arm cross toolchain (gcc-arm-none-eabi + newlib), QEMU, CMake
 #           (the exported model as a CMake library) and Chromium (screenshots of report.html)
-#   python: a virtual environment in .venv with tinypipe[train,npu,dev] installed from this checkout
+#   python: a virtual environment in .venv with tinypipe[train,npu,search,dev] installed from this checkout
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,9 +27,9 @@ if [ ! -x .venv/bin/python ]; then
     echo "==> creating .venv"
     "$PY" -m venv .venv
 fi
-echo "==> installing tinypipe[train,npu,dev] into .venv"
+echo "==> installing tinypipe[train,npu,search,dev] into .venv"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q ".[train,npu,dev]"
+.venv/bin/python -m pip install -q ".[train,npu,search,dev]"
 # The TF converter fuses Keras LSTM layers into UNIDIRECTIONAL_SEQUENCE_LSTM only when they come
 # from tf-keras (Keras 3's LSTM becomes a WHILE loop). tf-keras pins the `tensorflow` package;
 # the tensorflow-cpu build installed above is the same release, so it goes in without

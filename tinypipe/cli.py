@@ -371,6 +371,31 @@ def run(config: Path, force: bool) -> None:
     sys.exit(0 if ok else 1)
 
 
+@main.command()
+@click.argument("config", type=click.Path(path_type=Path), default="tinypipe.toml", required=False)
+@click.option("--address", default=None, help="A running Ray cluster (host:port); default: $RAY_ADDRESS, else an embedded Ray on this machine.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted search: run only the trials not finished yet.")
+@click.option("--force", is_flag=True, help="Delete the earlier trials of this search and start over.")
+@_friendly
+def search(config: Path, address: str | None, resume: bool, force: bool) -> None:
+    """Search the [search] space of a tinypipe.toml for the most accurate model that fits the
+    board: each trial trains, quantizes, compiles and measures on the board under QEMU. Needs
+    the search extra (pip install 'tinypipe[search]', Ray Tune).
+
+    \b
+    Writes OUTPUT/search/: search.json, search.md, pareto.png, trials/<id>/, best/model.tflite.
+    Example:
+      tinypipe search examples/search/tinypipe.toml
+      tinypipe search examples/search --address 10.0.0.5:6379
+      tinypipe search examples/search --resume     # after an interrupt
+    """
+    from .pipeline.search import run_search
+
+    summary = run_search(config, address=address, resume=resume, force=force, log=click.echo)
+    bad = [t["id"] for t in summary["trials"] if t["status"] == "measured" and t["board"]["fits"] and not t["board"]["bit_exact"]]
+    sys.exit(1 if bad else 0)
+
+
 # ---------------------------------------------------------------- validate
 
 

@@ -202,20 +202,25 @@ def generate_model(model: str | Path, name: str) -> tuple[dict[str, str], ModelS
         raise TinypipeError(f"Model file '{path}' does not exist.")
     from tinypipe.compiler.codegen import generate_c
     from tinypipe.compiler.graph import read_tflite
-    from tinypipe.compiler.iolayout import Packing
 
     cmodel = generate_c(read_tflite(path), name)
-    graph = cmodel.graph
-    size = ModelSize(
+    return dict(cmodel.files), model_size(cmodel), cmodel.graph.model_bytes
+
+
+def model_size(cmodel) -> ModelSize:
+    """The fit check's numbers for a model compiled by tinypipe's codegen (`generate_c`)."""
+    from tinypipe.compiler.iolayout import Packing
+
+    graph, name = cmodel.graph, cmodel.name
+    return ModelSize(
         name=name,
         arena_bytes=cmodel.arena_size,
         weight_bytes=cmodel.weight_bytes,
         input_bytes=Packing.of(graph.input_tensors).nbytes,  # what the link buffers hold
         output_bytes=Packing.of(graph.output_tensors).nbytes,
         kernel_sources=sum(1 for f in cmodel.files if f.endswith(".c") and f != f"{name}.c"),
-        num_ops=len(cmodel.graph.operators),
+        num_ops=len(graph.operators),
     )
-    return dict(cmodel.files), size, cmodel.graph.model_bytes
 
 
 # ----------------------------------------------------------------------------- the project

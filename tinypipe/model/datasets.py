@@ -422,3 +422,44 @@ def load_dataset(name: str | Path, seed: int = 0, test_fraction: float = 0.2) ->
     loader = load_npz_arrays if suffix == ".npz" else load_csv_arrays
     x, y, names = loader(path)
     return _finish(key, x, y, names, seed, test_fraction)
+
+
+# ------------------------------------------------------------------ input size
+
+
+def resample(x: np.ndarray, size: int) -> np.ndarray:
+    """Samples (N, *spatial, channels) resampled to `size` along every spatial axis by linear
+    interpolation between pixel centres: images become size x size, windows `size` steps.
+    The same function must run on the device side before the model (or the sensor be read at
+    that resolution)."""
+    out = np.asarray(x, dtype=np.float32)
+    for axis in range(1, out.ndim - 1):
+        n = out.shape[axis]
+        if n == size:
+            continue
+        pos = np.clip((np.arange(size) + 0.5) * n / size - 0.5, 0, n - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, n - 1)
+        shape = [1] * out.ndim
+        shape[axis] = size
+        frac = (pos - lo).reshape(shape).astype(np.float32)
+        out = np.take(out, lo, axis=axis) * (1 - frac) + np.take(out, hi, axis=axis) * frac
+    return out
+
+
+def with_input_size(ds: Dataset, size: int) -> Dataset:
+    """`ds` with its inputs resampled to `size` along each spatial axis (see `resample`)."""
+    if len(ds.input_shape) < 2:
+        raise TinypipeError(
+            f"Dataset '{ds.name}' has feature vectors {ds.input_shape}; only images and "
+            "windows (height/time axes) can change input size.",
+            "Leave input_size out of the search space for this dataset.",
+        )
+    if size < 1:
+        raise TinypipeError(f"input_size = {size} must be at least 1.", "Use e.g. input_size = 8.")
+    x_train, x_test = resample(ds.x_train, size), resample(ds.x_test, size)
+    return Dataset(
+        name=ds.name, x_train=x_train, y_train=ds.y_train, x_test=x_test, y_test=ds.y_test,
+        class_names=ds.class_names, input_shape=tuple(x_train.shape[1:]), seed=ds.seed,
+        test_fraction=ds.test_fraction,
+    )  # fmt: skip

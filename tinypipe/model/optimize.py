@@ -112,9 +112,14 @@ def compiled_weight_bytes(cmodel) -> int:
 
 
 def measure(
-    tflite: bytes, data: Dataset, float_accuracy: float | None, boards: list[str]
+    tflite: bytes,
+    data: Dataset,
+    float_accuracy: float | None,
+    boards: list[str],
+    samples: int = BOARD_SAMPLES,
 ) -> dict:
-    """The device-side figures of an int8 model (see the module docstring)."""
+    """The device-side figures of an int8 model (see the module docstring); the first `samples`
+    test inputs run on each board."""
     from tinypipe.check import reference
     from tinypipe.check.validate import validate_on_board
     from tinypipe.compiler.codegen import generate_c
@@ -143,7 +148,7 @@ def measure(
     }
     for board in boards:
         try:
-            verdict, _ = validate_on_board(graph, x_q[:BOARD_SAMPLES], board)
+            verdict, _ = validate_on_board(graph, x_q[:samples], board)
         except DoesNotFitError:
             figures["boards"][board] = _estimated_fit(cmodel, board)
             continue
@@ -165,20 +170,9 @@ def measure(
 def _estimated_fit(cmodel, board_name: str) -> dict:
     """The fit check's estimate for a model the firmware refuses on `board_name` (too big)."""
     from tinypipe.device.boards import get_board
-    from tinypipe.device.firmware import ModelSize, estimate_fit
+    from tinypipe.device.firmware import estimate_fit, model_size
 
-    board = get_board(board_name)
-    inp, out = cmodel.graph.input_tensors[0], cmodel.graph.output_tensors[0]
-    size = ModelSize(
-        name=cmodel.name,
-        arena_bytes=cmodel.arena_size,
-        weight_bytes=cmodel.weight_bytes,
-        input_bytes=inp.nbytes,
-        output_bytes=out.nbytes,
-        kernel_sources=sum(1 for f in cmodel.files if f.endswith(".c") and f != f"{cmodel.name}.c"),
-        num_ops=len(cmodel.graph.operators),
-    )
-    needs = {r.region.kind: r for r in estimate_fit(board, size).regions}
+    needs = {r.region.kind: r for r in estimate_fit(get_board(board_name), model_size(cmodel)).regions}
     return {
         "fits": False,
         "estimated": True,
@@ -220,7 +214,7 @@ def _accuracy(model, data: Dataset) -> float:
     return float(np.mean(pred.argmax(axis=1) == data.y_test))
 
 
-class _Trainer:
+class Trainer:
     """Fine-tunes a model on the training split, by distillation when a teacher is given."""
 
     def __init__(self, data: Dataset, opts: OptimizeOptions, teacher_logits: np.ndarray | None):
@@ -250,6 +244,52 @@ class _Trainer:
             batch_size=self.opts.batch_size, shuffle=True, verbose=0, callbacks=callbacks,
         )  # fmt: skip
         self.seconds += time.perf_counter() - t0
+
+
+def lighten(
+    work,
+    opts: OptimizeOptions,
+    trainer: Trainer,
+    after_step: Callable[[str, object], None] | None = None,
+    log: Callable[[str], None] | None = None,
+):
+    """Apply the steps of `opts` to the float model `work` in order (pruning or distillation,
+    clustering, QAT), fine-tuning after each with `trainer`; `after_step(name, model)` sees the
+    model after every step. Returns the final model (pruning makes a new one)."""
+    say = log or (lambda _msg: None)
+    step = after_step or (lambda _name, _m: None)
+    if opts.prune:
+        from .prune import prune_model
+
+        work, kept = prune_model(work, opts.prune)
+        say(f"Pruned {len(kept)} layers by {opts.prune:g}; fine-tuning {opts.epochs} epochs")
+        trainer.fit(work)
+        step(opts.steps[0], work)
+    elif opts.distill_from:
+        say(f"Distilling from {opts.distill_from} for {opts.epochs} epochs")
+        trainer.fit(work)
+        step("distill", work)
+    if opts.cluster:
+        from .cluster import cluster_model
+
+        cluster_model(work, opts.cluster)
+        say(f"Clustered to {opts.cluster} values per layer; fine-tuning {opts.epochs} epochs")
+        trainer.fit(work, lambda: cluster_model(work, opts.cluster, refit=False))
+        cluster_model(work, opts.cluster, refit=False)
+        step(f"cluster {opts.cluster}", work)
+    if opts.qat:
+        from .cluster import cluster_model
+        from .qat import quant_aware, snap_weights
+
+        say(f"Quantization-aware fine-tuning for {opts.epochs} epochs")
+        project = (lambda: cluster_model(work, opts.cluster, refit=False)) if opts.cluster else None
+        trainer.fit(quant_aware(work), project)
+        if opts.cluster:
+            cluster_model(work, opts.cluster, refit=False)  # clustered levels are on the grid
+        else:
+            snap_weights(work)
+        step("qat", work)
+    return work
 
 
 # ------------------------------------------------------------------ the command
@@ -332,7 +372,7 @@ def optimize_model(
         from .distill import teacher_logits
 
         logits = teacher_logits(teacher, data.x_train)
-    trainer = _Trainer(data, opts, logits)
+    trainer = Trainer(data, opts, logits)
 
     def record(name: str, m) -> dict:
         tflite = convert(m)
@@ -342,37 +382,9 @@ def optimize_model(
         steps.append(figures)
         return {"tflite": tflite, **figures}
 
-    last = None
-    if opts.prune:
-        from .prune import prune_model
-
-        work, kept = prune_model(work, opts.prune)
-        say(f"Pruned {len(kept)} layers by {opts.prune:g}; fine-tuning {opts.epochs} epochs")
-        trainer.fit(work)
-        last = record(opts.steps[0], work)
-    elif teacher is not None:
-        say(f"Distilling from {opts.distill_from} for {opts.epochs} epochs")
-        trainer.fit(work)
-        last = record("distill", work)
-    if opts.cluster:
-        from .cluster import cluster_model
-
-        cluster_model(work, opts.cluster)
-        say(f"Clustered to {opts.cluster} values per layer; fine-tuning {opts.epochs} epochs")
-        trainer.fit(work, lambda: cluster_model(work, opts.cluster, refit=False))
-        cluster_model(work, opts.cluster, refit=False)
-        last = record(f"cluster {opts.cluster}", work)
-    if opts.qat:
-        from .qat import quant_aware, snap_weights
-
-        say(f"Quantization-aware fine-tuning for {opts.epochs} epochs")
-        project = (lambda: cluster_model(work, opts.cluster, refit=False)) if opts.cluster else None
-        trainer.fit(quant_aware(work), project)
-        if opts.cluster:
-            cluster_model(work, opts.cluster, refit=False)  # clustered levels are on the grid
-        else:
-            snap_weights(work)
-        last = record("qat", work)
+    done: list[dict] = []
+    work = lighten(work, opts, trainer, lambda name, m: done.append(record(name, m)), say)
+    last = done[-1] if done else None
     if last is None:
         last = {"tflite": convert(work), **baseline}
 

@@ -92,11 +92,26 @@ def _need_rank(model: str, input_shape: tuple[int, ...], rank: int, what: str) -
         )
 
 
+def _scaled(width: float) -> Callable[[int], int]:
+    """Channel count `n` scaled by the width multiplier, at least one channel."""
+    return lambda n: max(1, int(round(n * width)))
+
+
 def tiny_cnn(
-    input_shape: tuple[int, ...] = (8, 8, 1), num_classes: int = 10, batch_size: int | None = 1
+    input_shape: tuple[int, ...] = (8, 8, 1),
+    num_classes: int = 10,
+    batch_size: int | None = 1,
+    width: float = 1.0,
+    blocks: int = 1,
+    kernel: int = 3,
 ):
-    """The digits CNN: conv, depthwise conv, pointwise conv, two pools, two dense layers."""
+    """The digits CNN: conv, depthwise conv, pointwise conv, two pools, two dense layers.
+
+    Knobs: `width` scales every layer's channels, `blocks` repeats the depthwise + pointwise
+    pair, `kernel` is the spatial kernel of the first conv and the depthwise convs.
+    """
     keras = import_keras()
+    ch = _scaled(width)
     L = _Layers(keras)
     _need_rank("tiny_cnn", input_shape, 3, "image (height, width, channels)")
     if min(input_shape[:2]) < 4:
@@ -105,13 +120,14 @@ def tiny_cnn(
             "Use --model mlp for very small inputs.",
         )
     inp = keras.Input(input_shape, batch_size=batch_size, name="input")
-    x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
-    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
-    x = L.Conv2D(16, 1, activation="relu")(x)
+    x = L.Conv2D(ch(8), kernel, padding="same", activation="relu")(inp)
+    for _ in range(blocks):
+        x = L.DepthwiseConv2D(kernel, padding="same", activation="relu")(x)
+        x = L.Conv2D(ch(16), 1, activation="relu")(x)
     x = L.MaxPooling2D(2)(x)
     x = L.AveragePooling2D(2)(x)
     x = L.Flatten()(x)
-    x = L.Dense(32, activation="relu")(x)
+    x = L.Dense(ch(32), activation="relu")(x)
     x = L.Dense(num_classes)(x)
     out = L.Softmax()(x)
     return keras.Model(inp, out, name="tiny_cnn")
@@ -124,20 +140,28 @@ def _conv_bn_relu(L, x, filters: int, kernel, strides=1):
 
 
 def ds_cnn(
-    input_shape: tuple[int, ...] = (49, 10, 1), num_classes: int = 12, batch_size: int | None = 1
+    input_shape: tuple[int, ...] = (49, 10, 1),
+    num_classes: int = 12,
+    batch_size: int | None = 1,
+    width: float = 1.0,
+    blocks: int = 4,
 ):
-    """MLPerf Tiny keyword spotting DS-CNN (49 MFCC frames x 10 coefficients)."""
+    """MLPerf Tiny keyword spotting DS-CNN (49 MFCC frames x 10 coefficients).
+
+    Knobs: `width` scales the 64 channels, `blocks` is the number of depthwise-separable blocks.
+    """
     keras = import_keras()
+    ch = _scaled(width)
     L = _Layers(keras)
     _need_rank("ds_cnn", input_shape, 3, "spectrogram (frames, coefficients, channels)")
     inp = keras.Input(input_shape, batch_size=batch_size, name="input")
-    x = _conv_bn_relu(L, inp, 64, (10, 4), strides=2)
+    x = _conv_bn_relu(L, inp, ch(64), (10, 4), strides=2)
     x = L.Dropout(0.2)(x)
-    for _ in range(4):
+    for _ in range(blocks):
         x = L.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
         x = L.BatchNormalization()(x)
         x = L.ReLU()(x)
-        x = _conv_bn_relu(L, x, 64, 1)
+        x = _conv_bn_relu(L, x, ch(64), 1)
     x = L.Dropout(0.4)(x)
     # Pool over the whole remaining map: 25x5 for the MLPerf input.
     x = L.AveragePooling2D(pool_size=tuple(x.shape[1:3]))(x)
@@ -238,10 +262,20 @@ def fc_autoencoder(
 
 
 def conv1d(
-    input_shape: tuple[int, ...] = (128, 3), num_classes: int = 4, batch_size: int | None = 1
+    input_shape: tuple[int, ...] = (128, 3),
+    num_classes: int = 4,
+    batch_size: int | None = 1,
+    width: float = 1.0,
+    blocks: int = 3,
+    kernel: int = 0,
 ):
-    """1-D CNN for sensor windows (time steps, axes): three conv blocks, global average, dense."""
+    """1-D CNN for sensor windows (time steps, axes): three conv blocks, global average, dense.
+
+    Knobs: `width` scales the channels, `blocks` is the number of conv blocks (a 2x max pool
+    between two blocks), `kernel` the kernel of every conv (0: 7, 5, then 3).
+    """
     keras = import_keras()
+    ch = _scaled(width)
     L = _Layers(keras)
     _need_rank("conv1d", input_shape, 2, "sensor window (time steps, channels)")
     if input_shape[0] < 8:
@@ -250,27 +284,38 @@ def conv1d(
             "Use --model mlp for short feature vectors.",
         )
     inp = keras.Input(input_shape, batch_size=batch_size, name="input")
-    x = L.Conv1D(16, 7, padding="same", activation="relu")(inp)
-    x = L.MaxPooling1D(2)(x)
-    x = L.Conv1D(32, 5, padding="same", activation="relu")(x)
-    x = L.MaxPooling1D(2)(x)
-    x = L.Conv1D(32, 3, padding="same", activation="relu")(x)
+    x = inp
+    for i in range(blocks):
+        if i:
+            x = L.MaxPooling1D(2)(x) if x.shape[1] >= 2 else x
+        size = kernel or ((7, 5)[i] if i < 2 else 3)
+        x = L.Conv1D(ch(16 if i == 0 else 32), size, padding="same", activation="relu")(x)
     # Fault signatures can sit anywhere in the window: average over time.
     x = L.GlobalAveragePooling1D()(x)
-    x = L.Dense(32, activation="relu")(x)
+    x = L.Dense(ch(32), activation="relu")(x)
     x = L.Dense(num_classes)(x)
     out = L.Softmax()(x)
     return keras.Model(inp, out, name="conv1d")
 
 
-def mlp(input_shape: tuple[int, ...] = (16,), num_classes: int = 2, batch_size: int | None = 1):
-    """A small multilayer perceptron for tabular features (e.g. a CSV dataset)."""
+def mlp(
+    input_shape: tuple[int, ...] = (16,),
+    num_classes: int = 2,
+    batch_size: int | None = 1,
+    width: float = 1.0,
+    depth: int = 2,
+):
+    """A small multilayer perceptron for tabular features (e.g. a CSV dataset).
+
+    Knobs: `width` scales the hidden layers (32, then 16 units), `depth` is their number.
+    """
     keras = import_keras()
     L = _Layers(keras)
+    ch = _scaled(width)
     inp = keras.Input(input_shape, batch_size=batch_size, name="input")
     x = inp if len(input_shape) == 1 else L.Flatten()(inp)
-    x = L.Dense(32, activation="relu")(x)
-    x = L.Dense(16, activation="relu")(x)
+    for i in range(depth):
+        x = L.Dense(ch(32 if i == 0 else 16), activation="relu")(x)
     x = L.Dense(num_classes)(x)
     out = L.Softmax()(x)
     return keras.Model(inp, out, name="mlp")
@@ -283,11 +328,18 @@ class ModelInfo:
     num_classes: int | None
     task: str  # "classification" or "autoencoder"
     about: str
+    knobs: tuple[str, ...] = ()  # architecture keywords the builder takes (see KNOB_RANGES)
 
 
 MODEL_INFO: dict[str, ModelInfo] = {
-    "tiny_cnn": ModelInfo(tiny_cnn, (8, 8, 1), 10, "classification", "small image CNN (digits)"),
-    "ds_cnn": ModelInfo(ds_cnn, (49, 10, 1), 12, "classification", "MLPerf Tiny keyword spotting"),
+    "tiny_cnn": ModelInfo(
+        tiny_cnn, (8, 8, 1), 10, "classification", "small image CNN (digits)",
+        ("width", "blocks", "kernel"),
+    ),
+    "ds_cnn": ModelInfo(
+        ds_cnn, (49, 10, 1), 12, "classification", "MLPerf Tiny keyword spotting",
+        ("width", "blocks"),
+    ),
     "mobilenet_v1": ModelInfo(
         mobilenet_v1, (96, 96, 3), 2, "classification", "MLPerf Tiny visual wake words"
     ),
@@ -295,9 +347,48 @@ MODEL_INFO: dict[str, ModelInfo] = {
     "fc_autoencoder": ModelInfo(
         fc_autoencoder, (640,), None, "autoencoder", "MLPerf Tiny anomaly detection"
     ),
-    "conv1d": ModelInfo(conv1d, (128, 3), 4, "classification", "1-D CNN for sensor windows"),
-    "mlp": ModelInfo(mlp, (16,), 2, "classification", "dense network for tabular features"),
+    "conv1d": ModelInfo(
+        conv1d, (128, 3), 4, "classification", "1-D CNN for sensor windows",
+        ("width", "blocks", "kernel"),
+    ),
+    "mlp": ModelInfo(
+        mlp, (16,), 2, "classification", "dense network for tabular features", ("width", "depth")
+    ),
+}  # fmt: skip
+
+# knob -> (type, lowest, highest): what a builder accepts for each architecture keyword.
+KNOB_RANGES: dict[str, tuple[type, float, float]] = {
+    "width": (float, 0.05, 16.0),  # channel multiplier
+    "blocks": (int, 1, 16),  # repeated blocks
+    "depth": (int, 1, 16),  # hidden layers
+    "kernel": (int, 1, 15),  # spatial kernel size (conv1d: 0 keeps 7, 5, 3)
 }
+
+
+def check_knobs(name: str, knobs: dict) -> dict:
+    """`knobs` for zoo model `name`, checked against the knobs it has and their ranges."""
+    info = model_info(name)
+    bad = sorted(set(knobs) - set(info.knobs))
+    if bad:
+        raise TinypipeError(
+            f"Model '{name}' has no knob(s) {', '.join(bad)}.",
+            f"Its knobs: {', '.join(info.knobs) or 'none'}.",
+        )
+    out = {}
+    for key, value in knobs.items():
+        typ, lo, hi = KNOB_RANGES[key]
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = ok and (typ is float or float(value).is_integer())
+        lowest = 0 if (name, key) == ("conv1d", "kernel") else lo
+        if not ok or not lowest <= value <= hi:
+            raise TinypipeError(
+                f"Model '{name}': {key} = {value!r} is not a valid {typ.__name__} "
+                f"between {lowest} and {hi}.",
+                f"Use e.g. {key} = {typ(1)!r}.",
+            )
+        out[key] = typ(value)
+    return out
+
 
 # name -> builder(input_shape, num_classes, batch_size=1)
 MODELS: dict[str, Callable] = {name: info.builder for name, info in MODEL_INFO.items()}
@@ -320,12 +411,14 @@ def build_model(
     input_shape: tuple[int, ...] | None = None,
     num_classes: int | None = None,
     batch_size: int | None = 1,
+    knobs: dict | None = None,
 ):
-    """Build zoo model `name`; missing shape/classes default to the model's reference sizes."""
+    """Build zoo model `name`; missing shape/classes default to the model's reference sizes.
+    `knobs` sets the family's architecture keywords (ModelInfo.knobs: width, blocks, ...)."""
     info = model_info(name)
     shape = tuple(int(d) for d in (input_shape or info.input_shape))
     classes = num_classes if num_classes is not None else info.num_classes
-    return info.builder(shape, classes, batch_size=batch_size)
+    return info.builder(shape, classes, batch_size=batch_size, **check_knobs(name, knobs or {}))
 
 
 def suggest_model(input_shape: tuple[int, ...]) -> str:

@@ -47,6 +47,24 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     },
     # Ethos-U estimates by Arm's Vela (the [npu] extra) for the run's model, in the report.
     "npu": {"accelerators": (list, [])},
+    # `tinypipe search` (the [search] extra, Ray Tune): the model that fits `board` best. The
+    # space is [search.models.<zoo family>] (knob = [values], input_size too) and
+    # [search.optimize] (prune, cluster, qat = [values]); see tinypipe.pipeline.search_space.
+    "search": {
+        "board": (str, ""),
+        "max_instructions": (int, 0),  # 0: no limit
+        "max_latency_ms": ((int, float), 0.0),  # at the board's clock, one instruction a cycle
+        "trials": (int, 0),  # candidates drawn from the space; 0: all of them
+        "epochs": (int, 10),  # most training epochs a trial gets (ASHA's resource)
+        "grace_epochs": (int, 2),  # epochs every trial trains before ASHA may stop it
+        "reduction_factor": (int, 2),  # ASHA keeps the best 1/reduction_factor at each rung
+        "finetune_epochs": (int, 2),  # per optimize step (prune, cluster, qat)
+        "validation_fraction": (float, 0.2),  # of the training split, for early stopping
+        "validate_samples": (int, 8),  # test inputs run on the board, checked bit for bit
+        "concurrent": (int, 0),  # trials at once; 0: one per CPU of the Ray cluster
+        "models": (dict, {}),
+        "optimize": (dict, {}),
+    },
 }
 
 
@@ -182,6 +200,16 @@ _RANGES = {
     ("quantize", "max_drop"): (0, 100),
     ("quantize", "representative_samples"): (1, None),
     ("deploy", "validate_samples"): (1, None),
+    ("search", "max_instructions"): (0, None),
+    ("search", "max_latency_ms"): (0, None),
+    ("search", "trials"): (0, None),
+    ("search", "epochs"): (1, None),
+    ("search", "grace_epochs"): (1, None),
+    ("search", "reduction_factor"): (2, None),
+    ("search", "finetune_epochs"): (1, None),
+    ("search", "validation_fraction"): (1e-6, 0.5),
+    ("search", "validate_samples"): (1, None),
+    ("search", "concurrent"): (0, None),
 }
 
 

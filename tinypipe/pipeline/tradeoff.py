@@ -54,39 +54,23 @@ def tradeoff_markdown(opt: dict) -> list[str]:
 
 def tradeoff_plot(opt: dict, path: Path) -> Path:
     """int8 accuracy against flash, RAM and instructions per step, the budget as a line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .pareto import Panel, accuracy_plot
 
     board = opt.get("board")
-    steps = opt["steps"]
-    acc = [100 * s["int8_accuracy"] for s in steps]
-    panels = [("compiled weights (B)", [s["compiled_weight_bytes"] for s in steps], None)]
+    points = []
+    for s in opt["steps"]:
+        row = s.get("boards", {}).get(board, {}) if board else {}
+        points.append({
+            "label": s["step"], "accuracy": 100 * s["int8_accuracy"],
+            "weights": s["compiled_weight_bytes"], "flash": row.get("flash_used"),
+            "ram": row.get("ram_used"), "instructions": row.get("instructions"),
+        })  # fmt: skip
+    panels = [Panel("compiled weights (B)", "weights")]
     if board:
-        rows = [s.get("boards", {}).get(board, {}) for s in steps]
-        budget = rows[0] if rows else {}
+        first = opt["steps"][0].get("boards", {}).get(board, {}) if opt["steps"] else {}
         panels = [
-            (f"flash on {board} (B)", [r.get("flash_used") for r in rows], budget.get("flash_size")),
-            (f"RAM on {board} (B)", [r.get("ram_used") for r in rows], budget.get("ram_size")),
-            (f"instructions / inference on {board}", [r.get("instructions") for r in rows], None),
+            Panel(f"flash on {board} (B)", "flash", first.get("flash_size")),
+            Panel(f"RAM on {board} (B)", "ram", first.get("ram_size")),
+            Panel(f"instructions / inference on {board}", "instructions"),
         ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), dpi=100)
-    axes = [axes] if len(panels) == 1 else list(axes)
-    for ax, (label, xs, limit) in zip(axes, panels):
-        for s, x, a in zip(steps, xs, acc):
-            if x is None:
-                continue
-            ax.scatter([x], [a], color="#4C72B0")
-            ax.annotate(s["step"], (x, a), fontsize=7, xytext=(4, 4), textcoords="offset points")
-        if limit:
-            ax.axvline(limit, color="#C44E52", linestyle="--", label=f"budget {limit:,} B")
-            ax.legend(fontsize=7, loc="lower right")
-        ax.set_xlabel(label)
-        ax.set_ylabel("int8 accuracy (%)")
-        ax.grid(alpha=0.3)
-    fig.suptitle("Accuracy against size and cost, per lightweighting step", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return accuracy_plot(points, panels, path, "Accuracy against size and cost, per lightweighting step")
