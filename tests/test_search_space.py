@@ -126,12 +126,18 @@ def test_pareto_front_keeps_the_undominated():
         ('[search]\nboard = "host"\n', "cannot be measured"),
         ('[search]\nboard = "nope"\n', "Unknown board"),
         ('[search]\nboard = "microbit"\nepochs = 0\n', "epochs = 0 is out of range"),
+        (
+            'inputs = "x.npy"\n[model]\ntflite = "m.tflite"\n[search]\nboard = "microbit"\n',
+            "trains its own",
+        ),
         ('[search]\nboard = "microbit"\n[search.models.mlp]\nwidth = "wide"\n', "width = 'wide'"),
     ],
 )
 def test_search_cli_refuses_bad_config(tmp_path, section, match):
     cfg = tmp_path / "tinypipe.toml"
     cfg.write_text('[data]\ndataset = "digits"\n' + section)
+    (tmp_path / "m.tflite").write_bytes(b"")  # files a section may name
+    np.save(tmp_path / "x.npy", np.zeros((1, 8, 8, 1), np.float32))
     res = CliRunner().invoke(main, ["search", str(cfg)])
     assert res.exit_code == 2, res.output
     assert match in res.output and "Traceback" not in res.output

@@ -82,6 +82,12 @@ def plan_search(config: str | Path) -> SearchPlan:
             "counts instructions on a board emulated by QEMU.",
             "Use an emulated Cortex-M board (see `tinypipe boards`), e.g. microbit or mps2-an386.",
         )
+    if cfg.get("model", "tflite"):
+        raise TinypipeError(
+            f"'{cfg.path}': [search] trains its own candidates, but [model] tflite names a "
+            "model made elsewhere.",
+            "Remove tflite from [model] to search, or use `tinypipe run` for that model.",
+        )
     limit = s["max_instructions"]
     if s["max_latency_ms"]:
         by_latency = int(s["max_latency_ms"] * 1e-3 * board.clock_hz)
