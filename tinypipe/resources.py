@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
@@ -23,9 +24,11 @@ def firmware_dir() -> Path:
     return data_dir("firmware")
 
 
+@functools.cache
 def template_env(subdir: str = "", autoescape: bool = False):
     """A Jinja environment over templates/<subdir>: strict (an unknown name is an error),
-    blocks trimmed, trailing newline kept. `autoescape` for HTML."""
+    blocks trimmed, trailing newline kept. `autoescape` for HTML. One per folder and process, so
+    each template is compiled once, not at every render."""
     import jinja2
 
     return jinja2.Environment(
