@@ -114,6 +114,12 @@ FC_CASES = {
         "rows": 3, "in_features": 45, "out_features": 7, "layout": "2d", "per_channel": True,
         "bias": True, "act": "RELU", "in_zp": -55, "w_zp": False,
     },
+    # 4 outputs per pass on interleaved weights (tp_fully_connected_x4_s8): 2 rows, 36 inputs,
+    # 12 outputs, RELU6
+    "fc_x4": {
+        "rows": 2, "in_features": 36, "out_features": 12, "layout": "2d", "per_channel": True,
+        "bias": True, "act": "RELU6", "in_zp": 9, "w_zp": False,
+    },
     # asymmetric per-tensor weights: the sum(x) term
     "fc_weight_zp": {
         "rows": 1, "in_features": 64, "out_features": 12, "layout": "2d", "per_channel": False,
@@ -153,7 +159,10 @@ def test_depthwise_on_m4_bit_exact(label: str) -> None:
 @pytest.mark.parametrize("label", list(FC_CASES))
 def test_fully_connected_on_m4_bit_exact(label: str) -> None:
     seed = 300 + list(FC_CASES).index(label)
-    _check_on_board(build_fc(FC_CASES[label], np.random.default_rng(seed)), seed)
+    model = build_fc(FC_CASES[label], np.random.default_rng(seed))
+    (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+    assert (low.func == "tp_fully_connected_x4_s8") == ("x4" in label)
+    _check_on_board(model, seed)
 
 
 def test_ds_cnn_on_m4_bit_exact() -> None:

@@ -13,7 +13,9 @@ from op_cases import ACTIVATIONS, build_fc, check_bit_exact, run_random_cases
 from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
+from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.fully_connected import interleave_x4
 from tinypipe.errors import UnsupportedModelError
 
 
@@ -35,6 +37,49 @@ def random_fc_config(rng: np.random.Generator) -> dict:
 def test_fc_random_configs_bit_exact(chunk: int) -> None:
     """30 random configurations (10 per chunk), 8 random inputs each; every 3rd under ASan/UBSan."""
     run_random_cases(random_fc_config, build_fc, 3000 + 10 * chunk, 10)
+
+
+def random_x4_fc_config(rng: np.random.Generator) -> dict:
+    """A random FULLY_CONNECTED that runs 4 outputs at a time (tp_fully_connected_x4_s8):
+    symmetric weights, inputs and outputs in fours, several rows and layouts."""
+    cfg = random_fc_config(rng)
+    cfg.update(
+        in_features=int(rng.choice([4, 8, 36, 64, 128])),
+        out_features=int(rng.choice([4, 8, 12, 20])),
+        w_zp=False,
+    )
+    return cfg
+
+
+def build_x4_fc(cfg: dict, rng: np.random.Generator) -> bytes:
+    """build_fc, drawn again until tp_fully_connected_x4_s8 is chosen (it also needs every
+    output's requantization as host-precomputed constants, which some random scales miss)."""
+    for _ in range(50):
+        model = build_fc(cfg, rng)
+        (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+        if low.func == "tp_fully_connected_x4_s8":
+            return model
+    raise AssertionError(f"tp_fully_connected_x4_s8 never chosen for {cfg}")
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_fc_x4_random_configs_bit_exact(chunk: int) -> None:
+    """12 random layers on interleaved weights (the portable loop on this machine; the SMLAD
+    loop runs in test_kernels_on_m4.py)."""
+    run_random_cases(random_x4_fc_config, build_x4_fc, 3500 + 6 * chunk, 6)
+
+
+def test_interleave_x4_layout() -> None:
+    """The layout tp_fully_connected_x4_s8 reads (tp_fully_connected.h), from its definition."""
+    w = np.random.default_rng(5).integers(-128, 128, (8, 12)).astype(np.int8)
+    got = interleave_x4(w)
+    want = [
+        int.from_bytes(w[4 * g + j, 4 * k : 4 * k + 4].tobytes(), "little", signed=True)
+        for g in range(2)
+        for k in range(3)
+        for j in range(4)
+    ]
+    assert got.dtype == np.int32 and got.tolist() == want
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)

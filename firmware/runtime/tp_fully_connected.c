@@ -36,3 +36,55 @@ void tp_fully_connected_s8(const tp_fully_connected_params *p, const int8_t *inp
         }
     }
 }
+
+/* ---- tp_fully_connected_x4_s8: 4 outputs per pass over the input ----
+ *
+ * Each input word is loaded and split by SXTB16 once for 4 outputs (tp_dot2_s8 shares it by 2),
+ * and the 4 weight words of a step are adjacent, so they come in with one or two multiple loads
+ * instead of 4 pointers. Products and sums are the plain loop's in another order: the same
+ * integer (the host bounds every partial sum). */
+void tp_fully_connected_x4_s8(const tp_fully_connected_params *p, const int8_t *input,
+                              const int32_t *w4, int8_t *output)
+{
+    /* Local copies: the int8 output stores could alias *p, which would force reloads. */
+    const int32_t n = p->in_features, outs = p->out_features;
+    const int32_t *bias = p->bias;
+    const int32_t act_min = p->act_min, act_max = p->act_max;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *x_row = input + b * n;
+        int8_t *out = output + b * outs;
+        const int32_t *w = w4;
+        const int32_t *rq = p->requant;
+        for (int32_t o = 0; o < outs; o += 4, rq += 12) {
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
+            for (const int8_t *x = x_row, *end = x_row + n; x < end; x += 4, w += 4) {
+#ifdef TP_DSP
+                const uint32_t xv = tp_load_x4(x);
+                const int32_t xe = __sxtb16(xv), xo = tp_sxtb16_odd(xv);
+                const uint32_t w0 = (uint32_t)w[0], w1 = (uint32_t)w[1];
+                const uint32_t w2 = (uint32_t)w[2], w3 = (uint32_t)w[3];
+                a0 = __smlad(xe, __sxtb16(w0), a0);
+                a0 = __smlad(xo, tp_sxtb16_odd(w0), a0);
+                a1 = __smlad(xe, __sxtb16(w1), a1);
+                a1 = __smlad(xo, tp_sxtb16_odd(w1), a1);
+                a2 = __smlad(xe, __sxtb16(w2), a2);
+                a2 = __smlad(xo, tp_sxtb16_odd(w2), a2);
+                a3 = __smlad(xe, __sxtb16(w3), a3);
+                a3 = __smlad(xo, tp_sxtb16_odd(w3), a3);
+#else
+                int32_t *acc[4] = {&a0, &a1, &a2, &a3};
+                for (int32_t j = 0; j < 4; ++j) {
+                    const uint32_t wv = (uint32_t)w[j];
+                    for (int32_t i = 0; i < 4; ++i) {
+                        *acc[j] += (int32_t)x[i] * (int32_t)(int8_t)(wv >> (8 * i));
+                    }
+                }
+#endif
+            }
+            out[o] = tp_output_rq_s8(a0, rq, act_min, act_max);
+            out[o + 1] = tp_output_rq_s8(a1, rq + 3, act_min, act_max);
+            out[o + 2] = tp_output_rq_s8(a2, rq + 6, act_min, act_max);
+            out[o + 3] = tp_output_rq_s8(a3, rq + 9, act_min, act_max);
+        }
+    }
+}

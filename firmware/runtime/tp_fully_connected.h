@@ -18,9 +18,18 @@ typedef struct {
     const int32_t *bias;
     const int32_t *multiplier; /* per output channel (repeated when per-tensor) */
     const int32_t *shift;
+    const int32_t *requant;    /* tp_fully_connected_x4_s8 only: 3 words per output, see
+                                  tp_output_rq_s8 (multiplier and shift unused there) */
 } tp_fully_connected_params;
 
 void tp_fully_connected_s8(const tp_fully_connected_params *p, const int8_t *input,
                            const int8_t *weights, int8_t *output);
+
+/* The same for symmetric weights (filter_offset 0) with in_features and out_features multiples
+ * of 4, the weights interleaved by the host for 4 outputs at a time: word (g, k, j) of w4 holds
+ * the 4 bytes w[4g + j][4k .. 4k + 3] (little-endian), for output group g, input chunk k and
+ * j = 0..3, in that order. Stored as int32 words, so the kernel's loads are aligned. */
+void tp_fully_connected_x4_s8(const tp_fully_connected_params *p, const int8_t *input,
+                              const int32_t *w4, int8_t *output);
 
 #endif

@@ -16,6 +16,7 @@ from .base import (
     require_int8,
     unsupported,
 )
+from .conv import accumulator_bound, requant_records, use_requant_records
 
 
 def lower(op: Operator, g: Graph) -> Lowered:
@@ -68,7 +69,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
     if np.abs(folded).max(initial=0) >= 2**31:
         raise unsupported(op, "the folded bias does not fit in int32")
     lo, hi = fused_activation_range(op, out.scale, out.zero_point)
-    return Lowered(
+    low = Lowered(
         func="tp_fully_connected_s8",
         source="tp_fully_connected",
         params_type="tp_fully_connected_params",
@@ -91,3 +92,22 @@ def lower(op: Operator, g: Graph) -> Lowered:
             "shift": shift.astype(np.int32),
         },
     )
+    # Symmetric weights in whole words and outputs in fours: 4 outputs per pass over the input.
+    rq = requant_records(
+        mult, shift.astype(np.int32), out.zero_point, accumulator_bound(folded, weights.data)
+    )
+    if filter_offset == 0 and in_features % 4 == 0 and out_features % 4 == 0 and rq is not None:
+        low.func = "tp_fully_connected_x4_s8"
+        low.consts["weights4"] = interleave_x4(weights.data)
+        use_requant_records(low, rq)
+        low.args[1] = C("weights4")
+    return low
+
+
+def interleave_x4(w: np.ndarray) -> np.ndarray:
+    """The [out, in] int8 weights as tp_fully_connected_x4_s8 reads them
+    (tp_fully_connected.h): per group of 4 outputs and chunk of 4 inputs, the 4 outputs' words
+    w[o][k..k+3], each packed little-endian into an int32."""
+    outs, n = w.shape
+    t = w.astype(np.int8).reshape(outs // 4, 4, n // 4, 4).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(t).reshape(-1).view("<i4").astype(np.int32)
