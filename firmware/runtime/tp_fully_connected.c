@@ -72,13 +72,19 @@ void tp_fully_connected_x4_s8(const tp_fully_connected_params *p, const int8_t *
                 a3 = __smlad(xe, __sxtb16(w3), a3);
                 a3 = __smlad(xo, tp_sxtb16_odd(w3), a3);
 #else
-                int32_t *acc[4] = {&a0, &a1, &a2, &a3};
-                for (int32_t j = 0; j < 4; ++j) {
-                    const uint32_t wv = (uint32_t)w[j];
-                    for (int32_t i = 0; i < 4; ++i) {
-                        *acc[j] += (int32_t)x[i] * (int32_t)(int8_t)(wv >> (8 * i));
-                    }
-                }
+                /* The words' bytes in memory order are w[o][k..k+3] on a little-endian core
+                 * (every Arm target here); elsewhere they are taken apart by shifts. */
+                const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define TP_W4B(j, i) ((int32_t)(int8_t)((uint32_t)w[j] >> (8 * (i))))
+#else
+#define TP_W4B(j, i) ((int32_t)((const int8_t *)w)[4 * (j) + (i)])
+#endif
+                a0 += x0 * TP_W4B(0, 0) + x1 * TP_W4B(0, 1) + x2 * TP_W4B(0, 2) + x3 * TP_W4B(0, 3);
+                a1 += x0 * TP_W4B(1, 0) + x1 * TP_W4B(1, 1) + x2 * TP_W4B(1, 2) + x3 * TP_W4B(1, 3);
+                a2 += x0 * TP_W4B(2, 0) + x1 * TP_W4B(2, 1) + x2 * TP_W4B(2, 2) + x3 * TP_W4B(2, 3);
+                a3 += x0 * TP_W4B(3, 0) + x1 * TP_W4B(3, 1) + x2 * TP_W4B(3, 2) + x3 * TP_W4B(3, 3);
+#undef TP_W4B
 #endif
             }
             out[o] = tp_output_rq_s8(a0, rq, act_min, act_max);

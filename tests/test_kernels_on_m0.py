@@ -1,0 +1,37 @@
+"""The fast kernels' portable paths built for the emulated Cortex-M0 (micro:bit, Thumb-1, no DSP
+extension, no 64-bit multiply instruction), bit for bit against the TFLM interpreter: CONV_2D on
+int16-expanded weights (pixel pairs and a gathered, padded first-layer patch), DEPTHWISE_CONV_2D
+on int16-expanded weights (3x3 and another window) and FULLY_CONNECTED four outputs at a time.
+The layer shapes are the M4 tests' (test_kernels_on_m4.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from op_cases import build_conv, build_depthwise, build_fc, check_bit_exact_on_board
+from test_kernels_on_m4 import CONV_CASES, DW_CASES, FC_CASES, _finish_dw
+
+from tinypipe.compiler.codegen import lower_all
+from tinypipe.compiler.graph import read_tflite
+
+BOARD = "microbit"
+CASES = {
+    "conv_w16_pointwise": lambda rng: build_conv(CONV_CASES["conv_w16_pointwise"], rng),
+    "conv_w16_rgb_padded": lambda rng: build_conv(CONV_CASES["conv_w16_rgb_padded"], rng),
+    "dw_w16_3x3": lambda rng: build_depthwise(_finish_dw(DW_CASES["dw_w16_3x3"]), rng),
+    "dw_w16_2x5_stride2": lambda rng: build_depthwise(
+        _finish_dw(DW_CASES["dw_w16_2x5_stride2"]), rng
+    ),
+    "fc_x4": lambda rng: build_fc(FC_CASES["fc_x4"], rng),
+}
+FAST = {"tp_conv_w16_s8", "tp_depthwise_conv_w16_s8", "tp_fully_connected_x4_s8"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", list(CASES))
+def test_fast_kernels_on_m0_bit_exact(label: str) -> None:
+    seed = 500 + list(CASES).index(label)
+    model = CASES[label](np.random.default_rng(seed))
+    (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+    assert low.func in FAST
+    check_bit_exact_on_board(model, seed, BOARD, 3)
