@@ -104,7 +104,9 @@ def fit_check(cand: Candidate, data: Dataset, settings: TrialSettings) -> dict:
     needs = {r.region.kind: r for r in fit.regions}
     return {
         "fits": fit.fits,
-        "reason": None if fit.fits else fit.describe(),
+        "reason": None
+        if fit.fits
+        else "; ".join(f"{fit.board.name} {r.describe()}" for r in fit.regions if not r.fits),
         "flash_needed": needs["flash"].needed,
         "flash_size": needs["flash"].region.size,
         "ram_needed": needs["ram"].needed,
