@@ -2,6 +2,12 @@
 
 #include <string.h>
 
+/* A Helium core gets tp_conv_s8 and tp_conv_w16_s8 from tp_conv_mve.c. */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define tp_conv_s8 tp_conv_generic_s8
+#define tp_conv_w16_s8 tp_conv_w16_generic_s8
+#endif
+
 /* How the loops are arranged, and why each step keeps TFLM's result bit for bit:
  *
  * - The input offset is folded into p->bias on the host (see tp_conv.h), so each output is

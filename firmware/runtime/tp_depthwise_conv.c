@@ -1,5 +1,11 @@
 #include "tp_depthwise_conv.h"
 
+/* A Helium core gets tp_depthwise_conv_s8 from tp_depthwise_conv_mve.c, which leaves the cases
+ * it does not vectorise to this kernel under another name. */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define tp_depthwise_conv_s8 tp_depthwise_conv_generic_s8
+#endif
+
 /* How the loops are arranged, and why each step keeps TFLM's result bit for bit:
  *
  * - The input offset is folded into p->bias on the host (see tp_depthwise_conv.h), so each

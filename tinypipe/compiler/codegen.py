@@ -295,8 +295,10 @@ def generate_c(
     }
     runtime = firmware_dir() / "runtime"
     common = ["tp_common"] + (["tp_common_s16"] if any(s.endswith("_s16") for s in sources) else [])
+    if any((runtime / f"{s}_mve.c").exists() for s in sources):
+        common.append("tp_mve")  # Helium kernels, compiled only for cores with MVE
     for stem in common + sources:
-        for ext in (".h", ".c"):
+        for ext in (".h", ".c", "_mve.c"):
             f = runtime / f"{stem}{ext}"
             if f.exists():
                 files[f.name] = f.read_text()

@@ -1,0 +1,52 @@
+/* FULLY_CONNECTED on a Helium core: the same sums as tp_fully_connected.c (bias folded on the
+ * host), four output channels a step. Each 16-byte slice of the input is loaded once and
+ * multiplied into four weight rows with VMLADAVA; the four accumulators are requantized and
+ * stored together (tp_mve.h says why every step is exact). */
+#include "tp_fully_connected.h"
+#include "tp_mve.h"
+
+#ifdef TP_MVE
+void tp_fully_connected_s8(const tp_fully_connected_params *p, const int8_t *input,
+                           const int8_t *weights, int8_t *output)
+{
+    const int32_t n = p->in_features, outs = p->out_features;
+    const int32_t *bias = p->bias, *mult = p->multiplier, *shift = p->shift;
+    const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + b * n;
+        int8_t *out = output + b * outs;
+        int32_t x_sum = 0;
+        if (p->filter_offset != 0) { /* only asymmetric per-tensor weights need sum(x) */
+            for (int32_t i = 0; i < n; i += 16) {
+                const mve_pred16_t pr = vctp8q((uint32_t)(n - i));
+                x_sum = vaddvaq_p_s8(x_sum, vldrbq_z_s8(x + i, pr), pr);
+            }
+        }
+        const int32_t x_term = p->filter_offset * x_sum;
+        for (int32_t o = 0; o < outs; o += 4) {
+            const int32_t rows = outs - o < 4 ? outs - o : 4;
+            /* rows past the end re-read row o; their sums are computed and never stored */
+            const int8_t *w0 = weights + o * n;
+            const int8_t *w1 = rows > 1 ? w0 + n : w0;
+            const int8_t *w2 = rows > 2 ? w0 + 2 * n : w0;
+            const int8_t *w3 = rows > 3 ? w0 + 3 * n : w0;
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (int32_t i = 0; i < n; i += 16) {
+                const mve_pred16_t pr = vctp8q((uint32_t)(n - i));
+                const int8x16_t xv = vldrbq_z_s8(x + i, pr);
+                a0 = vmladavaq_p_s8(a0, xv, vldrbq_z_s8(w0 + i, pr), pr);
+                a1 = vmladavaq_p_s8(a1, xv, vldrbq_z_s8(w1 + i, pr), pr);
+                a2 = vmladavaq_p_s8(a2, xv, vldrbq_z_s8(w2 + i, pr), pr);
+                a3 = vmladavaq_p_s8(a3, xv, vldrbq_z_s8(w3 + i, pr), pr);
+            }
+            const int32_t sums[4] = {a0, a1, a2, a3};
+            const mve_pred16_t pr = vctp32q((uint32_t)rows);
+            const int32x4_t acc = vaddq_s32(vaddq_s32(vldrwq_s32(sums), vldrwq_z_s32(bias + o, pr)),
+                                            vdupq_n_s32(x_term));
+            tp_mve_output_s8(acc, mult + o, shift + o, q, out + o, rows);
+        }
+    }
+}
+#else
+typedef int tp_fully_connected_no_mve; /* ISO C: no empty translation unit */
+#endif

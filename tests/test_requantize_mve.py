@@ -1,0 +1,116 @@
+"""The Helium requantization (tp_mve_requantize in tp_mve.h: VSHL, VQRDMULH, a sign fix-up and
+VRSHL on four lanes) against TFLM's MultiplyByQuantizedMultiplier written out from the spec on
+Python integers, on the random and tie cases of test_requantize.py, each lane with its own
+multiplier and shift as per-channel layers have them. The harness runs bare-metal on the
+Cortex-M55 under QEMU (mps3-an547); through semihosting it prints the index of the first wrong
+lane and exits with status 1, or exits with 0."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from test_requantize import _cases
+
+from tinypipe.compiler.ops.fixedpoint import mul_by_quantized_multiplier
+from tinypipe.resources import firmware_dir
+
+pytestmark = pytest.mark.qemu
+
+CASES = 4000  # a multiple of 4: one vector a step
+
+HARNESS = r"""
+#include <stdint.h>
+#include "tp_mve.h"
+#include "cases.h"
+
+static uint32_t tp_semihost(uint32_t op, const void *arg)
+{
+    register uint32_t r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+/* SYS_WRITE0 of the decimal index of the first wrong lane */
+static void tp_report(uint32_t index)
+{
+    char text[16];
+    int n = 15;
+    text[n] = 0;
+    do {
+        text[--n] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index && n > 0);
+    tp_semihost(0x04u, text + n);
+}
+
+/* SYS_EXIT_EXTENDED: QEMU exits with `code` */
+static void tp_exit(uint32_t code)
+{
+    uint32_t block[2] = {0x20026u, code};
+    tp_semihost(0x20u, block);
+    for (;;) {
+    }
+}
+
+int main(void)
+{
+    for (int32_t i = 0; i < TP_CASES; i += 4) {
+        int32_t got[4];
+        vstrwq_s32(got, tp_mve_requantize(vldrwq_s32(xs + i), vldrwq_s32(ms + i), vldrwq_s32(ss + i)));
+        for (int32_t k = 0; k < 4; ++k) {
+            if (got[k] != want[i + k]) {
+                tp_report((uint32_t)(i + k));
+                tp_exit(1u);
+            }
+        }
+    }
+    tp_exit(0);
+    return 0;
+}
+"""
+
+
+def _c_array(name: str, values) -> str:
+    return f"static const int32_t {name}[] __attribute__((aligned(16))) = {{{', '.join(map(str, values))}}};\n"
+
+
+@pytest.mark.skipif(not shutil.which("qemu-system-arm"), reason="needs qemu-system-arm")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_helium_requantize_matches_tflm_arithmetic(tmp_path, seed: int) -> None:
+    cases = _cases(np.random.default_rng(seed), CASES)
+    want = [mul_by_quantized_multiplier(x, m, s) for x, m, s in cases.tolist()]
+    (tmp_path / "cases.h").write_text(
+        f"#define TP_CASES {CASES}\n"
+        + _c_array("xs", cases[:, 0])
+        + _c_array("ms", cases[:, 1])
+        + _c_array("ss", cases[:, 2])
+        + _c_array("want", want)
+    )
+    (tmp_path / "harness.c").write_text(HARNESS)
+    platform = firmware_dir() / "platforms" / "tinypipe"
+    elf = tmp_path / "harness.elf"
+    subprocess.run(
+        ["arm-none-eabi-gcc", "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-O2", "-std=c99",
+         "-Wall", "-Wextra", "-Werror", f"-I{tmp_path}", f"-I{firmware_dir() / 'runtime'}",
+         str(tmp_path / "harness.c"), str(platform / "startup" / "tpl_startup.c"),
+         "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
+         f"-L{platform / 'ldscripts'}", "-T", "mps3_an547.ld", "-Wl,--defsym=__stack_size=8192",
+         "-o", str(elf)],
+        check=True,
+    )  # fmt: skip
+    run = subprocess.run(
+        ["qemu-system-arm", "-M", "mps3-an547", "-nographic", "-monitor", "none", "-serial", "null",
+         "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if run.returncode != 0:
+        printed = (run.stdout + run.stderr).strip()  # QEMU's semihosting console
+        assert printed.isdigit(), printed
+        bad = int(printed)
+        raise AssertionError(
+            f"lane {bad}: (x, multiplier, shift) = {tuple(cases[bad])}, want {want[bad]}"
+        )
