@@ -22,7 +22,11 @@ from op_cases import (
     labelled_failure,
 )
 from test_op_conv import build_w16_conv, random_conv_config, random_w16_conv_config
-from test_op_depthwise_conv import random_depthwise_config
+from test_op_depthwise_conv import (
+    build_w16_depthwise,
+    random_depthwise_config,
+    random_w16_depthwise_config,
+)
 from test_op_fully_connected import random_fc_config
 
 pytestmark = pytest.mark.qemu
@@ -45,6 +49,10 @@ def test_fully_connected_helium_random_configs() -> None:
 
 def test_depthwise_helium_random_configs() -> None:
     _random_cases(random_depthwise_config, build_depthwise, 5100, 4)
+
+
+def test_depthwise_w16_helium_random_configs() -> None:
+    _random_cases(random_w16_depthwise_config, build_w16_depthwise, 5150, 3)
 
 
 def test_conv_helium_random_configs() -> None:

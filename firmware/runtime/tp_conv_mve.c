@@ -4,12 +4,10 @@
  *
  * - tp_conv_s8 (int8 filters): per output pixel, the patch is read in place or gathered with
  *   16-byte vector copies; each 16-byte slice of it is loaded once and multiplied into four
- *   filters with VMLADAVA.S8.
+ *   filters with VMLADAVA.S8 (tp_mve_dot4_s8).
  * - tp_conv_w16_s8 (int16 filters, interleaved by the host for the Cortex-M4's SMLAD tile,
- *   see tp_conv.h): per run of 4 taps, one gather load puts the patch bytes x[k], x[k+2],
- *   x[k+1], x[k+3] into int16 lanes 0-3 and again 4-7, matching the filter order, so that
- *   predicated VMLADAVA.S16 over lanes 0-3 and over lanes 4-7 of each 8-weight load adds one
- *   channel's four products each. */
+ *   see tp_conv.h): two output pixels at a time share every weight load; per run of 4 taps one
+ *   gather load puts each patch's bytes into the filter's order (see w16_dot). */
 #include "tp_conv.h"
 #include "tp_mve.h"
 
@@ -79,20 +77,12 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
                         const int8_t *w1 = n_out > 1 ? w0 + filter_size : w0;
                         const int8_t *w2 = n_out > 2 ? w0 + 2 * filter_size : w0;
                         const int8_t *w3 = n_out > 3 ? w0 + 3 * filter_size : w0;
-                        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                        int32_t sums[4] = {0, 0, 0, 0};
                         for (int32_t r = 0; r < rows; ++r) {
-                            const int8_t *xr = patch + r * step;
                             const int32_t o = r * len;
-                            for (int32_t i = 0; i < len; i += 16) {
-                                const mve_pred16_t pr = vctp8q((uint32_t)(len - i));
-                                const int8x16_t xv = vldrbq_z_s8(xr + i, pr);
-                                a0 = vmladavaq_p_s8(a0, xv, vldrbq_z_s8(w0 + o + i, pr), pr);
-                                a1 = vmladavaq_p_s8(a1, xv, vldrbq_z_s8(w1 + o + i, pr), pr);
-                                a2 = vmladavaq_p_s8(a2, xv, vldrbq_z_s8(w2 + o + i, pr), pr);
-                                a3 = vmladavaq_p_s8(a3, xv, vldrbq_z_s8(w3 + o + i, pr), pr);
-                            }
+                            tp_mve_dot4_s8(patch + r * step, w0 + o, w1 + o, w2 + o, w3 + o, len,
+                                           sums);
                         }
-                        const int32_t sums[4] = {a0, a1, a2, a3};
                         const int32x4_t acc = vaddq_s32(
                             vldrwq_s32(sums), vldrwq_z_s32(bias + oc, vctp32q((uint32_t)n_out)));
                         tp_mve_output_s8(acc, mult + oc, shift + oc, q, out + oc, n_out);
@@ -103,50 +93,101 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
     }
 }
 
+/* The w16 layout's run of 4 taps k..k+3 holds, per channel, w[k], w[k+2], w[k+1], w[k+3]; an
+ * 8-weight load is channels c and c+1 of a run. The patch bytes are gathered into the same
+ * order twice over (lanes 0-3 and 4-7); `hi` keeps lanes 4-7 of that and zeroes lanes 0-3. Then
+ * VMLADAVA over all lanes adds channel c's and c+1's products, over `hi` only c+1's, and c's
+ * sum is the difference. */
+static const uint16x8_t w16_order = {0, 2, 1, 3, 0, 2, 1, 3};
+
+/* sums[c] (c < 4) += channel c's dot product of the patch row x (n bytes, a multiple of 4)
+ * with the w16 filter at w; returns w past the row. sums[4..7] likewise for a second patch
+ * row x1 when x1 is not NULL, sharing every weight load. */
+static const int16_t *w16_dot(const int8_t *x0, const int8_t *x1, const int16_t *w, int32_t n,
+                              int16x8_t hi_mask, int32_t sums[8])
+{
+    int32_t all01 = 0, hi01 = 0, all23 = 0, hi23 = 0; /* pixel 0 */
+    int32_t bll01 = 0, bhi01 = 0, bll23 = 0, bhi23 = 0; /* pixel 1 */
+    if (x1) {
+        for (int32_t i = 0; i < n; i += 4, w += 16) {
+            const int16x8_t xa = vldrbq_gather_offset_s16(x0 + i, w16_order);
+            const int16x8_t xb = vldrbq_gather_offset_s16(x1 + i, w16_order);
+            const int16x8_t w01 = vldrhq_s16(w), w23 = vldrhq_s16(w + 8);
+            const int16x8_t xah = vandq_s16(xa, hi_mask), xbh = vandq_s16(xb, hi_mask);
+            all01 = vmladavaq_s16(all01, xa, w01);
+            hi01 = vmladavaq_s16(hi01, xah, w01);
+            all23 = vmladavaq_s16(all23, xa, w23);
+            hi23 = vmladavaq_s16(hi23, xah, w23);
+            bll01 = vmladavaq_s16(bll01, xb, w01);
+            bhi01 = vmladavaq_s16(bhi01, xbh, w01);
+            bll23 = vmladavaq_s16(bll23, xb, w23);
+            bhi23 = vmladavaq_s16(bhi23, xbh, w23);
+        }
+    } else {
+        for (int32_t i = 0; i < n; i += 4, w += 16) {
+            const int16x8_t xa = vldrbq_gather_offset_s16(x0 + i, w16_order);
+            const int16x8_t w01 = vldrhq_s16(w), w23 = vldrhq_s16(w + 8);
+            const int16x8_t xah = vandq_s16(xa, hi_mask);
+            all01 = vmladavaq_s16(all01, xa, w01);
+            hi01 = vmladavaq_s16(hi01, xah, w01);
+            all23 = vmladavaq_s16(all23, xa, w23);
+            hi23 = vmladavaq_s16(hi23, xah, w23);
+        }
+    }
+    sums[0] += all01 - hi01;
+    sums[1] += hi01;
+    sums[2] += all23 - hi23;
+    sums[3] += hi23;
+    sums[4] += bll01 - bhi01;
+    sums[5] += bhi01;
+    sums[6] += bll23 - bhi23;
+    sums[7] += bhi23;
+    return w;
+}
+
 void tp_conv_w16_s8(const tp_conv_params *p, const int8_t *input, const int16_t *filter16,
                     int8_t *output, void *scratch)
 {
     const int32_t k_h = p->filter_h;
     const int32_t out_h = p->output_h, out_w = p->output_w, out_c = p->output_c;
     const int32_t filter_row = p->filter_w * p->filter_c; /* a multiple of 4 */
+    const int32_t filter_size = k_h * filter_row;
     const int32_t *bias = p->bias, *mult = p->multiplier, *shift = p->shift;
     const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
-    const uint16x8_t order = {0, 2, 1, 3, 0, 2, 1, 3}; /* the host's tap order in a run */
-    /* int16 lanes 0-3 and 4-7, made by VCTP at run time: gcc 12 materialises the constant
-     * predicate 0x00FF as all lanes */
-    uint32_t four = 4;
-    __asm__("" : "+r"(four));
-    const mve_pred16_t lanes_lo = vctp16q(four), lanes_hi = vpnot(lanes_lo);
+    const int16x8_t hi_mask = {0, 0, 0, 0, -1, -1, -1, -1};
+    int8_t *col = (int8_t *)scratch; /* room for two gathered patches */
 
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + b * p->input_h * p->input_w * p->input_c;
         for (int32_t y = 0; y < out_h; ++y) {
             const int32_t iy0 = y * p->stride_h - p->pad_h;
-            for (int32_t x = 0; x < out_w; ++x) {
+            for (int32_t x = 0; x < out_w; x += 2) {
+                const int pair = x + 1 < out_w; /* pixels x and x + 1, or x alone at the end */
                 const int32_t ix0 = x * p->stride_w - p->pad_w;
-                int8_t *out = output + ((b * out_h + y) * out_w + x) * out_c;
-                int32_t step;
-                const int8_t *patch = mve_patch(p, in_b, iy0, ix0, 0, scratch, &step);
-                const int one_run = k_h == 1 || step == filter_row;
+                int8_t *out0 = output + ((b * out_h + y) * out_w + x) * out_c;
+                int32_t step0, step1 = filter_row;
+                const int8_t *x0 = mve_patch(p, in_b, iy0, ix0, 0, col, &step0);
+                const int8_t *x1 = NULL;
+                if (pair) {
+                    x1 = mve_patch(p, in_b, iy0, ix0 + p->stride_w, 0, col + filter_size, &step1);
+                }
+                const int one_run = k_h == 1 || (step0 == filter_row && step1 == filter_row);
                 const int32_t rows = one_run ? 1 : k_h;
-                const int32_t len = one_run ? k_h * filter_row : filter_row;
+                const int32_t len = one_run ? filter_size : filter_row;
                 const int16_t *w = filter16;
                 for (int32_t oc = 0; oc < out_c; oc += 4) {
-                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    int32_t sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
                     for (int32_t r = 0; r < rows; ++r) {
-                        const int8_t *xr = patch + r * step;
-                        for (int32_t i = 0; i < len; i += 4, w += 16) {
-                            const int16x8_t xv = vldrbq_gather_offset_s16(xr + i, order);
-                            const int16x8_t w01 = vldrhq_s16(w), w23 = vldrhq_s16(w + 8);
-                            a0 = vmladavaq_p_s16(a0, xv, w01, lanes_lo);
-                            a1 = vmladavaq_p_s16(a1, xv, w01, lanes_hi);
-                            a2 = vmladavaq_p_s16(a2, xv, w23, lanes_lo);
-                            a3 = vmladavaq_p_s16(a3, xv, w23, lanes_hi);
-                        }
+                        w = w16_dot(x0 + r * step0, pair ? x1 + r * step1 : NULL, w, len,
+                                    hi_mask, sums);
                     }
-                    const int32_t sums[4] = {a0, a1, a2, a3};
-                    const int32x4_t acc = vaddq_s32(vldrwq_s32(sums), vldrwq_s32(bias + oc));
-                    tp_mve_output_s8(acc, mult + oc, shift + oc, q, out + oc, 4);
+                    const int32x4_t b4 = vldrwq_s32(bias + oc);
+                    tp_mve_output_s8(vaddq_s32(vldrwq_s32(sums), b4), mult + oc, shift + oc, q,
+                                     out0 + oc, 4);
+                    if (pair) {
+                        tp_mve_output_s8(vaddq_s32(vldrwq_s32(sums + 4), b4), mult + oc,
+                                         shift + oc, q, out0 + out_c + oc, 4);
+                    }
                 }
             }
         }

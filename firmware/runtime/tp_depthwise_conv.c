@@ -1,9 +1,10 @@
 #include "tp_depthwise_conv.h"
 
-/* A Helium core gets tp_depthwise_conv_s8 from tp_depthwise_conv_mve.c, which leaves the cases
- * it does not vectorise to this kernel under another name. */
+/* A Helium core gets tp_depthwise_conv_s8 and _w16_s8 from tp_depthwise_conv_mve.c, which leaves
+ * the cases it does not vectorise to the first of these kernels under another name. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #define tp_depthwise_conv_s8 tp_depthwise_conv_generic_s8
+#define tp_depthwise_conv_w16_s8 tp_depthwise_conv_w16_generic_s8
 #endif
 
 /* How the loops are arranged, and why each step keeps TFLM's result bit for bit:

@@ -1,13 +1,42 @@
 /* DEPTHWISE_CONV_2D on a Helium core, depth multiplier 1: the sums of tp_depthwise_conv.c (bias
  * folded on the host, padded taps reading a row of input zero points) with four channels in the
  * four int32 lanes of a vector. Per tap, VLDRB.S32 widens four input and four filter bytes,
- * VMUL makes the four exact products and VADD accumulates them; the last block of a row is
+ * VMUL makes the four exact products and VADD accumulates them; the last 1-3 channels are
  * tail-predicated, so no byte past the channels is read. Other depth multipliers and windows
  * bigger than the tap table go to the generic kernel. */
 #include "tp_depthwise_conv.h"
 #include "tp_mve.h"
 
 #ifdef TP_MVE
+/* tap[t]: where tap t of the window at input (iy0, ix0) reads its channels, or pad_row (the
+ * input zero point in every channel) where it falls outside the input. */
+static void mve_taps(const tp_depthwise_conv_params *p, const int8_t *in_b, int32_t iy0,
+                     int32_t ix0, const int8_t *pad_row, const int8_t **tap)
+{
+    const int32_t input_row = p->input_w * p->input_c;
+    for (int32_t ky = 0, t = 0; ky < p->filter_h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        for (int32_t kx = 0; kx < p->filter_w; ++kx, ++t) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            const int inside = iy >= 0 && iy < p->input_h && ix >= 0 && ix < p->input_w;
+            tap[t] = inside ? in_b + iy * input_row + ix * p->input_c : pad_row;
+        }
+    }
+}
+
+/* The row of input zero points padded taps read (scratch, input_c bytes; NULL when no window
+ * reaches the padding). */
+static const int8_t *mve_pad_row(const tp_depthwise_conv_params *p, void *scratch)
+{
+    if (scratch) {
+        const int8x16_t zp = vdupq_n_s8((int8_t)(-p->input_offset));
+        for (int32_t c = 0; c < p->input_c; c += 16) {
+            vstrbq_p_s8((int8_t *)scratch + c, zp, vctp8q((uint32_t)(p->input_c - c)));
+        }
+    }
+    return (const int8_t *)scratch;
+}
+
 void tp_depthwise_conv_generic_s8(const tp_depthwise_conv_params *p, const int8_t *input,
                                   const int8_t *filter, int8_t *output, void *scratch);
 
@@ -22,41 +51,71 @@ void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input
     }
     const int32_t out_h = p->output_h, out_w = p->output_w;
     const int32_t stride_h = p->stride_h, stride_w = p->stride_w;
-    const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
     const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
     const int32_t *bias = p->bias, *rq_mult = p->multiplier, *shift = p->shift;
-    const int32_t input_row = in_w * in_c;
-    const int8_t *pad_row = (const int8_t *)scratch;
+    const int8_t *pad_row = mve_pad_row(p, scratch);
     const int8_t *tap[TP_DW_MAX_TAPS];
 
-    if (scratch) {
-        for (int32_t c = 0; c < in_c; ++c) {
-            ((int8_t *)scratch)[c] = (int8_t)(-p->input_offset);
-        }
-    }
     for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_b = input + b * in_h * input_row;
+        const int8_t *in_b = input + b * in_h * in_w * in_c;
         for (int32_t y = 0; y < out_h; ++y) {
-            const int32_t iy0 = y * stride_h - p->pad_h;
             for (int32_t x = 0; x < out_w; ++x) {
-                const int32_t ix0 = x * stride_w - p->pad_w;
                 int8_t *out = output + ((b * out_h + y) * out_w + x) * in_c;
-                for (int32_t ky = 0, t = 0; ky < k_h; ++ky) {
-                    const int32_t iy = iy0 + ky * dil_h;
-                    for (int32_t kx = 0; kx < k_w; ++kx, ++t) {
-                        const int32_t ix = ix0 + kx * dil_w;
-                        const int inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
-                        tap[t] = inside ? in_b + iy * input_row + ix * in_c : pad_row;
+                mve_taps(p, in_b, y * stride_h - p->pad_h, x * stride_w - p->pad_w, pad_row, tap);
+                int32_t c = 0;
+                for (; c + 4 <= in_c; c += 4) {
+                    int32x4_t acc = vldrwq_s32(bias + c);
+                    const int8_t *w = filter + c;
+                    for (int32_t t = 0; t < taps; ++t, w += in_c) {
+                        acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), vldrbq_s32(w)));
                     }
+                    tp_mve_output_s8(acc, rq_mult + c, shift + c, q, out + c, 4);
                 }
-                for (int32_t c = 0; c < in_c; c += 4) {
+                if (c < in_c) { /* the last 1-3 channels: lanes past them neither read nor stored */
                     const mve_pred16_t pr = vctp32q((uint32_t)(in_c - c));
                     int32x4_t acc = vldrwq_z_s32(bias + c, pr);
                     const int8_t *w = filter + c;
                     for (int32_t t = 0; t < taps; ++t, w += in_c) {
-                        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(tap[t] + c, pr), vldrbq_z_s32(w, pr)));
+                        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(tap[t] + c, pr),
+                                                       vldrbq_z_s32(w, pr)));
                     }
                     tp_mve_output_s8(acc, rq_mult + c, shift + c, q, out + c, in_c - c);
+                }
+            }
+        }
+    }
+}
+
+/* The int16 filter the host interleaved for the Cortex-M4 (tp_depthwise_conv.h): per group of
+ * 4 channels and tap, w[c], w[c+2], w[c+1], w[c+3]. A gather load with offsets 0, 2, 1, 3 puts
+ * them back in channel order in the four int32 lanes, so the rest is the int8 kernel's loop. */
+void tp_depthwise_conv_w16_s8(const tp_depthwise_conv_params *p, const int8_t *input,
+                              const int16_t *filter16, int8_t *output, void *scratch)
+{
+    const int32_t in_h = p->input_h, in_w = p->input_w, in_c = p->input_c; /* in_c % 4 == 0 */
+    const int32_t taps = p->filter_h * p->filter_w;
+    const int32_t out_h = p->output_h, out_w = p->output_w;
+    const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
+    const int32_t *bias = p->bias, *rq_mult = p->multiplier, *shift = p->shift;
+    const uint32x4_t order = {0, 2, 1, 3};
+    const int8_t *pad_row = mve_pad_row(p, scratch);
+    const int8_t *tap[TP_DW_MAX_TAPS];
+
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + b * in_h * in_w * in_c;
+        for (int32_t y = 0; y < out_h; ++y) {
+            for (int32_t x = 0; x < out_w; ++x) {
+                int8_t *out = output + ((b * out_h + y) * out_w + x) * in_c;
+                mve_taps(p, in_b, y * p->stride_h - p->pad_h, x * p->stride_w - p->pad_w,
+                         pad_row, tap);
+                const int16_t *w = filter16;
+                for (int32_t c = 0; c < in_c; c += 4) {
+                    int32x4_t acc = vldrwq_s32(bias + c);
+                    for (int32_t t = 0; t < taps; ++t, w += 4) {
+                        const int32x4_t wv = vldrhq_gather_shifted_offset_s32(w, order);
+                        acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), wv));
+                    }
+                    tp_mve_output_s8(acc, rq_mult + c, shift + c, q, out + c, 4);
                 }
             }
         }

@@ -1,7 +1,7 @@
 /* FULLY_CONNECTED on a Helium core: the same sums as tp_fully_connected.c (bias folded on the
- * host), four output channels a step. Each 16-byte slice of the input is loaded once and
- * multiplied into four weight rows with VMLADAVA; the four accumulators are requantized and
- * stored together (tp_mve.h says why every step is exact). */
+ * host), four output channels a step: each 16-byte slice of the input is loaded once and
+ * multiplied into four weight rows with VMLADAVA (tp_mve_dot4_s8); the four accumulators are
+ * requantized and stored together (tp_mve.h says why every step is exact). */
 #include "tp_fully_connected.h"
 #include "tp_mve.h"
 
@@ -30,16 +30,8 @@ void tp_fully_connected_s8(const tp_fully_connected_params *p, const int8_t *inp
             const int8_t *w1 = rows > 1 ? w0 + n : w0;
             const int8_t *w2 = rows > 2 ? w0 + 2 * n : w0;
             const int8_t *w3 = rows > 3 ? w0 + 3 * n : w0;
-            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (int32_t i = 0; i < n; i += 16) {
-                const mve_pred16_t pr = vctp8q((uint32_t)(n - i));
-                const int8x16_t xv = vldrbq_z_s8(x + i, pr);
-                a0 = vmladavaq_p_s8(a0, xv, vldrbq_z_s8(w0 + i, pr), pr);
-                a1 = vmladavaq_p_s8(a1, xv, vldrbq_z_s8(w1 + i, pr), pr);
-                a2 = vmladavaq_p_s8(a2, xv, vldrbq_z_s8(w2 + i, pr), pr);
-                a3 = vmladavaq_p_s8(a3, xv, vldrbq_z_s8(w3 + i, pr), pr);
-            }
-            const int32_t sums[4] = {a0, a1, a2, a3};
+            int32_t sums[4] = {0, 0, 0, 0};
+            tp_mve_dot4_s8(x, w0, w1, w2, w3, n, sums);
             const mve_pred16_t pr = vctp32q((uint32_t)rows);
             const int32x4_t acc = vaddq_s32(vaddq_s32(vldrwq_s32(sums), vldrwq_z_s32(bias + o, pr)),
                                             vdupq_n_s32(x_term));

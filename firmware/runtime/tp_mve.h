@@ -29,14 +29,33 @@
 #include <arm_mve.h>
 #define TP_MVE 1
 
-/* acc + sum_{i<n} x[i] * w[i], sixteen bytes a step. */
-static inline int32_t tp_mve_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
+/* acc[j] += sum_{i<n} x[i] * w_j[i] for the four rows w_j: each 16-byte slice of x is loaded
+ * once and meets the four rows. Whole slices run unpredicated; the tail slice is loaded with its
+ * lanes past n zeroed (and not read), so they add nothing. */
+static inline void tp_mve_dot4_s8(const int8_t *x, const int8_t *w0, const int8_t *w1,
+                                  const int8_t *w2, const int8_t *w3, int32_t n, int32_t acc[4])
 {
-    for (int32_t i = 0; i < n; i += 16) {
-        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
-        acc = vmladavaq_p_s8(acc, vldrbq_z_s8(x + i, p), vldrbq_z_s8(w + i, p), p);
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const int8x16_t xv = vldrbq_s8(x + i);
+        a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w0 + i));
+        a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w1 + i));
+        a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w2 + i));
+        a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w3 + i));
     }
-    return acc;
+    if (i < n) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        const int8x16_t xv = vldrbq_z_s8(x + i, p);
+        a0 = vmladavaq_s8(a0, xv, vldrbq_z_s8(w0 + i, p));
+        a1 = vmladavaq_s8(a1, xv, vldrbq_z_s8(w1 + i, p));
+        a2 = vmladavaq_s8(a2, xv, vldrbq_z_s8(w2 + i, p));
+        a3 = vmladavaq_s8(a3, xv, vldrbq_z_s8(w3 + i, p));
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
 /* The four requantized lanes of acc: TFLM's MultiplyByQuantizedMultiplier (see above). */
