@@ -21,6 +21,7 @@ from op_cases import (
     check_bit_exact_on_board,
     labelled_failure,
 )
+from test_kernels_on_m4 import CONV_CASES
 from test_op_conv import build_w16_conv, random_conv_config, random_w16_conv_config
 from test_op_depthwise_conv import (
     build_w16_depthwise,
@@ -61,3 +62,14 @@ def test_conv_helium_random_configs() -> None:
 
 def test_conv_w16_helium_random_configs() -> None:
     _random_cases(random_w16_conv_config, build_w16_conv, 5300, 3)
+
+
+def test_conv_w16_helium_padded_first_layer() -> None:
+    """3x3 over 3 channels: every window gathered into a 27-byte patch plus one byte met by a
+    zero weight (patch_pad), the shape of an RGB first layer."""
+    check_bit_exact_on_board(
+        build_w16_conv(CONV_CASES["conv_w16_rgb_padded"], np.random.default_rng(5400)),
+        5400,
+        BOARD,
+        SAMPLES,
+    )

@@ -14,8 +14,8 @@
 #ifdef TP_MVE
 /* The patch of the output pixel whose window starts at input (iy0, ix0), for input channels
  * [c0, c0 + filter_c): in place when the host allows it and the window lies inside the input,
- * else gathered into col (padded taps set to the input zero point). *row_step is the distance
- * between its filter rows. */
+ * else gathered into col (padded taps set to the input zero point, and p->patch_pad more bytes
+ * after it). *row_step is the distance between its filter rows. */
 static const int8_t *mve_patch(const tp_conv_params *p, const int8_t *in_b, int32_t iy0,
                                int32_t ix0, int32_t c0, int8_t *col, int32_t *row_step)
 {
@@ -39,6 +39,9 @@ static const int8_t *mve_patch(const tp_conv_params *p, const int8_t *in_b, int3
                 vstrbq_p_s8(dst + i, inside ? vldrbq_z_s8(src + i, pr) : pad, pr);
             }
         }
+    }
+    for (int32_t i = 0; i < p->patch_pad; i += 16) { /* met by zero weights (w16 only) */
+        vstrbq_p_s8(dst + i, pad, vctp8q((uint32_t)(p->patch_pad - i)));
     }
     *row_step = k_w * k_c;
     return col;
@@ -150,9 +153,9 @@ void tp_conv_w16_s8(const tp_conv_params *p, const int8_t *input, const int16_t 
 {
     const int32_t k_h = p->filter_h;
     const int32_t out_h = p->output_h, out_w = p->output_w, out_c = p->output_c;
-    const int32_t filter_row = p->filter_w * p->filter_c; /* a multiple of 4 */
-    const int32_t filter_size = k_h * filter_row;
-    const int32_t *bias = p->bias, *mult = p->multiplier, *shift = p->shift;
+    const int32_t filter_row = p->filter_w * p->filter_c;
+    const int32_t filter_size = k_h * filter_row + p->patch_pad; /* a multiple of 4 */
+    const int32_t *bias = p->bias, *rq = p->requant;
     const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
     const int16x8_t hi_mask = {0, 0, 0, 0, -1, -1, -1, -1};
     int8_t *col = (int8_t *)scratch; /* room for two gathered patches */
@@ -182,11 +185,10 @@ void tp_conv_w16_s8(const tp_conv_params *p, const int8_t *input, const int16_t 
                                     hi_mask, sums);
                     }
                     const int32x4_t b4 = vldrwq_s32(bias + oc);
-                    tp_mve_output_s8(vaddq_s32(vldrwq_s32(sums), b4), mult + oc, shift + oc, q,
-                                     out0 + oc, 4);
+                    tp_mve_output_rq_s8(vaddq_s32(vldrwq_s32(sums), b4), rq + 3 * oc, q, out0 + oc);
                     if (pair) {
-                        tp_mve_output_s8(vaddq_s32(vldrwq_s32(sums + 4), b4), mult + oc,
-                                         shift + oc, q, out0 + out_c + oc, 4);
+                        tp_mve_output_rq_s8(vaddq_s32(vldrwq_s32(sums + 4), b4), rq + 3 * oc, q,
+                                            out0 + out_c + oc);
                     }
                 }
             }

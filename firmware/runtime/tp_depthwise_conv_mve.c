@@ -88,7 +88,8 @@ void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input
 
 /* The int16 filter the host interleaved for the Cortex-M4 (tp_depthwise_conv.h): per group of
  * 4 channels and tap, w[c], w[c+2], w[c+1], w[c+3]. A gather load with offsets 0, 2, 1, 3 puts
- * them back in channel order in the four int32 lanes, so the rest is the int8 kernel's loop. */
+ * them back in channel order in the four int32 lanes, so the rest is the int8 kernel's loop;
+ * the requantization comes as the host's 3-word records. */
 void tp_depthwise_conv_w16_s8(const tp_depthwise_conv_params *p, const int8_t *input,
                               const int16_t *filter16, int8_t *output, void *scratch)
 {
@@ -96,7 +97,7 @@ void tp_depthwise_conv_w16_s8(const tp_depthwise_conv_params *p, const int8_t *i
     const int32_t taps = p->filter_h * p->filter_w;
     const int32_t out_h = p->output_h, out_w = p->output_w;
     const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
-    const int32_t *bias = p->bias, *rq_mult = p->multiplier, *shift = p->shift;
+    const int32_t *bias = p->bias, *rq = p->requant;
     const uint32x4_t order = {0, 2, 1, 3};
     const int8_t *pad_row = mve_pad_row(p, scratch);
     const int8_t *tap[TP_DW_MAX_TAPS];
@@ -115,7 +116,7 @@ void tp_depthwise_conv_w16_s8(const tp_depthwise_conv_params *p, const int8_t *i
                         const int32x4_t wv = vldrhq_gather_shifted_offset_s32(w, order);
                         acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), wv));
                     }
-                    tp_mve_output_s8(acc, rq_mult + c, shift + c, q, out + c, 4);
+                    tp_mve_output_rq_s8(acc, rq + 3 * c, q, out + c);
                 }
             }
         }

@@ -71,15 +71,32 @@ static inline int32x4_t tp_mve_requantize(int32x4_t acc, int32x4_t multiplier, i
 
 /* Lanes [0, count) of the int8 outputs of four accumulators, stored at out: requantized,
  * offset by the output zero point and clamped to the activation range. */
+static inline void tp_mve_output4_s8(int32x4_t acc, int32x4_t multiplier, int32x4_t shift,
+                                     tp_output_q q, int8_t *out, int32_t count)
+{
+    int32x4_t v = vaddq_s32(tp_mve_requantize(acc, multiplier, shift), vdupq_n_s32(q.zero_point));
+    v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(q.act_min)), vdupq_n_s32(q.act_max));
+    vstrbq_p_s32(out, v, vctp32q((uint32_t)count));
+}
+
+/* The same with the per-channel multipliers and shifts read from their arrays. */
 static inline void tp_mve_output_s8(int32x4_t acc, const int32_t *multiplier,
                                     const int32_t *shift, tp_output_q q, int8_t *out,
                                     int32_t count)
 {
     const mve_pred16_t p = vctp32q((uint32_t)count);
-    int32x4_t v = tp_mve_requantize(acc, vldrwq_z_s32(multiplier, p), vldrwq_z_s32(shift, p));
-    v = vaddq_s32(v, vdupq_n_s32(q.zero_point));
-    v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(q.act_min)), vdupq_n_s32(q.act_max));
-    vstrbq_p_s32(out, v, p);
+    tp_mve_output4_s8(acc, vldrwq_z_s32(multiplier, p), vldrwq_z_s32(shift, p), q, out, count);
+}
+
+/* The same for four channels whose requantization comes as the host's 3-word records
+ * (tp_output_rq_s8 in tp_common.h): multiplier = rq[0] and shift = -(rq[2] + 1) of each. */
+static inline void tp_mve_output_rq_s8(int32x4_t acc, const int32_t *rq, tp_output_q q,
+                                       int8_t *out)
+{
+    const uint32x4_t record = {0, 3, 6, 9};
+    const int32x4_t multiplier = vldrwq_gather_shifted_offset_s32(rq, record);
+    const int32x4_t r_minus_1 = vldrwq_gather_shifted_offset_s32(rq + 2, record);
+    tp_mve_output4_s8(acc, multiplier, vsubq_s32(vdupq_n_s32(-1), r_minus_1), q, out, 4);
 }
 #endif
 
