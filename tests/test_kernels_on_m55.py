@@ -28,7 +28,7 @@ from test_op_depthwise_conv import (
     random_depthwise_config,
     random_w16_depthwise_config,
 )
-from test_op_fully_connected import random_fc_config
+from test_op_fully_connected import build_x4_fc, random_fc_config, random_x4_fc_config
 
 pytestmark = pytest.mark.qemu
 
@@ -46,6 +46,10 @@ def _random_cases(random_config, build, first_seed: int, count: int) -> None:
 
 def test_fully_connected_helium_random_configs() -> None:
     _random_cases(random_fc_config, build_fc, 5000, 4)
+
+
+def test_fully_connected_x4_helium_random_configs() -> None:
+    _random_cases(random_x4_fc_config, build_x4_fc, 5050, 3)
 
 
 def test_depthwise_helium_random_configs() -> None:

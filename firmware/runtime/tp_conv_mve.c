@@ -109,23 +109,39 @@ static const uint16x8_t w16_order = {0, 2, 1, 3, 0, 2, 1, 3};
 static const int16_t *w16_dot(const int8_t *x0, const int8_t *x1, const int16_t *w, int32_t n,
                               int16x8_t hi_mask, int32_t sums[8])
 {
+    int32_t runs = n / 4; /* n >= 4 */
     int32_t all01 = 0, hi01 = 0, all23 = 0, hi23 = 0; /* pixel 0 */
     int32_t bll01 = 0, bhi01 = 0, bll23 = 0, bhi23 = 0; /* pixel 1 */
     if (x1) {
-        for (int32_t i = 0; i < n; i += 4, w += 16) {
-            const int16x8_t xa = vldrbq_gather_offset_s16(x0 + i, w16_order);
-            const int16x8_t xb = vldrbq_gather_offset_s16(x1 + i, w16_order);
-            const int16x8_t w01 = vldrhq_s16(w), w23 = vldrhq_s16(w + 8);
-            const int16x8_t xah = vandq_s16(xa, hi_mask), xbh = vandq_s16(xb, hi_mask);
-            all01 = vmladavaq_s16(all01, xa, w01);
-            hi01 = vmladavaq_s16(hi01, xah, w01);
-            all23 = vmladavaq_s16(all23, xa, w23);
-            hi23 = vmladavaq_s16(hi23, xah, w23);
-            bll01 = vmladavaq_s16(bll01, xb, w01);
-            bhi01 = vmladavaq_s16(bhi01, xbh, w01);
-            bll23 = vmladavaq_s16(bll23, xb, w23);
-            bhi23 = vmladavaq_s16(bhi23, xbh, w23);
-        }
+        /* The loop written out: gcc 12's schedule of the intrinsics keeps one of the eight
+         * accumulators on the stack. Per run of 4 taps: 2 gathers, 2 weight loads (the second
+         * advancing w), 2 masks, 8 multiply-accumulates and the two patch pointers' steps. */
+        int16x8_t xa, xb, w01, w23;
+        __asm__("1:\n\t"
+                "vldrb.s16    %q[xa], [%[x0], %q[ord]]\n\t"
+                "vldrb.s16    %q[xb], [%[x1], %q[ord]]\n\t"
+                "vldrh.s16    %q[w23], [%[w], #16]\n\t"
+                "vldrh.s16    %q[w01], [%[w]], #32\n\t"
+                "adds         %[x0], %[x0], #4\n\t"
+                "adds         %[x1], %[x1], #4\n\t"
+                "vmladava.s16 %[a01], %q[xa], %q[w01]\n\t"
+                "vmladava.s16 %[a23], %q[xa], %q[w23]\n\t"
+                "vmladava.s16 %[b01], %q[xb], %q[w01]\n\t"
+                "vmladava.s16 %[b23], %q[xb], %q[w23]\n\t"
+                "vand         %q[xa], %q[xa], %q[hi]\n\t"
+                "vand         %q[xb], %q[xb], %q[hi]\n\t"
+                "vmladava.s16 %[ah01], %q[xa], %q[w01]\n\t"
+                "vmladava.s16 %[ah23], %q[xa], %q[w23]\n\t"
+                "vmladava.s16 %[bh01], %q[xb], %q[w01]\n\t"
+                "vmladava.s16 %[bh23], %q[xb], %q[w23]\n\t"
+                "subs         %[k], %[k], #1\n\t"
+                "bne          1b"
+                : [a01] "+Te"(all01), [ah01] "+Te"(hi01), [a23] "+Te"(all23), [ah23] "+Te"(hi23),
+                  [b01] "+Te"(bll01), [bh01] "+Te"(bhi01), [b23] "+Te"(bll23), [bh23] "+Te"(bhi23),
+                  [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(w), [k] "+r"(runs), [xa] "=&w"(xa),
+                  [xb] "=&w"(xb), [w01] "=&w"(w01), [w23] "=&w"(w23)
+                : [ord] "w"(w16_order), [hi] "w"(hi_mask)
+                : "cc", "memory");
     } else {
         for (int32_t i = 0; i < n; i += 4, w += 16) {
             const int16x8_t xa = vldrbq_gather_offset_s16(x0 + i, w16_order);

@@ -87,9 +87,13 @@ void tp_depthwise_conv_s8(const tp_depthwise_conv_params *p, const int8_t *input
 }
 
 /* The int16 filter the host interleaved for the Cortex-M4 (tp_depthwise_conv.h): per group of
- * 4 channels and tap, w[c], w[c+2], w[c+1], w[c+3]. A gather load with offsets 0, 2, 1, 3 puts
- * them back in channel order in the four int32 lanes, so the rest is the int8 kernel's loop;
- * the requantization comes as the host's 3-word records. */
+ * 4 channels and tap, w[c], w[c+2], w[c+1], w[c+3]. Eight channels (two groups) go at once:
+ * per tap, one gather load puts their eight weights back in channel order into int16 lanes,
+ * VLDRB.S16 widens the eight input bytes, and VMULLB/VMULLT make the exact int32 products of
+ * the even and of the odd lanes, added to one accumulator each (channels c, c+2, c+4, c+6 and
+ * c+1, c+3, c+5, c+7). Their outputs are stored to every second byte; a group of 4 left over
+ * goes alone through the four-lane loop. The requantization comes as the host's 3-word
+ * records. */
 void tp_depthwise_conv_w16_s8(const tp_depthwise_conv_params *p, const int8_t *input,
                               const int16_t *filter16, int8_t *output, void *scratch)
 {
@@ -98,7 +102,11 @@ void tp_depthwise_conv_w16_s8(const tp_depthwise_conv_params *p, const int8_t *i
     const int32_t out_h = p->output_h, out_w = p->output_w;
     const tp_output_q q = {p->output_offset, p->act_min, p->act_max};
     const int32_t *bias = p->bias, *rq = p->requant;
-    const uint32x4_t order = {0, 2, 1, 3};
+    const uint32x4_t order4 = {0, 2, 1, 3};
+    const uint16_t g = (uint16_t)(4 * taps); /* from one group's weights to the next's */
+    const uint16x8_t order8 = {0, 2, 1, 3, g, (uint16_t)(g + 2), (uint16_t)(g + 1), (uint16_t)(g + 3)};
+    const uint32x4_t even = {0, 2, 4, 6}, odd = {1, 3, 5, 7}; /* channel offsets of the lanes */
+    const uint32x4_t even_rq = {0, 6, 12, 18}, odd_rq = {3, 9, 15, 21}; /* their records */
     const int8_t *pad_row = mve_pad_row(p, scratch);
     const int8_t *tap[TP_DW_MAX_TAPS];
 
@@ -110,10 +118,23 @@ void tp_depthwise_conv_w16_s8(const tp_depthwise_conv_params *p, const int8_t *i
                 mve_taps(p, in_b, y * p->stride_h - p->pad_h, x * p->stride_w - p->pad_w,
                          pad_row, tap);
                 const int16_t *w = filter16;
-                for (int32_t c = 0; c < in_c; c += 4) {
+                int32_t c = 0;
+                for (; c + 8 <= in_c; c += 8, w += 2 * g) {
+                    int32x4_t acc_e = vldrwq_gather_shifted_offset_s32(bias + c, even);
+                    int32x4_t acc_o = vldrwq_gather_shifted_offset_s32(bias + c, odd);
+                    for (int32_t t = 0; t < taps; ++t) {
+                        const int16x8_t wv = vldrhq_gather_shifted_offset_s16(w + 4 * t, order8);
+                        const int16x8_t xv = vldrbq_s16(tap[t] + c);
+                        acc_e = vaddq_s32(acc_e, vmullbq_int_s16(xv, wv));
+                        acc_o = vaddq_s32(acc_o, vmulltq_int_s16(xv, wv));
+                    }
+                    tp_mve_output_rq_scatter_s8(acc_e, rq + 3 * c, even_rq, q, out + c, even);
+                    tp_mve_output_rq_scatter_s8(acc_o, rq + 3 * c, odd_rq, q, out + c, odd);
+                }
+                if (c < in_c) { /* one group of 4 left */
                     int32x4_t acc = vldrwq_s32(bias + c);
-                    for (int32_t t = 0; t < taps; ++t, w += 4) {
-                        const int32x4_t wv = vldrhq_gather_shifted_offset_s32(w, order);
+                    for (int32_t t = 0; t < taps; ++t) {
+                        const int32x4_t wv = vldrhq_gather_shifted_offset_s32(w + 4 * t, order4);
                         acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), wv));
                     }
                     tp_mve_output_rq_s8(acc, rq + 3 * c, q, out + c);

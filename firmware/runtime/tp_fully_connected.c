@@ -1,8 +1,9 @@
 #include "tp_fully_connected.h"
 
-/* A Helium core gets tp_fully_connected_s8 from tp_fully_connected_mve.c. */
+/* A Helium core gets tp_fully_connected_s8 and _x4_s8 from tp_fully_connected_mve.c. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #define tp_fully_connected_s8 tp_fully_connected_generic_s8
+#define tp_fully_connected_x4_s8 tp_fully_connected_x4_generic_s8
 #endif
 
 /* Expanding (x + io)(w + fo) = x*w + fo*x + io*w + io*fo, the terms that do not depend on the

@@ -88,15 +88,27 @@ static inline void tp_mve_output_s8(int32x4_t acc, const int32_t *multiplier,
     tp_mve_output4_s8(acc, vldrwq_z_s32(multiplier, p), vldrwq_z_s32(shift, p), q, out, count);
 }
 
-/* The same for four channels whose requantization comes as the host's 3-word records
- * (tp_output_rq_s8 in tp_common.h): multiplier = rq[0] and shift = -(rq[2] + 1) of each. */
+/* Four channels whose requantization comes as the host's 3-word records (tp_output_rq_s8 in
+ * tp_common.h): lane j's record starts at word record[j] of rq, and its output goes to
+ * out[offset[j]]. multiplier = rq[0] and shift = -(rq[2] + 1) of each record. */
+static inline void tp_mve_output_rq_scatter_s8(int32x4_t acc, const int32_t *rq,
+                                               uint32x4_t record, tp_output_q q, int8_t *out,
+                                               uint32x4_t offset)
+{
+    const int32x4_t multiplier = vldrwq_gather_shifted_offset_s32(rq, record);
+    const int32x4_t r_minus_1 = vldrwq_gather_shifted_offset_s32(rq + 2, record);
+    int32x4_t v = tp_mve_requantize(acc, multiplier, vsubq_s32(vdupq_n_s32(-1), r_minus_1));
+    v = vaddq_s32(v, vdupq_n_s32(q.zero_point));
+    v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(q.act_min)), vdupq_n_s32(q.act_max));
+    vstrbq_scatter_offset_s32(out, offset, v);
+}
+
+/* The same for four consecutive channels and records. */
 static inline void tp_mve_output_rq_s8(int32x4_t acc, const int32_t *rq, tp_output_q q,
                                        int8_t *out)
 {
-    const uint32x4_t record = {0, 3, 6, 9};
-    const int32x4_t multiplier = vldrwq_gather_shifted_offset_s32(rq, record);
-    const int32x4_t r_minus_1 = vldrwq_gather_shifted_offset_s32(rq + 2, record);
-    tp_mve_output4_s8(acc, multiplier, vsubq_s32(vdupq_n_s32(-1), r_minus_1), q, out, 4);
+    const uint32x4_t record = {0, 3, 6, 9}, offset = {0, 1, 2, 3};
+    tp_mve_output_rq_scatter_s8(acc, rq, record, q, out, offset);
 }
 #endif
 
