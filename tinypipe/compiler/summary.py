@@ -26,6 +26,12 @@ def op_macs(op: Operator, g: Graph) -> int:
         return out.size * w.shape[1] * w.shape[2]
     if op.opcode == "FULLY_CONNECTED":  # filter [O, I]
         return out.size * w.shape[-1]
+    if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM":  # 4 gates on the input and the hidden state
+        n_cell, n_input = w.shape
+        return out.size // n_cell * 4 * n_cell * (n_input + n_cell)
+    if op.opcode == "SVDF" and ins[2] is not None:  # features, then filters x memory
+        n_filter, memory = ins[2].shape
+        return ins[0].shape[0] * n_filter * (w.shape[1] + memory)
     return 0
 
 
@@ -89,6 +95,7 @@ def summarize(model: str | Path | Graph) -> dict:
     for r in rows:
         r["backends"]["tflm"] = tflm_reason is None
         r["backends"]["c"] = r["backends"]["c"] and model_reason is None
+
     def io(t: Tensor) -> dict:
         return {"name": t.name, "shape": list(t.shape), "quant": _quant_desc(t)}
 
