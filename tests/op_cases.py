@@ -8,7 +8,9 @@ a board, and the TF-converter path the Keras tests use.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 from tflite_builder import ModelBuilder
@@ -38,6 +40,23 @@ def check_bit_exact_on_board(model: bytes, seed: int, board: str, samples: int) 
     verdict, _ = validate_on_board(g, random_int8_inputs(g, seed, samples), board)
     assert verdict.samples == samples
     assert verdict.bit_exact, verdict.summary()
+
+
+def check_stream_bit_exact(model: bytes, inputs: np.ndarray) -> np.ndarray:
+    """The samples as one stream (a model with state continues from one to the next), through
+    the compiled C on the host under ASan/UBSan and through TFLM, bit for bit; returns TFLM's
+    outputs."""
+    from tinypipe.check.reference import run_tflm
+    from tinypipe.compiler.codegen import generate_c
+    from tinypipe.device.hostrun import build_host, run_host
+
+    expected = run_tflm(model, inputs, stream=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        binary = build_host(generate_c(read_tflite(model)), Path(tmp), sanitize=True, stream=True)
+        raw, _ = run_host(binary, inputs, Path(tmp))
+    got = raw.view(expected.dtype).reshape(expected.shape)
+    np.testing.assert_array_equal(got, expected)
+    return expected
 
 
 def random_int8_inputs(graph, seed: int, samples: int) -> np.ndarray:

@@ -3,7 +3,8 @@ bit for bit.
 
 Randomized one-op models built from the schema: batch sizes, input widths, ranks, units, memory
 lengths, state types, zero points and scales. Each case runs several samples through one
-compiled program, so the memory each call leaves for the next is compared too. The TF
+compiled program, each from the initial state, and streamed cases carry the memory from call
+to call. The TF
 converter has no Keras layer that becomes SVDF, so these models are the only source here.
 """
 
@@ -11,7 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from op_cases import check_bit_exact_on_board, labelled_failure, random_int8_inputs
+from op_cases import (
+    check_bit_exact_on_board,
+    check_stream_bit_exact,
+    labelled_failure,
+    random_int8_inputs,
+)
 from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
@@ -89,6 +95,18 @@ def test_svdf_random_bit_exact(first_seed: int) -> None:
             verdict, _ = validate_host(model, xs, sanitize=k % 3 == 0)
             assert verdict.samples == SAMPLES
             assert verdict.bit_exact, verdict.summary()
+
+
+def test_svdf_random_streams_bit_exact() -> None:
+    for seed in (500, 501, 502):
+        rng = np.random.default_rng(seed)
+        cfg = random_svdf_config(rng)
+        model = build_svdf(cfg, rng)
+        with labelled_failure(f"seed {seed} config {cfg}"):
+            streamed = check_stream_bit_exact(
+                model, random_int8_inputs(read_tflite(model), seed, SAMPLES)
+            )
+            assert len(np.unique(streamed.reshape(SAMPLES, -1), axis=0)) > 1
 
 
 def test_svdf_without_bias_refused() -> None:

@@ -249,3 +249,20 @@ def test_cli_quantize_bad_inputs(tmp_path) -> None:
     res = CliRunner().invoke(main, ["quantize", str(bogus), "-o", str(tmp_path / "m.bin")])
     _assert_clean_error(res, "should end in .tflite")
     assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]
+
+
+@pytest.mark.slow
+def test_digits_lstm_trains_quantizes_and_compiles_bit_exact(tmp_path) -> None:
+    """The zoo's LSTM reads each digit row by row; the Keras 3 LSTM reaches the converter as
+    one fused op, keeps its accuracy in int8 and compiles bit-exact with TFLM."""
+    from tinypipe.check.validate import validate_host
+
+    res = train_model("digits", "lstm", tmp_path, epochs=10, seed=0, verbose=0, log=None)
+    assert res.float_accuracy >= 0.85
+    q = quantize_model(res.model_path, tmp_path / "model.tflite", max_drop=3.0, log=None)
+    assert q.int8_accuracy >= 0.85
+    g = read_tflite(q.tflite_path)
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in {op.opcode for op in g.operators}
+    x = np.load(tmp_path / "x_test_int8.npy")[:24]
+    verdict, _ = validate_host(g, x)
+    assert verdict.bit_exact, verdict.summary()

@@ -69,6 +69,9 @@ int main(int argc, char **argv)
         }
     }
     while ((got = fread(in_buf.t, 1, TP_MODEL_INPUT_BYTES, in)) == TP_MODEL_INPUT_BYTES) {
+#if defined(TP_MODEL_RESET) && !defined(TP_STREAM)
+        TP_MODEL_RESET(); /* every sample is a sequence of its own (-DTP_STREAM: continued) */
+#endif
         TP_MODEL_INVOKE(in_buf.t, out_buf.t);
         fwrite(out_buf.t, 1, TP_MODEL_OUTPUT_BYTES, out);
     }

@@ -363,6 +363,9 @@ static int handle_infer(void)
         return 0;
     }
 
+#ifdef TP_MODEL_RESET
+    TP_MODEL_RESET(); /* every sample is a sequence of its own */
+#endif
     tpl_profile_reset((uint32_t)seq);
     tpl_counter_start();
     status = TP_MODEL_INVOKE(tpl_input, tpl_output);

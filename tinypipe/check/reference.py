@@ -104,25 +104,35 @@ def _as_input(x: np.ndarray, details: dict) -> np.ndarray:
     return np.asarray(x).astype(details["dtype"], copy=False).reshape(shape)
 
 
-def run_tflm(model: bytes, inputs: np.ndarray, arena_size: int | None = None) -> np.ndarray:
+def run_tflm(
+    model: bytes, inputs: np.ndarray, arena_size: int | None = None, stream: bool = False
+) -> np.ndarray:
     """Run every sample of `inputs` (first axis = samples, already in the model's input dtype)
     through the TFLM interpreter; return outputs stacked on a new first axis (batch dim kept).
-    For a model with one input and one output; `run_tflm_all` takes any number."""
-    return run_tflm_all(model, [inputs], arena_size)[0]
+    For a model with one input and one output; `run_tflm_all` takes any number (and says what
+    `stream` does)."""
+    return run_tflm_all(model, [inputs], arena_size, stream)[0]
 
 
 def run_tflm_all(
-    model: bytes, inputs: list[np.ndarray], arena_size: int | None = None
+    model: bytes, inputs: list[np.ndarray], arena_size: int | None = None, stream: bool = False
 ) -> list[np.ndarray]:
     """`inputs[k]` holds the samples of model input k (first axis = samples); returns, per model
     output, the outputs stacked on a new first axis. The interpreter runs in a child process;
-    its refusals and crashes raise OracleError."""
-    return oracle(_run_tflm_all, bytes(model), [np.asarray(x) for x in inputs], arena_size)
+    its refusals and crashes raise OracleError.
+
+    A model with state (variable tensors, e.g. an LSTM's) starts every sample from its initial
+    state, as tinypipe's runners do; `stream=True` lets each sample continue the previous one's."""
+    args = (bytes(model), [np.asarray(x) for x in inputs], arena_size, stream)
+    return oracle(_run_tflm_all, *args)
 
 
 def _run_tflm_all(
-    model: bytes, inputs: list[np.ndarray], arena_size: int | None
+    model: bytes, inputs: list[np.ndarray], arena_size: int | None, stream: bool = False
 ) -> list[np.ndarray]:
+    from tinypipe.compiler.graph import read_tflite
+
+    stateful = any(t.is_variable for t in read_tflite(model).tensors)
     interp = tflm_interpreter(model, arena_size)
     details = [interp.get_input_details(k) for k in range(len(inputs))]
     n = len(inputs[0]) if inputs else 0
@@ -131,6 +141,8 @@ def _run_tflm_all(
     for i in range(n):
         for k, (x, d) in enumerate(zip(inputs, details)):
             interp.set_input(_as_input(x[i], d), k)
+        if stateful and not stream:
+            interp.reset()  # the variable tensors back to their initial values
         interp.invoke()
         for j in range(n_out):
             outs[j].append(np.array(interp.get_output(j), copy=True))

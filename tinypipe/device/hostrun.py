@@ -47,12 +47,14 @@ def build_host(
     sanitize: bool = False,
     opt: str = "-O2",
     arena_check: bool | None = None,
+    stream: bool = False,
 ) -> HostBinary:
     """Write the model's sources into `workdir` and compile them with the batch main.
 
     `arena_check` (default: with `sanitize`) adds the run-time check of the memory plan
     (firmware/link/tp_arena_check.c): every layer may touch only the arena bytes the plan gives
-    it, and must leave every live tensor unchanged."""
+    it, and must leave every live tensor unchanged. `stream`: a model with state carries it from
+    one sample to the next instead of starting each from its initial state."""
     workdir = Path(workdir)
     src = workdir / "src"
     src.mkdir(parents=True, exist_ok=True)
@@ -63,6 +65,8 @@ def build_host(
     cmd = [find_cc(), opt, *WARNINGS, f'-DTP_MODEL_HEADER="{cmodel.name}.h"', f"-I{src}"]
     if trace:
         cmd.append("-DTP_TRACE")
+    if stream:
+        cmd.append("-DTP_STREAM")
     if sanitize:
         cmd += SANITIZERS
     extra = [main]

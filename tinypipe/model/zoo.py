@@ -24,7 +24,7 @@ from tinypipe.errors import TinypipeError
 SUPPORTED_INT8_OPS = frozenset(
     """CONV_2D DEPTHWISE_CONV_2D FULLY_CONNECTED AVERAGE_POOL_2D MAX_POOL_2D ADD MUL PAD
     CONCATENATION MEAN SOFTMAX LOGISTIC TANH HARD_SWISH RELU RELU6 LEAKY_RELU QUANTIZE DEQUANTIZE
-    RESHAPE SQUEEZE EXPAND_DIMS""".split()
+    RESHAPE SQUEEZE EXPAND_DIMS STRIDED_SLICE UNIDIRECTIONAL_SEQUENCE_LSTM""".split()
 )
 
 
@@ -298,6 +298,35 @@ def conv1d(
     return keras.Model(inp, out, name="conv1d")
 
 
+def lstm(
+    input_shape: tuple[int, ...] = (128, 3),
+    num_classes: int = 4,
+    batch_size: int | None = 1,
+    width: float = 1.0,
+):
+    """LSTM classifier for sequences (time steps, channels), or images read row by row (rows,
+    columns, channels). Sequences of 32 steps or more first pass a strided Conv1D front end that
+    shortens them 4x; an LSTM reads the sequence and a dense layer classifies its last state.
+
+    Knob: `width` scales the front end's 16 filters and the LSTM's 32 units.
+    """
+    keras = import_keras()
+    L = _Layers(keras)
+    ch = _scaled(width)
+    if len(input_shape) not in (2, 3):
+        _need_rank("lstm", input_shape, 2, "sequence (time steps, channels)")
+    inp = keras.Input(input_shape, batch_size=batch_size, name="input")
+    x = inp
+    if len(input_shape) == 3:
+        x = L.Reshape((input_shape[0], input_shape[1] * input_shape[2]))(x)
+    if input_shape[0] >= 32:
+        x = L.Conv1D(ch(16), 8, strides=4, padding="same", activation="relu")(x)
+    x = L.LSTM(ch(32))(x)
+    x = L.Dense(num_classes)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="lstm")
+
+
 def mlp(
     input_shape: tuple[int, ...] = (16,),
     num_classes: int = 2,
@@ -353,6 +382,9 @@ MODEL_INFO: dict[str, ModelInfo] = {
     ),
     "mlp": ModelInfo(
         mlp, (16,), 2, "classification", "dense network for tabular features", ("width", "depth")
+    ),
+    "lstm": ModelInfo(
+        lstm, (128, 3), 4, "classification", "LSTM for sensor sequences", ("width",)
     ),
 }  # fmt: skip
 
@@ -479,6 +511,11 @@ def convert_int8(
             "Int8 conversion needs at least one representative sample.",
             "Pass calibration data shaped (samples, *input_shape).",
         )
+
+    from .recurrent import as_tf_keras, needs_tf_keras
+
+    if needs_tf_keras(model):  # see recurrent.py: only tf-keras LSTMs convert fused
+        model = as_tf_keras(model, rep)
 
     def samples():
         for x in rep:
