@@ -148,18 +148,20 @@ TP_INLINE void dw_tap_w16(const int8_t *x, const int16_t *w, int32_t acc[4])
 #endif
 }
 
-/* dw_tap_w16 for the 9 taps of a 3x3 window. With the DSP extension it is written out in
- * assembly, 10 instructions per tap with every operand in a register: compiled from the
- * intrinsics, the scheduler hoists the loads and spills a third of the block. */
-TP_INLINE void dw_3x3_w16(const int8_t *const *tap, int32_t c, const int16_t *w,
-                              int32_t acc[4])
-{
+/* dw_tap_w16 for the 9 taps of a 3x3 window, tap t reading the 4 bytes at table[t] + add: the
+ * table holds either tap addresses (add = c) or, for a window inside the input, the taps' byte
+ * offsets from its first tap (add = that address + c), which stay the same for every such
+ * window. Written out in assembly, 10 instructions per tap with every operand in a register:
+ * compiled from the intrinsics, the scheduler hoists the loads and spills a third of the
+ * block. */
 #ifdef TP_DSP
+TP_INLINE void dw_3x3_w16(const void *table, uint32_t add, const int16_t *w, int32_t acc[4])
+{
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t xe, xo, we, wo;
 #define TP_DW_TAP(TAB, W0, W1)                                                                   \
     "ldr    %[we], [%[tab], #" TAB "]\n\t"                                                      \
-    "ldr    %[xo], [%[we], %[c]]\n\t"                                                           \
+    "ldr    %[xo], [%[we], %[add]]\n\t"                                                         \
     "ldr    %[we], [%[w], #" W0 "]\n\t"                                                         \
     "ldr    %[wo], [%[w], #" W1 "]\n\t"                                                         \
     "sxtb16 %[xe], %[xo]\n\t"                                                                   \
@@ -174,19 +176,15 @@ TP_INLINE void dw_3x3_w16(const int8_t *const *tap, int32_t c, const int16_t *w,
                         TP_DW_TAP("28", "56", "60") TP_DW_TAP("32", "64", "68")
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
               [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
-            : [tab] "r"(tap), [c] "r"(c), [w] "r"(w)
+            : [tab] "r"(table), [add] "r"(add), [w] "r"(w)
             : "memory");
 #undef TP_DW_TAP
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
-#else
-    for (int32_t t = 0; t < 9; ++t) {
-        dw_tap_w16(tap[t] + c, w + 4 * t, acc);
-    }
-#endif
 }
+#endif
 
 /* One call of the kernel below. `top127` says act_max is 127, so the clamp's upper half is the
  * int8 saturation itself; the kernel instantiates this body for both values of the constant. */
@@ -208,6 +206,13 @@ TP_INLINE void dw_w16_body(const tp_depthwise_conv_params *p, const int8_t *inpu
     const int8_t *pad_row = (const int8_t *)scratch;
     const int8_t *tap[TP_DW_MAX_TAPS];
 
+#ifdef TP_DSP
+    /* The 3x3 taps' byte offsets from the window's first tap (see dw_3x3_w16). */
+    uint32_t offset[9];
+    for (int32_t t = 0; t < 9 && taps == 9; ++t) {
+        offset[t] = (uint32_t)((t / 3) * dil_h * input_row + (t % 3) * dil_w * in_c);
+    }
+#endif
     if (scratch) {
         const int8_t zp_in = (int8_t)(-p->input_offset);
         for (int32_t c = 0; c < in_c; ++c) {
@@ -221,21 +226,34 @@ TP_INLINE void dw_w16_body(const tp_depthwise_conv_params *p, const int8_t *inpu
             const int32_t iy0 = y * stride_h - pad_h;
             for (int32_t x = 0; x < out_w; ++x, out += in_c) {
                 const int32_t ix0 = x * stride_w - pad_w;
-                for (int32_t ky = 0, t = 0; ky < k_h; ++ky) {
+#ifdef TP_DSP
+                /* A 3x3 window inside the input reads its taps through the offsets. */
+                const int inside = taps == 9 && iy0 >= 0 && iy0 + 2 * dil_h < in_h && ix0 >= 0 &&
+                                   ix0 + 2 * dil_w < in_w;
+                const int8_t *origin = inside ? in_b + iy0 * input_row + ix0 * in_c : NULL;
+#else
+                const int inside = 0;
+#endif
+                for (int32_t ky = 0, t = 0; ky < k_h && !inside; ++ky) {
                     const int32_t iy = iy0 + ky * dil_h;
                     for (int32_t kx = 0; kx < k_w; ++kx, ++t) {
                         const int32_t ix = ix0 + kx * dil_w;
-                        const int inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
-                        tap[t] = inside ? in_b + iy * input_row + ix * in_c : pad_row;
+                        const int in = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
+                        tap[t] = in ? in_b + iy * input_row + ix * in_c : pad_row;
                     }
                 }
                 const int16_t *w = filter16;
                 const int32_t *rq = p->requant;
                 for (int32_t c = 0; c < in_c; c += 4, w += 4 * taps, rq += 12) {
                     int32_t acc[4] = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
-                    if (taps == 9) {
-                        dw_3x3_w16(tap, c, w, acc);
-                    } else {
+#ifdef TP_DSP
+                    if (inside) {
+                        dw_3x3_w16(offset, (uint32_t)(uintptr_t)(origin + c), w, acc);
+                    } else if (taps == 9) {
+                        dw_3x3_w16(tap, (uint32_t)c, w, acc);
+                    } else
+#endif
+                    {
                         for (int32_t t = 0; t < taps; ++t) {
                             dw_tap_w16(tap[t] + c, w + 4 * t, acc);
                         }
