@@ -44,6 +44,7 @@ def _random_cases(random_config, build, first_seed: int, count: int) -> None:
             check_bit_exact_on_board(build(cfg, rng), seed, BOARD, SAMPLES)
 
 
+@pytest.mark.slow
 def test_fully_connected_helium_random_configs() -> None:
     _random_cases(random_fc_config, build_fc, 5000, 4)
 
@@ -52,6 +53,7 @@ def test_fully_connected_x4_helium_random_configs() -> None:
     _random_cases(random_x4_fc_config, build_x4_fc, 5050, 3)
 
 
+@pytest.mark.slow
 def test_depthwise_helium_random_configs() -> None:
     _random_cases(random_depthwise_config, build_depthwise, 5100, 4)
 
@@ -60,10 +62,12 @@ def test_depthwise_w16_helium_random_configs() -> None:
     _random_cases(random_w16_depthwise_config, build_w16_depthwise, 5150, 3)
 
 
+@pytest.mark.slow
 def test_conv_helium_random_configs() -> None:
     _random_cases(random_conv_config, build_conv, 5200, 4)
 
 
+@pytest.mark.slow
 def test_conv_w16_helium_random_configs() -> None:
     _random_cases(random_w16_conv_config, build_w16_conv, 5300, 3)
 
