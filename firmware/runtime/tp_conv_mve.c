@@ -75,15 +75,10 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
                     const int32_t oc_end = (g + 1) * filters_per_group;
                     for (int32_t oc = g * filters_per_group; oc < oc_end; oc += 4) {
                         const int32_t n_out = oc_end - oc < 4 ? oc_end - oc : 4;
-                        /* filters past the group's end re-read filter oc; never stored */
-                        const int8_t *w0 = filter + oc * filter_size;
-                        const int8_t *w1 = n_out > 1 ? w0 + filter_size : w0;
-                        const int8_t *w2 = n_out > 2 ? w0 + 2 * filter_size : w0;
-                        const int8_t *w3 = n_out > 3 ? w0 + 3 * filter_size : w0;
+                        const int8_t *w = filter + oc * filter_size;
                         int32_t sums[4] = {0, 0, 0, 0};
                         for (int32_t r = 0; r < rows; ++r) {
-                            const int32_t o = r * len;
-                            tp_mve_dot4_s8(patch + r * step, w0 + o, w1 + o, w2 + o, w3 + o, len,
+                            tp_mve_dot4_s8(patch + r * step, w + r * len, filter_size, n_out, len,
                                            sums);
                         }
                         const int32x4_t acc = vaddq_s32(

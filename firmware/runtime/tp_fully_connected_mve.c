@@ -25,13 +25,8 @@ void tp_fully_connected_s8(const tp_fully_connected_params *p, const int8_t *inp
         const int32_t x_term = p->filter_offset * x_sum;
         for (int32_t o = 0; o < outs; o += 4) {
             const int32_t rows = outs - o < 4 ? outs - o : 4;
-            /* rows past the end re-read row o; their sums are computed and never stored */
-            const int8_t *w0 = weights + o * n;
-            const int8_t *w1 = rows > 1 ? w0 + n : w0;
-            const int8_t *w2 = rows > 2 ? w0 + 2 * n : w0;
-            const int8_t *w3 = rows > 3 ? w0 + 3 * n : w0;
             int32_t sums[4] = {0, 0, 0, 0};
-            tp_mve_dot4_s8(x, w0, w1, w2, w3, n, sums);
+            tp_mve_dot4_s8(x, weights + o * n, n, rows, n, sums);
             const mve_pred16_t pr = vctp32q((uint32_t)rows);
             const int32x4_t acc = vaddq_s32(vaddq_s32(vldrwq_s32(sums), vldrwq_z_s32(bias + o, pr)),
                                             vdupq_n_s32(x_term));

@@ -29,12 +29,17 @@
 #include <arm_mve.h>
 #define TP_MVE 1
 
-/* acc[j] += sum_{i<n} x[i] * w_j[i] for the four rows w_j: each 16-byte slice of x is loaded
- * once and meets the four rows. Whole slices run unpredicated; the tail slice is loaded with its
- * lanes past n zeroed (and not read), so they add nothing. */
-static inline void tp_mve_dot4_s8(const int8_t *x, const int8_t *w0, const int8_t *w1,
-                                  const int8_t *w2, const int8_t *w3, int32_t n, int32_t acc[4])
+/* acc[j] += sum_{i<n} x[i] * w_j[i] for the rows w_j = w + j * stride, j < rows (1..4): each
+ * 16-byte slice of x is loaded once and meets every row. Rows past `rows` repeat row 0: their
+ * sums are computed and left for the caller to ignore. Whole slices run unpredicated; the tail
+ * slice is loaded with its lanes past n zeroed (and not read), so they add nothing. */
+static inline void tp_mve_dot4_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t rows,
+                                  int32_t n, int32_t acc[4])
 {
+    const int8_t *w0 = w;
+    const int8_t *w1 = rows > 1 ? w + stride : w;
+    const int8_t *w2 = rows > 2 ? w + 2 * stride : w;
+    const int8_t *w3 = rows > 3 ? w + 3 * stride : w;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t i = 0;
     for (; i + 16 <= n; i += 16) {
