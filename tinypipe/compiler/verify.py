@@ -45,6 +45,7 @@ ARITY: dict[str, tuple[int, int, int, str | None, bool]] = {
     "SUB": (2, 2, 1, "SubOptions", False),
     "PAD": (2, 2, 1, "PadOptions", False),
     "PADV2": (2, 3, 1, "PadV2Options", False),
+    "MIRROR_PAD": (2, 2, 1, "MirrorPadOptions", False),
     "CONCATENATION": (1, 1 << 10, 1, "ConcatenationOptions", True),
     "MEAN": (2, 2, 1, "ReducerOptions", True),
     "SOFTMAX": (1, 1, 1, "SoftmaxOptions", True),

@@ -65,6 +65,7 @@ FAMILIES: dict[str, tuple[str, int]] = {
     "PRELU": ("prelu", 1),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": ("lstm", 4),
     "SVDF": ("svdf", 4),
+    "MIRROR_PAD": ("mirror_pad", 2),
 }
 
 # Keras-level advice for ops users commonly hit.
