@@ -129,9 +129,13 @@ def test_unsupported_quantization_is_refused(op, cfg, why):
     assert f"#0 {op}" in str(info.value)
 
 
-def test_int16_activation_is_refused():
+def test_int16_activation_takes_the_int16_kernel():
+    """(test_op_act_s16.py checks the int16 kernels bit for bit)"""
     x = {"dtype": "int16", "scale": 1 / 4096, "zero_point": 0}
     y = {"dtype": "int16", "scale": 1 / 32768, "zero_point": 0}
+    g = read_tflite(unary_model("LOGISTIC", (1, 8), x, y, version=3))
+    assert lower_op(g.operators[0], g).func == "tp_act_logistic_s16"
+    y["scale"] = 1 / 256  # TFLM's int16 LOGISTIC needs an output scale of 2^-15
     g = read_tflite(unary_model("LOGISTIC", (1, 8), x, y, version=3))
     with pytest.raises(UnsupportedModelError, match="int16"):
         lower_op(g.operators[0], g)

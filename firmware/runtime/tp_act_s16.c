@@ -37,3 +37,17 @@ int16_t tp_tanh_s16(int16_t x, int32_t multiplier, int32_t shift, const uint16_t
     r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
     return (int16_t)(r >> 8);
 }
+
+void tp_act_logistic_s16(const tp_act_s16_params *p, const int16_t *input, int16_t *output)
+{
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = tp_sigmoid_s16(input[i], p->multiplier, p->shift, p->table);
+    }
+}
+
+void tp_act_tanh_s16(const tp_act_s16_params *p, const int16_t *input, int16_t *output)
+{
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = tp_tanh_s16(input[i], p->multiplier, p->shift, p->table);
+    }
+}

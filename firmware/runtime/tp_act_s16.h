@@ -13,4 +13,15 @@
 int16_t tp_sigmoid_s16(int16_t x, int32_t multiplier, int32_t shift, const uint16_t *table);
 int16_t tp_tanh_s16(int16_t x, int32_t multiplier, int32_t shift, const uint16_t *table);
 
+/* The LOGISTIC and TANH ops on int16 tensors (output scale 2^-15, zero points 0). */
+typedef struct {
+    int32_t size;       /* elements */
+    int32_t multiplier; /* input scaling onto the table's grid, from TFLM's Prepare */
+    int32_t shift;
+    const uint16_t *table;
+} tp_act_s16_params;
+
+void tp_act_logistic_s16(const tp_act_s16_params *p, const int16_t *input, int16_t *output);
+void tp_act_tanh_s16(const tp_act_s16_params *p, const int16_t *input, int16_t *output);
+
 #endif

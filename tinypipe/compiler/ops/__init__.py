@@ -95,6 +95,8 @@ S16_LOWERINGS: dict[str, str] = {
     "DEQUANTIZE": "quantize_s16:lower",
     "RELU": "relu_s16:lower",
     "LEAKY_RELU": "relu_s16:lower",
+    "LOGISTIC": "act_s16:lower",
+    "TANH": "act_s16:lower",
 }
 
 

@@ -95,6 +95,19 @@ def require_int8(op: Operator, *tensors: Tensor | None) -> None:
             raise unsupported(op, f"tensor '{t.name}' has no quantization parameters")
 
 
+def require_state(op: Operator, g: Graph, t: Tensor) -> None:
+    """`t` is state the op keeps across calls: a variable tensor, internal to the model."""
+    if not t.is_variable or t.is_const:
+        raise unsupported(
+            op,
+            f"the state tensor '{t.name}' is not a variable tensor",
+            f"Convert the model with the TFLite converter, which makes {op.opcode} state a "
+            "variable.",
+        )
+    if t.index in g.inputs or t.index in g.outputs:
+        raise unsupported(op, f"the state tensor '{t.name}' is a model input or output")
+
+
 def fused_activation_range(op: Operator, scale: float, zero_point: int) -> tuple[int, int]:
     """Quantized clamp range of the op's fused activation, or a clear error for exotic ones."""
     act = op.options.get("fused_activation_function", "NONE")

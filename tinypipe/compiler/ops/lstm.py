@@ -17,7 +17,7 @@ import numpy as np
 from tinypipe.compiler.graph import Graph, Operator, Tensor
 
 from . import fixedpoint as fp
-from .base import C, Lowered, T, c_array, io, unsupported
+from .base import C, Lowered, T, c_array, io, require_state, unsupported
 from .sigmoid_s16 import sigmoid_table, tanh_scaling
 
 # Input positions of the op (TFLite's lstm_shared.h).
@@ -44,11 +44,12 @@ def _multiplier(op: Operator, real: float, what: str) -> tuple[int, int]:
     return mult, shift
 
 
-def _checked_log2(scale: float) -> int:
-    """TFLite CheckedLog2 in float32 (TFLM uses the rounded power even when the scale is not a
-    power of two)."""
+def checked_log2(scale: float) -> tuple[int, bool]:
+    """TFLite CheckedLog2 in float32: (round(log2(scale)), whether the scale is a power of two
+    to 1e-3). TFLM's LSTM uses the rounded power even when it is not exact."""
     x = np.float32(np.log(np.float32(scale))) * np.float32(np.float32(1.0) / np.log(np.float32(2)))
-    return int(math.copysign(math.floor(abs(float(x)) + 0.5), float(x)))
+    rounded = math.copysign(math.floor(abs(float(x)) + 0.5), float(x))
+    return int(rounded), abs(float(np.float32(x - np.float32(rounded)))) < 1e-3
 
 
 def _require_weights(op: Operator, w: Tensor | None, rows: int, cols: int, pos: int) -> Tensor:
@@ -109,14 +110,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
         if t.dtype != dtype or t.quant is None or t.quant.scale.size != 1:
             raise unsupported(op, f"tensor '{t.name}' must be {dtype} quantized per tensor")
     for t in (hidden, cell):
-        if not t.is_variable or t.is_const:
-            raise unsupported(
-                op,
-                f"the state tensor '{t.name}' is not a variable tensor",
-                "Convert the model with the TFLite converter, which makes LSTM states variables.",
-            )
-        if t.index in g.inputs or t.index in g.outputs:
-            raise unsupported(op, f"the state tensor '{t.name}' is a model input or output")
+        require_state(op, g, t)
     if cell.zero_point != 0:
         raise unsupported(op, f"the cell state '{cell.name}' has a nonzero zero point")
     if len(x.shape) != 3 or len(out.shape) != 3:
@@ -171,7 +165,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
     update = _multiplier(op, gate_out * gate_out / s_cell, "cell update")
     hid = _multiplier(op, gate_out * gate_out / s_h, "hidden state")
 
-    power = _checked_log2(s_cell)
+    power, _ = checked_log2(s_cell)
     if not -43 <= power <= 2:
         raise unsupported(op, f"the cell state scale 2^{power} is outside TFLM's tanh range")
     tanh_mult, tanh_shift = tanh_scaling(power)

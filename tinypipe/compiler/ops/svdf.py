@@ -17,7 +17,7 @@ import numpy as np
 from tinypipe.compiler.graph import Graph, Operator
 
 from . import fixedpoint as fp
-from .base import C, Lowered, T, io, unsupported
+from .base import C, Lowered, T, io, require_state, unsupported
 
 
 def _multiplier(op: Operator, real: np.float32, what: str) -> tuple[int, int]:
@@ -54,14 +54,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
         raise unsupported(op, f"the time weights must be {state.dtype} like the state, per tensor")
     if wf.data is None or wt.data is None or bias.data is None or bias.dtype != "int32":
         raise unsupported(op, "the weights must be constant and the bias constant int32")
-    if not state.is_variable or state.is_const:
-        raise unsupported(
-            op,
-            f"the state tensor '{state.name}' is not a variable tensor",
-            "Convert the model with the TFLite converter, which makes SVDF state a variable.",
-        )
-    if state.index in g.inputs or state.index in g.outputs:
-        raise unsupported(op, f"the state tensor '{state.name}' is a model input or output")
+    require_state(op, g, state)
     rank = int(op.options.get("rank", 0))
     if len(x.shape) != 2 or len(wf.shape) != 2 or len(wt.shape) != 2:
         raise unsupported(op, "the input and both weights must be 2-D")
