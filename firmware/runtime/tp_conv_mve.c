@@ -12,6 +12,16 @@
 #include "tp_mve.h"
 
 #ifdef TP_MVE
+/* n bytes from src to dst, or n copies of pad's bytes when src is NULL; 16 at a time, the last
+ * step tail-predicated. */
+static inline void mve_copy_s8(int8_t *dst, const int8_t *src, int8x16_t pad, int32_t n)
+{
+    for (int32_t i = 0; i < n; i += 16) {
+        const mve_pred16_t pr = vctp8q((uint32_t)(n - i));
+        vstrbq_p_s8(dst + i, src ? vldrbq_z_s8(src + i, pr) : pad, pr);
+    }
+}
+
 /* The patch of the output pixel whose window starts at input (iy0, ix0), for input channels
  * [c0, c0 + filter_c): in place when the host allows it and the window lies inside the input,
  * else gathered into col (padded taps set to the input zero point, and p->patch_pad more bytes
@@ -27,22 +37,28 @@ static const int8_t *mve_patch(const tp_conv_params *p, const int8_t *in_b, int3
         return in_b + iy0 * input_row + ix0 * p->input_c;
     }
     const int8x16_t pad = vdupq_n_s8((int8_t)(-p->input_offset));
+    const int32_t run = k_w * k_c; /* one filter row */
+    /* whole filter rows are contiguous input bytes: ungrouped, no horizontal dilation, the
+     * window's columns all inside */
+    const int rows_whole = k_c == p->input_c && p->dilation_w == 1 && ix0 >= 0 &&
+                           ix0 + k_w <= p->input_w;
     int8_t *dst = col;
-    for (int32_t ky = 0; ky < k_h; ++ky) {
+    for (int32_t ky = 0; ky < k_h; ++ky, dst += run) {
         const int32_t iy = iy0 + ky * p->dilation_h;
-        for (int32_t kx = 0; kx < k_w; ++kx, dst += k_c) {
-            const int32_t ix = ix0 + kx * p->dilation_w;
-            const int inside = iy >= 0 && iy < p->input_h && ix >= 0 && ix < p->input_w;
-            const int8_t *src = in_b + iy * input_row + ix * p->input_c + c0;
-            for (int32_t i = 0; i < k_c; i += 16) {
-                const mve_pred16_t pr = vctp8q((uint32_t)(k_c - i));
-                vstrbq_p_s8(dst + i, inside ? vldrbq_z_s8(src + i, pr) : pad, pr);
+        if (iy < 0 || iy >= p->input_h) { /* a row of padding */
+            mve_copy_s8(dst, NULL, pad, run);
+        } else if (rows_whole) {
+            mve_copy_s8(dst, in_b + iy * input_row + ix0 * k_c, pad, run);
+        } else {
+            for (int32_t kx = 0; kx < k_w; ++kx) {
+                const int32_t ix = ix0 + kx * p->dilation_w;
+                const int inside = ix >= 0 && ix < p->input_w;
+                mve_copy_s8(dst + kx * k_c, inside ? in_b + iy * input_row + ix * p->input_c + c0 : NULL,
+                            pad, k_c);
             }
         }
     }
-    for (int32_t i = 0; i < p->patch_pad; i += 16) { /* met by zero weights (w16 only) */
-        vstrbq_p_s8(dst + i, pad, vctp8q((uint32_t)(p->patch_pad - i)));
-    }
+    mve_copy_s8(dst, NULL, pad, p->patch_pad); /* met by zero weights (w16 only) */
     *row_step = k_w * k_c;
     return col;
 }
