@@ -384,6 +384,7 @@ def search(config: Path, address: str | None, resume: bool, force: bool) -> None
 
     \b
     Writes OUTPUT/search/: search.json, search.md, pareto.png, trials/<id>/, best/model.tflite.
+    Exits 1 when a trial's device outputs differ from TFLM or trials are left unfinished.
     Example:
       tinypipe search examples/search/tinypipe.toml
       tinypipe search examples/search --address 10.0.0.5:6379
@@ -392,8 +393,9 @@ def search(config: Path, address: str | None, resume: bool, force: bool) -> None
     from .pipeline.search import run_search
 
     summary = run_search(config, address=address, resume=resume, force=force, log=click.echo)
-    bad = [t["id"] for t in summary["trials"] if t["status"] == "measured" and t["board"]["fits"] and not t["board"]["bit_exact"]]
-    sys.exit(1 if bad else 0)
+    mismatch = [t for t in summary["trials"] if t["status"] == "measured" and t["board"]["fits"] and not t["board"]["bit_exact"]]
+    unfinished = summary["planned"] - len(summary["trials"])  # interrupted, or trials that failed
+    sys.exit(1 if mismatch or unfinished else 0)
 
 
 # ---------------------------------------------------------------- validate

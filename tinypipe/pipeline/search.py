@@ -209,7 +209,7 @@ def _progress_callback(plan: SearchPlan, total: int, log: Log):
                     "reason": f"stopped early by ASHA after {result['epoch']} epochs "
                     f"(validation accuracy {100 * result['val_accuracy']:.1f} %)",
                     "epochs": result["epoch"], "val_accuracy": result["val_accuracy"],
-                    "worker": result.get("worker"),
+                    "fit_check": result.get("fit_check"), "worker": result.get("worker"),
                 }  # fmt: skip
             if result.get("status") not in FINISHED:
                 return

@@ -158,8 +158,9 @@ def _table(rows: list[dict], clock_hz: int, with_verdict: bool = False) -> list[
         b = r.get("board") or {}
         fc = r.get("fit_check") or {}
         acc = "-" if r.get("int8_accuracy") is None else f"{100 * r['int8_accuracy']:.2f} %"
-        flash = _n(b.get("flash_used")) if b else f"{_n(fc.get('flash_needed'))} (est.)"
-        ram = _n(b.get("ram_used")) if b else f"{_n(fc.get('ram_needed'))} (est.)"
+        flash, ram = _n(b.get("flash_used")), _n(b.get("ram_used"))
+        if not b and fc.get("flash_needed"):  # not measured: the fit check's estimate
+            flash, ram = f"{_n(fc['flash_needed'])} (est.)", f"{_n(fc['ram_needed'])} (est.)"
         exact = "-" if b.get("bit_exact") is None else ("yes" if b["bit_exact"] else "**NO**")
         line = (
             f"| `{r['id']}` | {r['label']} | {acc} | {_n(b.get('instructions'))} "

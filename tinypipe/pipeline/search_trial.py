@@ -187,8 +187,9 @@ def run_trial(cand: Candidate, settings: TrialSettings, data: Dataset, report: R
         val_acc = float(np.mean(pred.argmax(axis=1) == y_val))
         if epoch < settings.epochs:
             report(
-                {"status": "training", "epoch": epoch, "score": val_acc, "val_accuracy": val_acc}
-            )
+                {"status": "training", "epoch": epoch, "score": val_acc, "val_accuracy": val_acc,
+                 "fit_check": fit}
+            )  # fmt: skip
 
     work = net
     if cand.optimizing:
