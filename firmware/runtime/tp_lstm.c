@@ -51,14 +51,6 @@ static int32_t row_index(const tp_lstm_cell *c, int32_t b, int32_t t)
     return c->time_major ? t * c->batches + b : b * c->steps + t;
 }
 
-static int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
-{
-    for (int32_t i = 0; i < n; ++i) {
-        acc += (int32_t)x[i] * w[i];
-    }
-    return acc;
-}
-
 static void step_s8(const tp_lstm_s8_params *p, const int8_t *x, int8_t *h, int16_t *cell,
                     int8_t *out, int16_t *scratch)
 {
@@ -67,8 +59,9 @@ static void step_s8(const tp_lstm_s8_params *p, const int8_t *x, int8_t *h, int1
     for (int32_t k = 0; k < 4; ++k) {
         const int32_t *bx = p->in_bias + k * n, *bh = p->rec_bias + k * n;
         for (int32_t j = 0; j < n; ++j) {
-            const int32_t ax = dot_s8(x, p->in_weights[k] + j * c->n_input, c->n_input, bx[j]);
-            const int32_t ah = dot_s8(h, p->rec_weights[k] + j * n, n, bh[j]);
+            const int8_t *wx = p->in_weights[k] + j * c->n_input;
+            const int32_t ax = tp_dot_s8(x, wx, c->n_input, bx[j]);
+            const int32_t ah = tp_dot_s8(h, p->rec_weights[k] + j * n, n, bh[j]);
             scratch[k * n + j] = sat_add_s16(rq_s16(ax, p->in_multiplier[k], p->in_shift[k]),
                                              rq_s16(ah, p->rec_multiplier[k], p->rec_shift[k]));
         }

@@ -4,11 +4,9 @@
 static int32_t feature(const tp_svdf_params *p, const int8_t *x, int32_t f)
 {
     const int8_t *w = p->weights_feature + f * p->n_input;
-    uint32_t acc = (uint32_t)p->feature_bias[f];
-    for (int32_t i = 0; i < p->n_input; ++i) {
-        acc += (uint32_t)((int32_t)w[i] * x[i]);
-    }
-    return p->state_zp + tp_clamp_i32(tp_requantize((int32_t)acc, p->feature_multiplier,
+    /* the host bounds this sum inside int32 */
+    const int32_t acc = tp_dot_s8(x, w, p->n_input, p->feature_bias[f]);
+    return p->state_zp + tp_clamp_i32(tp_requantize(acc, p->feature_multiplier,
                                                     p->feature_shift),
                                       p->state_min, p->state_max);
 }
