@@ -1,6 +1,6 @@
-"""Fused residual blocks (conv -> conv -> ADD with the block input) computed row by row over the
-block input, against the TFLM interpreter bit for bit, on the host under the run-time plan check
-and on an emulated Cortex-M4."""
+"""Fused layer pairs (conv / depthwise -> conv / depthwise) and residual blocks (the pair, then an
+ADD with its input) computed row by row over their input, against the TFLM interpreter bit for
+bit, on the host under the run-time plan check and on an emulated Cortex-M4."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tflite_builder import ModelBuilder
 
 from tinypipe.check.reference import smallest_tflm_arena
 from tinypipe.compiler.codegen import generate_c
-from tinypipe.compiler.fusion import residual_order_safe
+from tinypipe.compiler.fusion import fused_order_safe
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.model.zoo import REFERENCE_MODELS
 
@@ -86,7 +86,7 @@ def residual_block(rng: np.random.Generator, k1: tuple, k2: tuple, dil1: int = 1
 
 
 def _fused(model: bytes) -> bool:
-    return "tp_residual_rows_s8" in [low.func for low in generate_c(read_tflite(model)).lowered]
+    return "tp_fused_rows_s8" in [low.func for low in generate_c(read_tflite(model)).lowered]
 
 
 # (conv1 window, conv2 window, conv1 vertical dilation): all fusable, stride 1 SAME
@@ -110,15 +110,81 @@ def test_block_that_would_overwrite_unread_rows_stays_apart() -> None:
     """conv1 5x5 then conv2 1x1: the conv1 row produced for output row y reads input rows y-2
     and y-1, already replaced by output rows, so the replay refuses and the layers run apart
     (still bit-exact)."""
-    conv1 = {"stride_h": 1, "pad_h": 2, "filter_h": 5, "dilation_h": 1, "input_h": 8}
-    conv2 = {"stride_h": 1, "pad_h": 0, "filter_h": 1, "dilation_h": 1, "input_h": 8, "output_h": 8}
-    assert not residual_order_safe(conv1, conv2)
-    assert residual_order_safe(
-        {**conv1, "pad_h": 1, "filter_h": 3}, {**conv2, "pad_h": 1, "filter_h": 3}
-    )
+    g1 = {"stride_h": 1, "pad_h": 2, "extent_h": 5, "input_h": 8, "input_row_bytes": 12}
+    g2 = {"stride_h": 1, "pad_h": 0, "extent_h": 1, "input_h": 8, "output_h": 8}
+    g2["output_row_bytes"] = 12
+    assert not fused_order_safe(g1, g2)
+    assert fused_order_safe({**g1, "pad_h": 1, "extent_h": 3}, {**g2, "pad_h": 1, "extent_h": 3})
+    # a first layer that halves the rows leaves room: output row y lands on spent input
+    halves = {**g1, "stride_h": 2, "pad_h": 0, "extent_h": 2}
+    assert fused_order_safe(halves, {**g2, "input_h": 4, "output_h": 4})
     model = residual_block(np.random.default_rng(9100), (5, 5), (1, 1))
     assert not _fused(model)
     check_bit_exact(model, 9100, sanitize=True)
+
+
+def _depthwise(b: ModelBuilder, rng, x: int, x_scale: float, shape, k: int, stride: int):
+    """A SAME DEPTHWISE_CONV_2D (multiplier 1) from tensor `x` (NHWC `shape`)."""
+    act = str(rng.choice(ACTIVATIONS))
+    c = shape[3]
+    in_scale, w_scale, out_scale, out_zp = random_quant(rng, act, k * k, c, True)
+    w_scale = w_scale * in_scale / x_scale
+    w = b.tensor(
+        (1, k, k, c),
+        scale=w_scale,
+        zero_point=np.zeros(c, np.int64),
+        data=rng.integers(-127, 128, (1, k, k, c)),
+        axis=3,
+    )
+    out_h, out_w = -(-shape[1] // stride), -(-shape[2] // stride)
+    y = b.tensor((1, out_h, out_w, c), scale=out_scale, zero_point=out_zp)
+    b.op(
+        "DEPTHWISE_CONV_2D",
+        [x, w],
+        [y],
+        "DepthwiseConv2DOptions",
+        version=3,
+        padding="SAME",
+        stride_h=stride,
+        stride_w=stride,
+        dilation_h_factor=1,
+        dilation_w_factor=1,
+        depth_multiplier=1,
+        fused_activation_function=act,
+    )
+    return y, (1, out_h, out_w, c), out_scale
+
+
+def pointwise_depthwise(rng: np.random.Generator, k: int, stride: int) -> bytes:
+    """x -> QUANTIZE -> a; 1x1 conv(a) -> m (more channels); depthwise k x k, stride (m) -> d;
+    QUANTIZE d -> y: a MobileNet block's first two layers, a dying with the pointwise conv."""
+    h, w, c = (int(v) for v in rng.integers((2, 1, 1), (14, 8, 9)))
+    shape = (1, h, w, c)
+    b = ModelBuilder()
+    s_x = float(rng.uniform(0.02, 0.1))
+    x = b.tensor(shape, scale=s_x, zero_point=int(rng.integers(-50, 50)))
+    a = b.tensor(shape, scale=s_x, zero_point=int(rng.integers(-60, 60)))
+    b.op("QUANTIZE", [x], [a], version=2)
+    c1 = int(rng.integers(1, 3 * c + 1))
+    m, s_m = _conv(b, rng, a, s_x, shape, c1, (1, 1), 1)
+    d, d_shape, s_d = _depthwise(b, rng, m, s_m, (*shape[:3], c1), k, stride)
+    y = b.tensor(d_shape, scale=s_d, zero_point=0)
+    b.op("QUANTIZE", [d], [y], version=2)
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("k, stride", [(3, 1), (3, 2), (5, 2)])
+def test_pointwise_depthwise_fused_bit_exact(k: int, stride: int) -> None:
+    """Random pointwise -> depthwise pairs (sizes, channel growth, quantization, activations)
+    fused where the replay allows, bit-exact with TFLM under the run-time plan check."""
+    fused = 0
+    for n in range(3):
+        seed = 9300 + 10 * k + stride + 100 * n
+        model = pointwise_depthwise(np.random.default_rng(seed), k, stride)
+        with labelled_failure(f"seed {seed} depthwise {k}x{k} stride {stride}"):
+            fused += _fused(model)
+            check_bit_exact(model, seed, sanitize=True)
+    assert fused >= 1
 
 
 def test_resnet8_fused_needs_half_of_tflm_arena(zoo_model) -> None:
@@ -127,7 +193,7 @@ def test_resnet8_fused_needs_half_of_tflm_arena(zoo_model) -> None:
     name, kw = REFERENCE_MODELS["resnet8"]
     g = read_tflite(zoo_model(name, **kw))
     fused = generate_c(g)
-    assert "tp_residual_rows_s8" in [low.func for low in fused.lowered]
+    assert "tp_fused_rows_s8" in [low.func for low in fused.lowered]
     fused_away = [k for k, low in enumerate(fused.lowered) if low.fused_into is not None]
     assert len(fused_away) >= 2
     assert (

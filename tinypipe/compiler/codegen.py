@@ -20,11 +20,11 @@ from . import ops
 from .arena_regions import arena_regions, regions_c_array
 from .ctext import c_comment_text, check_c_name
 from .custom_ops import vela_refusal
-from .fusion import fuse_residual_blocks
+from .fusion import fuse_rows
 from .graph import Graph, Operator, Tensor, read_tflite
 from .inplace import choose_inplace
 from .iolayout import Packing
-from .ops.base import C, Lowered, Raw, T
+from .ops.base import C, Lowered, P, Raw, T
 from .planner import MemoryPlan, plan_memory
 from .shapes import check_static_shapes
 
@@ -169,7 +169,9 @@ class _Emitter:
         if isinstance(v, T):
             return self.tensor_expr(v.index)
         if isinstance(v, C):
-            return f"{self.name}_op{op.index}_{v.name}"
+            return f"{self.name}_op{op.index if v.op is None else v.op}_{v.name}"
+        if isinstance(v, P):
+            return f"&{self.name}_op{v.op}_layer"
         if isinstance(v, Raw):
             return v.text
         return _c_literal(v)
@@ -181,8 +183,8 @@ def generate_c(
     """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
 
     `inplace=False` keeps every layer's output apart from its input and the model's input in the
-    caller's buffer (the plan before inplace.py); `fuse=False` (with `inplace`) runs residual
-    blocks layer by layer instead of fused (fusion.py)."""
+    caller's buffer (the plan before inplace.py); `fuse=False` (with `inplace`) runs layer
+    pairs and residual blocks layer by layer instead of fused (fusion.py)."""
     check_c_name(name)
     lowered, plan = _plan(graph, lower_all(graph), inplace, fuse)
     em = _Emitter(name, graph, plan)
@@ -190,6 +192,13 @@ def generate_c(
 
     consts, params, calls = [], [], []
     for op, low in zip(graph.operators, lowered):
+        layer = low if low.fused_into is not None else low.inner
+        if layer is not None:  # computed inside a fused call: its constants and parameters
+            consts += _consts(name, op, layer)
+            fields = [(k, em.expr(v, op)) for k, v in layer.params.items()]
+            params.append(
+                {"type": layer.params_type, "name": f"{name}_op{op.index}_layer", "fields": fields}
+            )
         if not low.emits_code:
             if low.fused_into is not None:
                 note = f"computed row by row inside #{low.fused_into}"
@@ -207,16 +216,7 @@ def generate_c(
                 }
             )
             continue
-        for cname, arr in low.consts.items():
-            arr = np.asarray(arr)
-            consts.append(
-                {
-                    "ctype": _CTYPES[arr.dtype.name],
-                    "name": f"{name}_op{op.index}_{cname}",
-                    "count": max(arr.size, 1),
-                    "body": _format_array(arr) if arr.size else "0",
-                }
-            )
+        consts += _consts(name, op, low)
         args = []
         if low.params_type:
             pname = f"{name}_op{op.index}_params"
@@ -305,15 +305,31 @@ def generate_c(
     return CModel(name, graph, lowered, plan, files, weight_bytes, sources)
 
 
+def _consts(name: str, op: Operator, low: Lowered) -> list[dict]:
+    """The op-local constant arrays of a layer, for the template."""
+    out = []
+    for cname, arr in low.consts.items():
+        arr = np.asarray(arr)
+        out.append(
+            {
+                "ctype": _CTYPES[arr.dtype.name],
+                "name": f"{name}_op{op.index}_{cname}",
+                "count": max(arr.size, 1),
+                "body": _format_array(arr) if arr.size else "0",
+            }
+        )
+    return out
+
+
 def _plan(
     graph: Graph, lowered: list[Lowered], inplace: bool, fuse: bool
 ) -> tuple[list[Lowered], MemoryPlan]:
-    """In-place layers (and fused residual blocks if `fuse`) when `inplace`, with a single input
+    """In-place layers (and fused layer pairs and residual blocks if `fuse`) when `inplace`, with a single input
     kept in the arena when that needs fewer bytes than the arena plus a separate input buffer."""
     if not inplace:
         return lowered, plan_memory(graph, lowered)
     if fuse:
-        lowered = fuse_residual_blocks(graph, lowered)
+        lowered = fuse_rows(graph, lowered)
     apart = choose_inplace(graph, lowered)
     best = apart, plan_memory(graph, apart)
     if len(graph.inputs) == 1:

@@ -1,4 +1,4 @@
-"""What the in-place layers and fused residual blocks save, layer by layer: the arena timeline
+"""What the in-place layers and fused layers save, layer by layer: the arena timeline
 laid out apart, with in-place layers, and with fused blocks too.
 
 The three plans are made from the same lowering (codegen.generate_c with inplace=False, with
@@ -29,8 +29,8 @@ def inplace_timeline(graph: Graph, after: CModel | None = None) -> list[dict]:
     ):
         if low.fused_into is not None:
             how = f"fused into #{low.fused_into}"
-        elif low.func == "tp_residual_rows_s8":
-            how = "fused block, row by row"
+        elif low.func == "tp_fused_rows_s8":
+            how = "fused, row by row" + (" with the ADD" if low.params.get("residual") else "")
         elif low.inplace_of is None:
             how = ""
         elif low.func.endswith("inplace_s8"):
@@ -61,8 +61,8 @@ def timeline_markdown(rows: list[dict]) -> str:
         "",
         f"Peak of live arena + input/output bytes: {peak('before'):,} B laid out apart, "
         f"{peak('inplace_only'):,} B with in-place layers (each computed over its dying input; "
-        f"the model's input in the arena), {peak('after'):,} B with residual blocks fused too "
-        "(computed row by row over the block input).",
+        f"the model's input in the arena), {peak('after'):,} B with layer pairs and residual blocks fused too "
+        "(computed row by row over their input).",
         "",
         "| # | op | in place / fused | live apart (B) | in place (B) | fused (B) "
         "| saved by in place (B) | saved by fusion (B) |",

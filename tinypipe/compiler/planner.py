@@ -107,7 +107,9 @@ def lifetimes(
     for k, (op, low) in enumerate(zip(graph.operators, lowered)):
         if low.stores_nothing:
             continue
-        for t in op.inputs:
+        # an in-place call reads the tensor it writes over (a fused one need not list it)
+        reads = [*op.inputs, *([] if low.inplace_of is None else [low.inplace_of])]
+        for t in reads:
             if t >= 0 and t not in unstored:
                 last[roots[t]] = k
                 first.setdefault(roots[t], k)

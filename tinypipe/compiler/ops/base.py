@@ -21,9 +21,19 @@ class T:
 
 @dataclass(frozen=True)
 class C:
-    """An op-local constant array (see `Lowered.consts`), by name."""
+    """An op-local constant array (see `Lowered.consts`), by name; of op `op` when given (a fused
+    call reading the constants of a layer it computes), else of the op being emitted."""
 
     name: str
+    op: int | None = None
+
+
+@dataclass(frozen=True)
+class P:
+    """The address of op `op`'s layer parameters: a layer computed inside a fused call keeps
+    its own parameter struct, `<model>_op<op>_layer`."""
+
+    op: int
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,8 @@ class Lowered:
     requires: tuple[str, ...] = ()  # more runtime file stems the call needs besides `source`
     # The op whose call computes this one row by row (fusion.py): no call and no storage here.
     fused_into: int | None = None
+    # A fused call standing in for this op's own layer keeps that layer here (fusion.py).
+    inner: Lowered | None = None
 
     @property
     def emits_code(self) -> bool:

@@ -1,0 +1,118 @@
+#include "tp_fused_rows.h"
+
+#include <string.h>
+
+#include "tp_conv.h"
+#include "tp_depthwise_conv.h"
+
+/* The whole layer's parameters cut to one output row read from `rows` input rows. */
+static tp_conv_params conv_one_row(const void *params, int32_t rows, int32_t pad_top)
+{
+    tp_conv_params q = *(const tp_conv_params *)params;
+    q.batches = 1;
+    q.input_h = rows;
+    q.pad_h = pad_top;
+    q.output_h = 1;
+    return q;
+}
+
+static tp_depthwise_conv_params depthwise_one_row(const void *params, int32_t rows,
+                                                  int32_t pad_top)
+{
+    tp_depthwise_conv_params q = *(const tp_depthwise_conv_params *)params;
+    q.batches = 1;
+    q.input_h = rows;
+    q.pad_h = pad_top;
+    q.output_h = 1;
+    return q;
+}
+
+void tp_fused_conv_row(const void *params, const void *filter, const int8_t *window,
+                       int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch)
+{
+    const tp_conv_params q = conv_one_row(params, rows, pad_top);
+    tp_conv_s8(&q, window, (const int8_t *)filter, out_row, scratch);
+}
+
+void tp_fused_conv_w16_row(const void *params, const void *filter, const int8_t *window,
+                           int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch)
+{
+    const tp_conv_params q = conv_one_row(params, rows, pad_top);
+    tp_conv_w16_s8(&q, window, (const int16_t *)filter, out_row, scratch);
+}
+
+void tp_fused_depthwise_row(const void *params, const void *filter, const int8_t *window,
+                            int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch)
+{
+    const tp_depthwise_conv_params q = depthwise_one_row(params, rows, pad_top);
+    tp_depthwise_conv_s8(&q, window, (const int8_t *)filter, out_row, scratch);
+}
+
+void tp_fused_depthwise_w16_row(const void *params, const void *filter, const int8_t *window,
+                                int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch)
+{
+    const tp_depthwise_conv_params q = depthwise_one_row(params, rows, pad_top);
+    tp_depthwise_conv_w16_s8(&q, window, (const int16_t *)filter, out_row, scratch);
+}
+
+static int32_t round4(int32_t n)
+{
+    return (n + 3) / 4 * 4;
+}
+
+/* The input rows [lo, hi) output row y of `l` reads, clipped, and the padding rows above. */
+static int32_t rows_read(const tp_fused_layer *l, int32_t y, int32_t *lo, int32_t *hi)
+{
+    const int32_t top = y * l->stride_h - l->pad_h;
+    *lo = tp_max_i32(top, 0);
+    *hi = tp_max_i32(tp_min_i32(top + l->extent_h, l->input_h), *lo);
+    return *lo - top;
+}
+
+void tp_fused_rows_s8(const tp_fused_rows_params *p, int8_t *data, void *scratch)
+{
+    const tp_fused_layer *l1 = &p->first, *l2 = &p->second;
+    int8_t *s1 = l1->scratch_bytes ? (int8_t *)scratch : NULL;
+    int8_t *s2 = l2->scratch_bytes ? (int8_t *)scratch + round4(l1->scratch_bytes) : NULL;
+    int8_t *window = (int8_t *)scratch + round4(l1->scratch_bytes) + round4(l2->scratch_bytes);
+    int8_t *z = window + p->window_rows * l1->output_row_bytes;
+    const int32_t mid_row = l1->output_row_bytes;
+    int32_t wlo = 0, whi = 0; /* rows [wlo, whi) of mid are in the window, in order */
+    for (int32_t y = 0; y < l2->output_h; ++y) {
+        int32_t lo, hi;
+        const int32_t pad2 = rows_read(l2, y, &lo, &hi);
+        /* Keep the rows both windows share, then compute the new ones (each row once). */
+        const int32_t keep_lo = tp_max_i32(lo, wlo), keep_hi = tp_min_i32(hi, whi);
+        if (keep_lo < keep_hi) {
+            memmove(window + (keep_lo - lo) * mid_row, window + (keep_lo - wlo) * mid_row,
+                    (size_t)((keep_hi - keep_lo) * mid_row));
+        }
+        for (int32_t r = lo; r < hi; ++r) {
+            if (r < keep_lo || r >= keep_hi) {
+                int32_t xlo, xhi;
+                const int32_t pad1 = rows_read(l1, r, &xlo, &xhi);
+                l1->row(l1->params, l1->filter, data + xlo * l1->input_row_bytes, xhi - xlo, pad1,
+                        window + (r - lo) * mid_row, s1);
+            }
+        }
+        wlo = lo;
+        whi = hi;
+        {
+            int8_t *out = data + y * l2->output_row_bytes;
+            if (p->residual == 0) {
+                l2->row(l2->params, l2->filter, window, hi - lo, pad2, out, s2);
+            } else {
+                /* out row y is input row y (same shape), read by the ADD before it is written */
+                const int8_t *a, *b;
+                l2->row(l2->params, l2->filter, window, hi - lo, pad2, z, s2);
+                a = p->input_first ? out : z;
+                b = p->input_first ? z : out;
+                if (p->residual == 2) {
+                    tp_add_lut_s8(&p->add_lut, a, b, out);
+                } else {
+                    tp_add_s8(&p->add, a, b, out);
+                }
+            }
+        }
+    }
+}
