@@ -42,9 +42,12 @@ def build_lstm(cfg: dict, rng: np.random.Generator, variant: dict | None = None)
     b = ModelBuilder()
     n_in, n_cell, batches, steps = cfg["n_input"], cfg["n_cell"], cfg["batches"], cfg["steps"]
     shape = (steps, batches, n_in) if cfg["time_major"] else (batches, steps, n_in)
+    wide = cfg.get("activations") == "int16"  # 16x8: int16 activations, zero points 0
+    act, bias_type, grow = ("int16", "int64", 1 / 256) if wide else ("int8", "int32", 1.0)
     x = b.tensor(
-        shape, scale=float(10 ** rng.uniform(-2.5, -1)), zero_point=int(rng.integers(-40, 40))
-    )
+        shape, act, scale=float(10 ** rng.uniform(-2.5, -1)) * grow,
+        zero_point=0 if wide else int(rng.integers(-40, 40)),
+    )  # fmt: skip
 
     def weights(rows: int, cols: int) -> int:
         scale = float(10 ** rng.uniform(-2.8, -1.3)) / np.sqrt(cols)
@@ -56,14 +59,15 @@ def build_lstm(cfg: dict, rng: np.random.Generator, variant: dict | None = None)
     rec_w = [weights(n_cell, n_cell) for _ in range(4)]
     biases = [
         b.tensor(
-            (n_cell,), "int32", scale=1e-5, zero_point=0, data=rng.integers(-20000, 20000, n_cell)
-        )
+            (n_cell,), bias_type, scale=1e-5, zero_point=0, data=rng.integers(-20000, 20000, n_cell)
+        )  # fmt: skip
         for _ in range(4)
     ]
-    s_h, zp_h = float(10 ** rng.uniform(-2.5, -1.5)), int(rng.integers(-30, 30))
-    h = b.tensor((batches, n_cell), scale=s_h, zero_point=zp_h, variable=True)
+    s_h, zp_h = float(10 ** rng.uniform(-2.5, -1.5)) * grow, int(rng.integers(-30, 30))
+    zp_h = 0 if wide else zp_h
+    h = b.tensor((batches, n_cell), act, scale=s_h, zero_point=zp_h, variable=True)
     c = b.tensor((batches, n_cell), "int16", scale=cfg["cell_scale"], zero_point=0, variable=True)
-    y = b.tensor((*shape[:2], n_cell), scale=s_h, zero_point=zp_h)
+    y = b.tensor((*shape[:2], n_cell), act, scale=s_h, zero_point=zp_h)
     inputs = [x, *in_w, *rec_w, -1, -1, -1, *biases, -1, -1, h, c, -1, -1, -1, -1]
     for pos, kind in (variant or {}).items():
         inputs[pos] = (
@@ -120,6 +124,25 @@ def test_lstm_random_streams_bit_exact(first_seed: int) -> None:
         model = build_lstm(cfg, rng)
         with labelled_failure(f"seed {first_seed + k} config {cfg}"):
             check_stream_bit_exact(model, random_int8_inputs(read_tflite(model), k, SAMPLES))
+
+
+def test_lstm_16x8_random_bit_exact() -> None:
+    """int16 activations, int8 weights, int64 biases (TFLM's 16x8 LSTM), whole-range inputs,
+    as separate sequences and streamed."""
+    for seed in (600, 601, 602, 603):
+        rng = np.random.default_rng(seed)
+        cfg = {**random_lstm_config(rng), "activations": "int16"}
+        model = build_lstm(cfg, rng)
+        g = read_tflite(model)
+        xs = (
+            np.random.default_rng(seed)
+            .integers(-32768, 32768, (SAMPLES, *g.input_tensors[0].shape))
+            .astype(np.int16)
+        )
+        with labelled_failure(f"seed {seed} config {cfg}"):
+            verdict, _ = validate_host(g, xs, sanitize=seed % 2 == 0)
+            assert verdict.bit_exact, verdict.summary()
+            check_stream_bit_exact(model, xs)
 
 
 def test_lstm_state_starts_at_the_zero_point_and_resets() -> None:

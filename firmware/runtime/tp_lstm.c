@@ -86,3 +86,39 @@ void tp_lstm_s8(const tp_lstm_s8_params *p, const int8_t *input, int8_t *output,
         }
     }
 }
+
+static void step_s16(const tp_lstm_s16_params *p, const int16_t *x, int16_t *h, int16_t *cell,
+                     int16_t *out, int16_t *scratch)
+{
+    const tp_lstm_cell *c = &p->cell;
+    const int32_t n = c->n_cell;
+    for (int32_t k = 0; k < 4; ++k) {
+        const int64_t *bx = p->in_bias + k * n;
+        for (int32_t j = 0; j < n; ++j) {
+            const int8_t *wx = p->in_weights[k] + j * c->n_input;
+            const int64_t ax = tp_dot_s16_s64(x, wx, c->n_input, bx[j]);
+            const int64_t ah = tp_dot_s16_s64(h, p->rec_weights[k] + j * n, n, 0);
+            const int32_t zx = tp_rescale_s16(ax, 1, p->in_multiplier[k], p->in_shift[k]);
+            const int32_t zh = tp_rescale_s16(ah, 1, p->rec_multiplier[k], p->rec_shift[k]);
+            scratch[k * n + j] = sat_add_s16(tp_sat_s16(zx), tp_sat_s16(zh));
+        }
+    }
+    activate(c, scratch);
+    update(c, scratch, cell);
+    for (int32_t j = 0; j < n; ++j) {
+        h[j] = out[j] = scratch[GATE_INPUT * n + j];
+    }
+}
+
+void tp_lstm_s16(const tp_lstm_s16_params *p, const int16_t *input, int16_t *output,
+                 int16_t *hidden, int16_t *cell, int16_t *scratch)
+{
+    const tp_lstm_cell *c = &p->cell;
+    for (int32_t b = 0; b < c->batches; ++b) {
+        for (int32_t t = 0; t < c->steps; ++t) {
+            const int32_t r = row_index(c, b, t);
+            step_s16(p, input + r * c->n_input, hidden + b * c->n_cell, cell + b * c->n_cell,
+                     output + r * c->n_cell, scratch);
+        }
+    }
+}

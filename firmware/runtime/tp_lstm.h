@@ -14,6 +14,7 @@
 #define TP_LSTM_H
 
 #include "tp_act_s16.h"
+#include "tp_common_s16.h"
 
 /* What the gate activations, the cell update and the hidden-state product share between the
  * int8 and the 16x8 kernels. */
@@ -50,8 +51,23 @@ typedef struct {
     int32_t rec_shift[4];
 } tp_lstm_s8_params;
 
+/* 16x8: int16 input and hidden state (zero point 0), int8 weights, int64 biases; each gate sum
+ * in int64, rescaled as TFLM's 16x8 FULLY_CONNECTED (tp_rescale_s16, multiplier reduced to Q15). */
+typedef struct {
+    tp_lstm_cell cell;
+    const int8_t *in_weights[4];
+    const int8_t *rec_weights[4];
+    const int64_t *in_bias;        /* [4][n_cell] */
+    int32_t in_multiplier[4];      /* Q15 (reduced) and total right shift */
+    int32_t in_shift[4];
+    int32_t rec_multiplier[4];
+    int32_t rec_shift[4];
+} tp_lstm_s16_params;
+
 /* scratch: 4 * n_cell int16 */
 void tp_lstm_s8(const tp_lstm_s8_params *p, const int8_t *input, int8_t *output, int8_t *hidden,
                 int16_t *cell, int16_t *scratch);
+void tp_lstm_s16(const tp_lstm_s16_params *p, const int16_t *input, int16_t *output,
+                 int16_t *hidden, int16_t *cell, int16_t *scratch);
 
 #endif

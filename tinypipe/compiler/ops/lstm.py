@@ -1,5 +1,7 @@
 """UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations and weights with int16 gates and cell, as
-TFLM's integer LSTM (the standard Keras cell: no peephole, projection, layer norm or CIFG).
+TFLM's integer LSTM (the standard Keras cell: no peephole, projection, layer norm or CIFG), and
+its 16x8 form (int16 activations, int8 weights, int64 biases; gate sums in int64, rescaled like
+TFLM's 16x8 FULLY_CONNECTED).
 
 TFLM fixes the gate pre-activations at scale 2^-12 (Q3.12) and the gate outputs at 2^-15
 (Q0.15), and derives every rescale from those, the input, hidden and cell scales in double
@@ -18,6 +20,7 @@ from tinypipe.compiler.graph import Graph, Operator, Tensor
 
 from . import fixedpoint as fp
 from .base import C, Lowered, T, c_array, io, require_state, unsupported
+from .s16 import WIDE_ACC_LIMIT, require_s16
 from .sigmoid_s16 import sigmoid_table, tanh_scaling
 
 # Input positions of the op (TFLite's lstm_shared.h).
@@ -50,6 +53,18 @@ def checked_log2(scale: float) -> tuple[int, bool]:
     x = np.float32(np.log(np.float32(scale))) * np.float32(np.float32(1.0) / np.log(np.float32(2)))
     rounded = math.copysign(math.floor(abs(float(x)) + 0.5), float(x))
     return int(rounded), abs(float(np.float32(x - np.float32(rounded)))) < 1e-3
+
+
+def _reduced(op: Operator, rq: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(multiplier, shift) pairs as TFLM's int64 MultiplyByQuantizedMultiplier uses them: the
+    multiplier rounded to Q15 and the total right shift 15 - shift (tp_requantize_s64)."""
+    out = []
+    for m, shift in rq:
+        reduced = (m + (1 << 15)) >> 16 if m < 0x7FFF0000 else 0x7FFF
+        if 15 - shift < 1:
+            raise unsupported(op, "a gate rescale is too large for TFLM's 16x8 rescaling")
+        out.append((reduced, 15 - shift))
+    return out
 
 
 def _require_weights(op: Operator, w: Tensor | None, rows: int, cols: int, pos: int) -> Tensor:
@@ -100,13 +115,10 @@ def lower(op: Operator, g: Graph) -> Lowered:
     x, hidden, cell = ins[INPUT], ins[HIDDEN], ins[CELL]
     if x is None or hidden is None or cell is None:
         raise unsupported(op, "the input, hidden state or cell state is missing")
-    if x.dtype == "int16":
-        raise unsupported(
-            op,
-            "16x8 LSTMs (int16 activations) are not supported yet",
-            "Quantize the model to full int8 (`tinypipe quantize`).",
-        )
-    for t, dtype in ((x, "int8"), (hidden, "int8"), (out, "int8"), (cell, "int16")):
+    act_type = "int16" if x.dtype == "int16" else "int8"  # 16x8 or int8 activations
+    if act_type == "int16":
+        require_s16(op, x, hidden, out)
+    for t, dtype in ((x, act_type), (hidden, act_type), (out, act_type), (cell, "int16")):
         if t.dtype != dtype or t.quant is None or t.quant.scale.size != 1:
             raise unsupported(op, f"tensor '{t.name}' must be {dtype} quantized per tensor")
     for t in (hidden, cell):
@@ -131,10 +143,13 @@ def lower(op: Operator, g: Graph) -> Lowered:
     if tuple(out.shape) != (x.shape[0], x.shape[1], n_cell):
         raise unsupported(op, f"output {list(out.shape)} does not match the input and cell size")
     biases = []
+    bias_type = "int64" if act_type == "int16" else "int32"  # what TFLM reads them as
     for p in BIASES:
         b = ins[p]
-        if b is None or b.dtype != "int32" or b.data is None or tuple(b.shape) != (n_cell,):
-            raise unsupported(op, f"input {p} (a gate bias) must be a constant int32 [{n_cell}]")
+        if b is None or b.dtype != bias_type or b.data is None or tuple(b.shape) != (n_cell,):
+            raise unsupported(
+                op, f"input {p} (a gate bias) must be a constant {bias_type} [{n_cell}]"
+            )
         biases.append(b.data.astype(np.int64))
     act = op.options.get("fused_activation_function", "NONE")
     if act != "TANH":  # TFLM stops on any other (a flatbuffer cannot even say sigmoid)
@@ -146,11 +161,13 @@ def lower(op: Operator, g: Graph) -> Lowered:
         [b - zp_x * w.data.astype(np.int64).sum(axis=1) for b, w in zip(biases, in_w)]
     )
     rec_bias = np.concatenate([-zp_h * w.data.astype(np.int64).sum(axis=1) for w in rec_w])
-    # The int32 accumulators (TFLM's too) must not overflow: bound them for every input.
+    # The accumulators (TFLM's too) must not overflow: int32 sums for int8, and for 16x8 the
+    # int64 ones within 2^47, which TFLM's int64 rescale assumes.
+    x_max, limit = (128, 2**31) if act_type == "int8" else (32768, WIDE_ACC_LIMIT)
     for name, bias, ws in (("input", in_bias, in_w), ("recurrent", rec_bias, rec_w)):
         mags = np.concatenate([np.abs(w.data.astype(np.int64)).sum(axis=1) for w in ws])
-        if (np.abs(bias) + 128 * mags).max(initial=0) >= 2**31:
-            raise unsupported(op, f"an {name}-to-gate sum could overflow its int32 accumulator")
+        if (np.abs(bias) + x_max * mags).max(initial=0) >= limit:
+            raise unsupported(op, f"an {name}-to-gate sum could overflow its accumulator")
 
     gate_in = float(GATE_INPUT_SCALE)
     in_rq = [
@@ -160,6 +177,8 @@ def lower(op: Operator, g: Graph) -> Lowered:
         _multiplier(op, float(hidden.scale) * float(w.scale) / gate_in, "recurrent-to-gate")
         for w in rec_w
     ]
+    if act_type == "int16":  # TFLM's 16x8 rescale: the multiplier rounded to Q15, one shift
+        in_rq, rec_rq = _reduced(op, in_rq), _reduced(op, rec_rq)
     gate_out, s_cell, s_h = float(GATE_OUTPUT_SCALE), float(cell.scale), float(hidden.scale)
     forget = _multiplier(op, gate_out * s_cell / s_cell, "forget")
     update = _multiplier(op, gate_out * gate_out / s_cell, "cell update")
@@ -189,14 +208,13 @@ def lower(op: Operator, g: Graph) -> Lowered:
         "cell.hidden_multiplier": hid[0],
         "cell.hidden_shift": hid[1],
         "cell.hidden_zp": zp_h,
-        "cell.hidden_min": -128,
-        "cell.hidden_max": 127,
+        "cell.hidden_min": -128 if act_type == "int8" else -32768,
+        "cell.hidden_max": 127 if act_type == "int8" else 32767,
         "cell.cell_clip": quant_clip,
         "cell.cell_tanh_multiplier": tanh_mult,
         "cell.cell_tanh_shift": tanh_shift,
         "cell.sigmoid_table": C("sigmoid_table"),
         "in_bias": C("in_bias"),
-        "rec_bias": C("rec_bias"),
         "in_multiplier": c_array([m for m, _ in in_rq]),
         "in_shift": c_array([s for _, s in in_rq]),
         "rec_multiplier": c_array([m for m, _ in rec_rq]),
@@ -205,17 +223,20 @@ def lower(op: Operator, g: Graph) -> Lowered:
     for k in range(4):
         params[f"in_weights[{k}]"] = T(in_w[k].index)
         params[f"rec_weights[{k}]"] = T(rec_w[k].index)
+    consts = {"sigmoid_table": sigmoid_table()}
+    if act_type == "int8":
+        params["rec_bias"] = C("rec_bias")
+        consts.update(in_bias=in_bias.astype(np.int32), rec_bias=rec_bias.astype(np.int32))
+    else:  # zero points are 0: the biases as they are, none on the recurrent side
+        consts["in_bias"] = in_bias
+    suffix = "s8" if act_type == "int8" else "s16"
     return Lowered(
-        func="tp_lstm_s8",
+        func=f"tp_lstm_{suffix}",
         source="tp_lstm",
-        params_type="tp_lstm_s8_params",
+        params_type=f"tp_lstm_{suffix}_params",
         params=params,
         args=[T(x.index), T(out.index), T(hidden.index), T(cell.index)],
-        consts={
-            "sigmoid_table": sigmoid_table(),
-            "in_bias": in_bias.astype(np.int32),
-            "rec_bias": rec_bias.astype(np.int32),
-        },
+        consts=consts,
         scratch_bytes=4 * n_cell * 2,
         requires=("tp_act_s16",),
     )
