@@ -173,3 +173,17 @@ def test_lstm_variants_refused(variant: dict, words: str) -> None:
     model = build_lstm(cfg, np.random.default_rng(1), variant)
     with pytest.raises(UnsupportedModelError, match=words):
         generate_c(read_tflite(model))
+
+
+@pytest.mark.qemu
+def test_lstm_16x8_on_m4_bit_exact() -> None:
+    from tinypipe.check.validate import validate_on_board
+
+    rng = np.random.default_rng(610)
+    cfg = {"batches": 2, "steps": 4, "n_input": 7, "n_cell": 9, "time_major": True, "clip": 3.0,
+           "cell_scale": 2.0**-11, "activations": "int16"}  # fmt: skip
+    g = read_tflite(build_lstm(cfg, rng))
+    xs = rng.integers(-32768, 32768, (3, *g.input_tensors[0].shape)).astype(np.int16)
+    verdict, _ = validate_on_board(g, xs, "mps2-an386")
+    assert verdict.samples == 3
+    assert verdict.bit_exact, verdict.summary()
