@@ -206,7 +206,7 @@ def _progress_callback(plan: SearchPlan, total: int, log: Log):
                 result = {
                     "candidate": plan.trials[trial_id].as_dict(),
                     "label": plan.trials[trial_id].label(), "status": "stopped",
-                    "reason": f"stopped early by ASHA after {result['epoch']} epochs "
+                    "reason": f"stopped early by ASHA after {result['epoch']} epoch(s) "
                     f"(validation accuracy {100 * result['val_accuracy']:.1f} %)",
                     "epochs": result["epoch"], "val_accuracy": result["val_accuracy"],
                     "fit_check": result.get("fit_check"), "worker": result.get("worker"),
