@@ -6,61 +6,17 @@ compiled C must match byte for byte. LiteRT is only used for float models.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import pickle
-import signal
-import sys
-
 import numpy as np
 
 from tinypipe.errors import TinypipeError
+
+from .isolate import in_child, quiet_stderr  # noqa: F401  (in_child: also the TFLM export's)
 
 ARENA_ALIGN = 16
 
 
 class OracleError(TinypipeError, RuntimeError):
     """The TFLM interpreter refused or crashed on the model (a RuntimeError for older callers)."""
-
-
-def in_child(fn, *args):
-    """`fn(*args)` in a forked child, so that a crash inside the TFLM interpreter (SIGSEGV,
-    SIGABRT on a failed TFLITE_CHECK) cannot take the caller down.
-
-    Returns ("ok", result), ("error", exception type name, message) or ("signal", name)."""
-    if not hasattr(os, "fork"):  # pragma: no cover - Windows runs the oracle in process
-        try:
-            return ("ok", fn(*args))
-        except (RuntimeError, ValueError) as exc:
-            return ("error", type(exc).__name__, str(exc))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: the answer goes through the pipe, the exit status only says "done"
-        try:
-            os.close(rfd)
-            import faulthandler
-
-            faulthandler.disable()  # a crash is reported by the parent as one clear error
-            try:
-                with quiet_stderr():
-                    answer = ("ok", fn(*args))
-            except Exception as exc:
-                answer = ("error", type(exc).__name__, str(exc).strip()[:500])
-            with os.fdopen(wfd, "wb") as f:
-                f.write(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
-        finally:
-            os._exit(0)
-    os.close(wfd)
-    with os.fdopen(rfd, "rb") as f:
-        data = f.read()
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        return ("signal", signal.Signals(os.WTERMSIG(status)).name)
-    if not data:
-        return ("error", "RuntimeError", f"the interpreter process ended with status {status}")
-    return pickle.loads(data)
 
 
 def oracle(fn, *args):
@@ -179,42 +135,10 @@ def _run_tflm_tensors(
     return out
 
 
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silence TFLM's C-level allocation messages (written straight to fd 2) while probing."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _arena_works(model: bytes, size: int, sample: np.ndarray | None) -> bool:
-    """Try one arena size in a forked child: TFLM can crash, not just fail, on a too-small arena."""
-    if not hasattr(os, "fork"):
-        with quiet_stderr():
-            return _try_arena(model, size, sample)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # child: report by exit status only
-        ok = False
-        try:
-            import faulthandler
-
-            faulthandler.disable()  # a crash here is an answer ("too small"), not a report
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            ok = _try_arena(model, size, sample)
-        finally:
-            os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    """Try one arena size in a child process: TFLM can crash, not just fail, on a too-small
+    arena; a crash answers "too small"."""
+    return in_child(_try_arena, model, size, sample) == ("ok", True)
 
 
 def _try_arena(model: bytes, size: int, sample: np.ndarray | None) -> bool:
