@@ -97,6 +97,11 @@ class OptimizeResult:
 # ------------------------------------------------------------------ measuring
 
 
+def _packed(low) -> bool:
+    """A layer on 4-bit indices plus a codebook (tp_w4), run in place or not."""
+    return "codebook" in (low.consts or {})
+
+
 def compiled_weight_bytes(cmodel) -> int:
     """Bytes of the conv/dense/depthwise weights in the compiled C: the int8 tensors, or for
     4-bit packed layers the index bytes plus the codebook (requantization constants excluded)."""
@@ -104,7 +109,7 @@ def compiled_weight_bytes(cmodel) -> int:
     for op, low in zip(cmodel.graph.operators, cmodel.lowered):
         if op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
             continue
-        if low.func.endswith("_w4_s8"):
+        if _packed(low):
             total += low.consts["weights"].size + low.consts["codebook"].size
         else:
             total += cmodel.graph.tensors[op.inputs[1]].nbytes
@@ -141,7 +146,7 @@ def measure(
         ),  # fmt: skip
         "compiled_weight_bytes": compiled_weight_bytes(cmodel),
         "compiled_const_bytes": cmodel.weight_bytes,
-        "packed_layers": sum(low.func.endswith("_w4_s8") for low in cmodel.lowered),
+        "packed_layers": sum(_packed(low) for low in cmodel.lowered),
         "arena_bytes": cmodel.arena_size,
         "tflite_bytes": len(tflite),
         "boards": {},
