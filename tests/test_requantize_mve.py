@@ -7,7 +7,6 @@ lane and exits with status 1, or exits with 0."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import numpy as np
@@ -78,7 +77,6 @@ def _c_array(name: str, values) -> str:
     return f"static const int32_t {name}[] __attribute__((aligned(16))) = {{{', '.join(map(str, values))}}};\n"
 
 
-@pytest.mark.skipif(not shutil.which("qemu-system-arm"), reason="needs qemu-system-arm")
 @pytest.mark.parametrize("seed", [0, 1])
 def test_helium_requantize_matches_tflm_arithmetic(tmp_path, seed: int) -> None:
     cases = _cases(np.random.default_rng(seed), CASES)
