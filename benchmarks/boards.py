@@ -1,7 +1,8 @@
 """Per-board figures: instructions per inference, flash and RAM of the firmware, for the digits
 CNN and an MLPerf-Tiny-shaped model on every board (or the fit check's refusal), with the
 estimated time at the board clock and energy per inference (tinypipe.device.energy: instructions
-taken as cycles; energy only where the board registry holds a datasheet run current).
+taken as cycles; energy only where the board registry holds a published figure: a chip's datasheet
+run current, or for an FPGA image the core's dynamic power per MHz in silicon).
 
     python benchmarks/boards.py [--model ds_cnn] [--samples 3]
 """
@@ -45,8 +46,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=3)
     args = ap.parse_args()
     print("RAM includes each board's stack reservation; counts are instructions under QEMU -icount")
-    print("ms est.: instructions taken as cycles at the board clock; µJ est.: datasheet run power")
-    print("(see `tinypipe boards` for each figure's source; '-': no datasheet figure for that board)")
+    print("ms est.: instructions taken as cycles at the board clock; µJ est.: a chip's datasheet run")
+    print("power, or (FPGA images) the core's dynamic power per MHz in silicon, core only")
+    print("(see `tinypipe boards` for each figure's source; '-': no figure for that board)")
     for label in args.model or ["digits_cnn", "ds_cnn"]:
         run(label, args.samples)
 

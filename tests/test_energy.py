@@ -1,6 +1,8 @@
 """Latency and energy estimates: the arithmetic against the registry's own figures, recomputed
-here from first principles (E = V * I * t, t = cycles / f), and boards without a datasheet figure
-saying that energy is unavailable, in `tinypipe boards`, validate and the run report."""
+here from first principles (a chip: E = V * I * t at the datasheet's clock; a core in silicon:
+E = P * t with P = (DMIPS/MHz) / (DMIPS/mW) mW per MHz times the clock; t = cycles / f), and
+boards without a figure saying why energy is unavailable, in `tinypipe boards`, validate and the
+run report."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from click.testing import CliRunner
 from tinypipe.check.validate import Verdict
 from tinypipe.cli import main
 from tinypipe.device.boards import BOARDS, get_board
-from tinypipe.device.energy import estimate, layer_estimates
+from tinypipe.device.energy import CorePowerFigure, PowerFigure, estimate, layer_estimates
 from tinypipe.pipeline.report import render_markdown
 from tinypipe.pipeline.report_html import render_html
 
@@ -20,14 +22,27 @@ WITH_FIGURE = [b for b in BOARDS.values() if b.power is not None]
 WITHOUT_FIGURE = [b for b in BOARDS.values() if b.power is None]
 
 
+def _watts(b, clock_hz: float) -> float:
+    """The figure's power in W at `clock_hz`, from its raw fields."""
+    p = b.power
+    if isinstance(p, PowerFigure):
+        return p.supply_v * (p.current_ma / 1000)
+    return (p.dmips_per_mhz / p.dmips_per_mw) / 1000 * (clock_hz / 1e6)
+
+
 def test_every_board_has_a_cited_figure_or_says_why_not() -> None:
-    assert WITH_FIGURE, "at least one board carries a datasheet run current"
+    kinds = {type(b.power) for b in WITH_FIGURE}
+    assert kinds == {PowerFigure, CorePowerFigure}, "both kinds of figure are in use"
     for b in WITH_FIGURE:
         p = b.power
-        assert p.current_ma > 0 and p.at_hz > 0 and 0 < p.supply_v < 6
-        # the figure names its document, the table in it and where it was read
-        assert "datasheet" in p.document.lower() and "Table" in p.table and p.found
-        assert not b.power_missing
+        assert not b.power_missing and p.document and p.table and p.found
+        if isinstance(p, PowerFigure):  # a chip: its datasheet's table
+            assert p.current_ma > 0 and p.at_hz > 0 and 0 < p.supply_v < 6
+            assert "datasheet" in p.document.lower() and "Table" in p.table
+        else:  # an FPGA image: the core vendor's figure for the same core in silicon
+            assert p.dmips_per_mw > 0 and p.dmips_per_mhz > 0 and p.process
+            assert any("FPGA" in n for n in b.notes) and b.cpu == p.core.lower()
+            assert "core alone" in p.conditions and "not the board's draw" in p.basis
     for b in WITHOUT_FIGURE:
         assert len(b.power_missing) > 20, f"{b.name} must say why it has no power figure"
 
@@ -43,11 +58,13 @@ def test_time_and_energy_follow_from_the_registry_figures(name: str, instruction
     if b.power is None:
         assert e.energy_uj is None and e.energy_basis == b.power_missing
     else:
-        watts = b.power.supply_v * (b.power.current_ma / 1000)
-        seconds_at_datasheet_clock = instructions / b.power.at_hz
-        assert e.energy_uj == pytest.approx(watts * seconds_at_datasheet_clock * 1e6, rel=1e-12)
+        # a chip's current is characterised at the datasheet's clock; a core's power per MHz
+        # holds at any clock, so the board's own is used
+        f = b.power.at_hz if isinstance(b.power, PowerFigure) else b.clock_hz
+        joules = _watts(b, f) * (instructions / f)
+        assert e.energy_uj == pytest.approx(joules * 1e6, rel=1e-12)
         assert b.power.reference in e.energy_basis and b.power.summary() in e.energy_basis
-        assert "Table" in b.power.reference
+        assert b.power.basis in e.energy_basis
 
 
 def test_stm32f405_figure_in_numbers() -> None:
@@ -56,6 +73,16 @@ def test_stm32f405_figure_in_numbers() -> None:
     assert e.energy_uj == pytest.approx(3.3 * 0.040 * 6_846_900 / 168e6 * 1e6)
     assert round(e.energy_uj) == 5380
     assert e.time_ms == pytest.approx(6_846_900 / 16e6 * 1e3)  # the firmware's 16 MHz HSI clock
+
+
+def test_cortex_m3_core_figure_in_numbers() -> None:
+    """1.25 DMIPS/MHz at 12.5 DMIPS/mW is 0.1 mW/MHz, i.e. 0.1 nJ a cycle: 10,110,080 cycles
+    (ds_cnn on the AN385) cost 1,011,008 nJ = 1,011.008 µJ, whatever the clock."""
+    b = get_board("mps2-an385")
+    e = estimate(b, 10_110_080)
+    assert e.energy_uj == pytest.approx(1011.008, rel=1e-12)
+    assert b.power.summary().startswith("100 µW/MHz (Cortex-M3 core only")
+    assert e.time_ms == pytest.approx(10_110_080 / 25e6 * 1e3)
 
 
 def test_nothing_to_estimate_without_a_count_or_a_clock() -> None:
@@ -70,19 +97,29 @@ def test_nothing_to_estimate_without_a_count_or_a_clock() -> None:
 def test_cli_boards_shows_power_and_sources() -> None:
     out = CliRunner().invoke(main, ["boards"]).output
     assert "RUN POWER" in out
+    rows = {line.split()[0]: line for line in out.splitlines()[1 : len(BOARDS) + 1]}
     for b in WITH_FIGURE:
-        assert b.power.summary() in out and b.power.table in out
+        assert b.power.summary() in rows[b.name] and b.power.table in out
+        assert f"  {b.name}: {b.power.summary()}" in out
     for b in WITHOUT_FIGURE:
         assert f"{b.name}: energy unavailable: {b.power_missing}" in out
+        assert ("n/a (wall-clock)" if b.is_host else "unavailable") in rows[b.name]
     data = {d["name"]: d for d in json.loads(CliRunner().invoke(main, ["boards", "--json"]).output)}
     for b in BOARDS.values():
-        if b.power:
-            assert data[b.name]["power"]["current_ma"] == b.power.current_ma
+        p = data[b.name]["power"]
+        if isinstance(b.power, PowerFigure):
+            assert p["kind"] == "chip supply current" and p["current_ma"] == b.power.current_ma
+        elif isinstance(b.power, CorePowerFigure):
+            assert p["kind"] == "core dynamic power per MHz"
+            assert (p["dmips_per_mw"], p["dmips_per_mhz"]) == (
+                b.power.dmips_per_mw,
+                b.power.dmips_per_mhz,
+            )
         else:
-            assert data[b.name]["power"] is None and data[b.name]["power_missing"]
+            assert p is None and data[b.name]["power_missing"]
 
 
-@pytest.mark.parametrize("name", ["netduinoplus2", "microbit"])
+@pytest.mark.parametrize("name", ["netduinoplus2", "mps2-an385", "microbit"])
 def test_validate_summary_labels_the_estimate(name: str) -> None:
     b = get_board(name)
     e = estimate(b, 1_000_000)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from tinypipe.errors import TinypipeError
 
-from .energy import PowerFigure
+from .energy import CorePowerFigure, PowerFigure
 
 KiB = 1024
 MiB = 1024 * 1024
@@ -58,7 +58,9 @@ class Board:
     upload_protocols: tuple[str, ...] = ()  # first one is the default (`pio run -t upload`)
     hardware_protocol: str | None = None  # used for a real board (`tinypipe flash --port`)
     notes: tuple[str, ...] = field(default_factory=tuple)
-    power: PowerFigure | None = None  # datasheet run current for energy estimates
+    # the published figure energy estimates rest on: a chip's datasheet run current, or (FPGA
+    # images, which have no chip) the core vendor's dynamic power per MHz of the same core
+    power: PowerFigure | CorePowerFigure | None = None
     power_missing: str = ""  # why there is no power figure (then energy is unavailable)
 
     @property
@@ -118,15 +120,25 @@ class Board:
             "upload_protocols": list(self.upload_protocols),
             "hardware_protocol": self.hardware_protocol,
             "notes": list(self.notes),
-            "power": None if self.power is None else asdict(self.power),
+            "power": None
+            if self.power is None
+            else {"kind": self.power.kind, "summary": self.power.summary(), **asdict(self.power)},
             "power_missing": self.power_missing or None,
         }
 
 
-_FPGA_POWER = (
-    "an FPGA prototyping image of the core: no chip datasheet gives its run-mode current, and the "
-    "FPGA board's own power says nothing about a Cortex-M part"
-)
+def _core_name(cpu: str) -> str:
+    """'cortex-m55' -> 'Cortex-M55'."""
+    return "Cortex-" + cpu.split("-")[1].upper()
+
+
+def _fpga_power_missing(core: str) -> str:
+    return (
+        f"an FPGA prototyping image of the {core} (no chip, so no datasheet run current), and no "
+        f"Arm-published power figure for the {core} core (power per MHz, or DMIPS/mW with "
+        "DMIPS/MHz, at a named process) was found in the sources searched"
+    )
+
 
 # STM32F405: ST's datasheet Table 20 (typical Run-mode current, peripherals off) as quoted in a
 # public board-design note; the 3.3 V supply is the Netduino's rail and inside Table 14's range.
@@ -141,12 +153,32 @@ _STM32F405_RUN = PowerFigure(
     table="Table 20, Typical and maximum current consumption in Run mode, code with data "
     "processing running from flash memory (ART accelerator enabled) or RAM",
     found="the lendzeg/stm32f405-devboard repository, docs/power_consumption.md (Table 20 and "
-    "Figure 24: about 40 mA at 168 MHz, peripherals disabled); Table 14 on a DocID022152 Rev 4 "
-    "datasheet copy",
+    "Figure 24: about 40 mA at 168 MHz, peripherals disabled), as the datasheet pages holding "
+    "Table 20 are not among the stored copies (pages 76-77 of Rev 4 and 78 of Rev 8 are); "
+    "Table 14 on a DocID022152 Rev 4 datasheet copy, page 77/185",
+)
+
+# Cortex-M3 (the AN385 FPGA image has no chip): Arm's own efficiency figure for the core in
+# silicon. Core-only dynamic power on a 90 nm process, so it says nothing about the FPGA board.
+_CORTEX_M3_CORE = CorePowerFigure(
+    core="Cortex-M3",
+    dmips_per_mw=12.5,
+    dmips_per_mhz=1.25,
+    process="90 nm G",
+    conditions="dynamic power of the processor core alone in silicon, as Arm states it; no "
+    "memories, buses, peripherals or leakage, and a different technology from the FPGA image",
+    document="Arm, Cortex-M3 processor product page (arm.com/products/processors/cortex-m/"
+    "cortex-m3.php, undated) for 12.5 DMIPS/mW based on 90nmG; Arm white paper 'An "
+    "Introduction to the ARM Cortex-M3', Shyam Sadasivan, October 2006, for 1.25 DMIPS/MHz",
+    table="'Performance and Energy Efficiency' paragraph of the product page; section 1.1 "
+    "'Higher performance through better efficiency' of the white paper",
+    found="stored copies of the product page (www.arm.com) and of the white paper (docslib.org)",
 )
 
 
-def _mps2(name: str, cpu: str, fpu: str | None, title: str) -> Board:
+def _mps2(
+    name: str, cpu: str, fpu: str | None, title: str, power: CorePowerFigure | None = None
+) -> Board:
     return Board(
         name=name,
         title=title,
@@ -170,7 +202,8 @@ def _mps2(name: str, cpu: str, fpu: str | None, title: str) -> Board:
         qemu_systick_hz=25_000_000,
         upload_protocols=("qemu",),
         notes=("FPGA prototyping board; tinypipe runs it under QEMU.",),
-        power_missing=_FPGA_POWER,
+        power=power,
+        power_missing="" if power else _fpga_power_missing(_core_name(cpu)),
     )
 
 
@@ -195,7 +228,7 @@ BOARDS: dict[str, Board] = {
             notes=("Counts are wall-clock nanoseconds, not instructions.",),
             power_missing="the host computer: counts are wall-clock time, not cycles",
         ),
-        _mps2("mps2-an385", "cortex-m3", None, "Arm MPS2+ AN385 (Cortex-M3)"),
+        _mps2("mps2-an385", "cortex-m3", None, "Arm MPS2+ AN385 (Cortex-M3)", _CORTEX_M3_CORE),
         _mps2("mps2-an386", "cortex-m4", "fpv4-sp-d16", "Arm MPS2+ AN386 (Cortex-M4F)"),
         _mps2("mps2-an500", "cortex-m7", "fpv5-d16", "Arm MPS2+ AN500 (Cortex-M7)"),
         Board(
@@ -263,7 +296,7 @@ BOARDS: dict[str, Board] = {
                 "Code runs from the 512 KB ITCM and data from the 512 KB DTCM (the image's larger "
                 "SRAM and DDR are left alone).",
             ),
-            power_missing=_FPGA_POWER,
+            power_missing=_fpga_power_missing(_core_name("cortex-m55")),
         ),
         Board(
             name="microbit",
@@ -290,9 +323,10 @@ BOARDS: dict[str, Board] = {
                 "are only meaningful under QEMU.",
             ),
             power_missing=(
-                "the nRF51822 Product Specification's CPU run current at 16 MHz was not found in "
-                "the sources available (only a community bench measurement was, which is no "
-                "datasheet figure)"
+                "the nRF51822 Product Specification's CPU run current (code running from flash "
+                "at 16 MHz) is not in the stored sources searched: Nordic's nRF51 current "
+                "consumption guide points to PS v3.1 tables 32, 36 and 37 for System ON/OFF and "
+                "radio currents only, and a community bench measurement is no datasheet figure"
             ),
         ),
     )
@@ -351,14 +385,20 @@ def format_boards(boards: list[Board] | None = None) -> str:
                 _size(b.flash_size),
                 ram,
                 _clock(b),
-                b.power.summary() if b.power else "unavailable",
+                b.power.summary()
+                if b.power
+                else ("n/a (wall-clock)" if b.is_host else "unavailable"),
                 runs,
                 ", ".join(b.upload_protocols),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines += ["", "Run power (typical supply current, clock, supply voltage) for energy estimates:"]
+    lines += [
+        "",
+        "Energy figures (a chip's typical run current at a clock and supply voltage, or for an FPGA "
+        "image the core's dynamic power per MHz in silicon):",
+    ]
     for b in boards:
         if b.power:
             lines.append(f"  {b.name}: {b.power.citation()}.")

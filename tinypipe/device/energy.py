@@ -3,9 +3,18 @@
 Nothing here is measured on silicon. QEMU counts instructions, not cycles, and tinypipe has no
 per-core cycle model, so an instruction is taken as one cycle: on the in-order Cortex-M cores most
 ALU instructions take one cycle, while loads, multiplies, divisions and taken branches take more,
-so the times are lower bounds of the order of the truth rather than predictions. Energy is the
-datasheet's typical run-mode supply power at its stated clock times the time those cycles take at
-that clock; boards whose datasheet figure could not be found have no energy estimate, and say so.
+so the times are lower bounds of the order of the truth rather than predictions.
+
+Energy comes from one of two kinds of published figure, each cited in the board registry:
+
+- `PowerFigure`: a chip's typical run-mode supply current at a stated clock and voltage, from its
+  datasheet; energy is that supply power times the time the cycles take at that clock.
+- `CorePowerFigure`: for FPGA prototyping boards, which have no chip, the core vendor's published
+  dynamic-power efficiency of the same core in silicon at a named process. That is core-only
+  power (no memories, buses, peripherals or leakage) on a different technology, never the
+  board's draw; energy is power per MHz times cycles (1 mW/MHz = 1 nJ per cycle).
+
+Boards with neither figure have no energy estimate, and say why.
 
     >>> from tinypipe.device.boards import get_board
     >>> e = estimate(get_board("mps2-an386"), 25_000)
@@ -49,7 +58,53 @@ class PowerFigure:
         return f"{self.document.split(' (')[0]}, {self.table.split(',')[0]}"
 
     def citation(self) -> str:
-        return f"{self.document}, {self.table} ({self.conditions}); read in {self.found}"
+        return (
+            f"{self.summary()}: {self.document}, {self.table} ({self.conditions}); "
+            f"read in {self.found}"
+        )
+
+    basis = "typical run current"
+    kind = "chip supply current"
+
+
+@dataclass(frozen=True)
+class CorePowerFigure:
+    """A core's dynamic power per MHz in silicon, from the core vendor's published efficiency
+    (Dhrystone MIPS per mW at a named process, and the core's Dhrystone MIPS per MHz)."""
+
+    core: str  # e.g. "Cortex-M3"
+    dmips_per_mw: float  # published power efficiency at `process`
+    dmips_per_mhz: float  # published Dhrystone performance per MHz of the same core
+    process: str  # the silicon process the efficiency was stated for
+    conditions: str  # what the figure covers (core only, dynamic power)
+    document: str  # where each number is published, with its date
+    table: str  # section of those documents
+    found: str  # where the figures were read
+
+    @property
+    def mw_per_mhz(self) -> float:
+        """(DMIPS/MHz) / (DMIPS/mW) = mW per MHz, which is also nJ per cycle."""
+        return self.dmips_per_mhz / self.dmips_per_mw
+
+    def energy_uj(self, cycles: int) -> float:
+        """Energy of `cycles` core cycles: mW/MHz is nJ per cycle, whatever the clock; in µJ."""
+        return self.mw_per_mhz * cycles * 1e-3
+
+    def summary(self) -> str:
+        return f"{self.mw_per_mhz * 1e3:g} µW/MHz ({self.core} core only, {self.process})"
+
+    @property
+    def reference(self) -> str:
+        return f"{self.document.split(' (')[0]}, {self.table.split(';')[0]}"
+
+    def citation(self) -> str:
+        return (
+            f"{self.summary()} = {self.dmips_per_mhz:g} DMIPS/MHz / {self.dmips_per_mw:g} "
+            f"DMIPS/mW ({self.conditions}): {self.document}; in {self.table}; read in {self.found}"
+        )
+
+    basis = "dynamic power of the same core in silicon, not the board's draw"
+    kind = "core dynamic power per MHz"
 
 
 @dataclass(frozen=True)
@@ -86,7 +141,7 @@ def energy_basis(board) -> str:
     p = board.power
     if p is None:
         return board.power_missing or "no datasheet power figure in the board registry"
-    return f"{p.summary()} typical run current, {p.reference} (full source: `tinypipe boards`)"
+    return f"{p.summary()}, {p.basis}; {p.reference} (full source: `tinypipe boards`)"
 
 
 def estimate(board, instructions: int | float | None) -> Estimate | None:
