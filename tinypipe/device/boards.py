@@ -158,6 +158,24 @@ _STM32F405_RUN = PowerFigure(
     "Table 14 on a DocID022152 Rev 4 datasheet copy, page 77/185",
 )
 
+# nRF51822 (micro:bit v1): the Product Specification's CPU run current as quoted by a micro:bit
+# runtime developer; the 3.3 V is the board's regulated rail when powered from USB.
+_NRF51822_RUN = PowerFigure(
+    current_ma=4.4,
+    at_hz=16_000_000,
+    supply_v=3.3,
+    conditions="CPU running, as quoted with no further conditions (the nRF51822's CPU runs at its "
+    "one 16 MHz clock); supply 3.3 V from the micro:bit's regulator when powered from USB, inside "
+    "the 1.8-3.6 V range the nRF51 datasheet states (tech.microbit.org, Power Supply)",
+    document="nRF51822 Product Specification, Nordic Semiconductor (version not stated by the "
+    "quoting source)",
+    table="CPU run current (the table is not named by the quoting source)",
+    found="lancaster-university/microbit-dal issue #97 (2016-02-17): 'CPU datasheet specified "
+    "4.4mA', next to the author's own 4.9 mA board measurement (screen off, CPU busy), which is "
+    "not used; the Product Specification itself is not among the stored copies; the 3.3 V rail "
+    "and the 1.8-3.6 V range from the stored tech.microbit.org hardware/powersupply page",
+)
+
 # Cortex-M3 (the AN385 FPGA image has no chip): Arm's own efficiency figure for the core in
 # silicon. Core-only dynamic power on a 90 nm process, so it says nothing about the FPGA board.
 _CORTEX_M3_CORE = CorePowerFigure(
@@ -322,12 +340,7 @@ BOARDS: dict[str, Board] = {
                 "The nRF51's Cortex-M0 has no SysTick in silicon; QEMU models one, so counts "
                 "are only meaningful under QEMU.",
             ),
-            power_missing=(
-                "the nRF51822 Product Specification's CPU run current (code running from flash "
-                "at 16 MHz) is not in the stored sources searched: Nordic's nRF51 current "
-                "consumption guide points to PS v3.1 tables 32, 36 and 37 for System ON/OFF and "
-                "radio currents only, and a community bench measurement is no datasheet figure"
-            ),
+            power=_NRF51822_RUN,
         ),
     )
 }
@@ -396,7 +409,7 @@ def format_boards(boards: list[Board] | None = None) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines += [
         "",
-        "Energy figures (a chip's typical run current at a clock and supply voltage, or for an FPGA "
+        "Energy figures (a chip's datasheet run current at a clock and supply voltage, or for an FPGA "
         "image the core's dynamic power per MHz in silicon):",
     ]
     for b in boards:

@@ -95,7 +95,9 @@ class MemoryUsage:
                 continue
             stack = sum(s.size for s in r.sections if s.name == ".stack")
             note = f"; incl. {stack:,} B stack" if stack else ""
-            parts.append(f"{r.region.name} {r.used:,} / {r.region.size:,} B ({r.percent:.1f}%{note})")
+            parts.append(
+                f"{r.region.name} {r.used:,} / {r.region.size:,} B ({r.percent:.1f}%{note})"
+            )
         return ", ".join(parts)
 
 

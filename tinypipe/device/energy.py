@@ -7,7 +7,7 @@ so the times are lower bounds of the order of the truth rather than predictions.
 
 Energy comes from one of two kinds of published figure, each cited in the board registry:
 
-- `PowerFigure`: a chip's typical run-mode supply current at a stated clock and voltage, from its
+- `PowerFigure`: a chip's run-mode supply current at a stated clock and voltage, from its
   datasheet; energy is that supply power times the time the cycles take at that clock.
 - `CorePowerFigure`: for FPGA prototyping boards, which have no chip, the core vendor's published
   dynamic-power efficiency of the same core in silicon at a named process. That is core-only
@@ -31,9 +31,9 @@ CYCLES_BASIS = "instructions counted by QEMU -icount, taken as one cycle each (n
 
 @dataclass(frozen=True)
 class PowerFigure:
-    """A typical run-mode supply current at a stated clock and supply voltage, from a datasheet."""
+    """A chip's run-mode supply current at a stated clock and supply voltage, from its datasheet."""
 
-    current_ma: float  # typical supply current in Run mode
+    current_ma: float  # supply current in Run mode (typical where the datasheet says so)
     at_hz: int  # the core clock that current was characterised at
     supply_v: float  # the supply voltage the energy is computed with
     conditions: str  # what the datasheet's figure assumes (peripherals, memory, temperature)
@@ -63,7 +63,7 @@ class PowerFigure:
             f"read in {self.found}"
         )
 
-    basis = "typical run current"
+    basis = "datasheet run current"
     kind = "chip supply current"
 
 
