@@ -86,6 +86,7 @@ S16_LOWERINGS: dict[str, str] = {
     "DEPTHWISE_CONV_2D": "conv_s16:lower_depthwise",
     "FULLY_CONNECTED": "fully_connected_s16:lower",
     "ADD": "add_s16:lower",
+    "MUL": "mul_s16:lower",
     "SUB": "add_s16:lower",
     "AVERAGE_POOL_2D": "pooling_s16:lower",
     "MAX_POOL_2D": "pooling_s16:lower",

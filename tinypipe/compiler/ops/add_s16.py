@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tinypipe.compiler.graph import Graph, Operator
 
-from .base import Lowered, T, c_array, io, unsupported
-from .broadcast import broadcast_layout
+from .base import Lowered, T, unsupported
+from .broadcast import broadcast_fields, broadcast_operands
 from .quantmath import quantize_multiplier
 from .s16 import fused_range_s16, require_s16
 
@@ -14,12 +14,8 @@ LEFT_SHIFT = 15  # TFLM's headroom shift for int16 ADD/SUB
 
 
 def lower(op: Operator, g: Graph) -> Lowered:
-    ins, outs = io(g, op)
-    if len(ins) != 2 or len(outs) != 1 or ins[0] is None or ins[1] is None:
-        raise unsupported(op, "expected two inputs and one output")
-    in1, in2, out = ins[0], ins[1], outs[0]
-    require_s16(op, in1, in2, out)
-    dims, stride1, stride2 = broadcast_layout(op, in1.shape, in2.shape, out.shape)
+    x = broadcast_operands(op, g, require_s16)
+    in1, in2, out = x.in1, x.in2, x.out
     # Float scales widened to double, the larger one doubled: for int16 SUB as well, which
     # the tflite-micro interpreter computes in double (a float32 input multiplier is off by
     # one step on some inputs; test_op_s16 holds such a case).
@@ -43,9 +39,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
         source="tp_add_s16",
         params_type="tp_add_s16_params",
         params={
-            "broadcast.dims": c_array(dims),
-            "broadcast.in1_stride": c_array(stride1),
-            "broadcast.in2_stride": c_array(stride2),
+            **broadcast_fields(x),
             "subtract": int(op.opcode == "SUB"),
             "left_shift": LEFT_SHIFT,
             "input1_multiplier": m1,

@@ -4,6 +4,7 @@ and the kernel call built around each op's own requantization parameters."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tinypipe.compiler.graph import Graph, Operator, Tensor
@@ -64,7 +65,7 @@ def broadcast_layout(
 
 @dataclass(frozen=True)
 class BroadcastOperands:
-    """The two int8 inputs and the output of ADD or MUL, with their broadcast layout."""
+    """The two inputs and the output of ADD, SUB or MUL, with their broadcast layout."""
 
     in1: Tensor
     in2: Tensor
@@ -74,12 +75,15 @@ class BroadcastOperands:
     in2_stride: list[int]
 
 
-def broadcast_operands(op: Operator, g: Graph) -> BroadcastOperands:
+def broadcast_operands(
+    op: Operator, g: Graph, require: Callable[..., None] = require_int8
+) -> BroadcastOperands:
+    """The operands, checked by `require(op, *tensors)` (int8 here; require_s16 for 16x8)."""
     ins, outs = io(g, op)
     if len(ins) != 2 or len(outs) != 1 or ins[0] is None or ins[1] is None:
         raise unsupported(op, "expected two inputs and one output")
     in1, in2, out = ins[0], ins[1], outs[0]
-    require_int8(op, in1, in2, out)
+    require(op, in1, in2, out)
     for t in (in1, in2, out):
         if t.quant.scale.size != 1:
             raise unsupported(op, f"tensor '{t.name}' is quantized per channel, not per tensor")
