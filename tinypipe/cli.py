@@ -29,6 +29,18 @@ def _friendly(fn):
     return wrapper
 
 
+def _max_recompute_option(prefix: str = ""):
+    """--max-recompute, in percent (the API takes a fraction); `prefix` leads the help text."""
+    return click.option(
+        "--max-recompute",
+        type=click.FloatRange(0, 100),
+        default=10.0,  # compiler.patches.DEFAULT_MAX_RECOMPUTE, in percent
+        show_default=True,
+        help=f"{prefix}Run the first layers patch by patch when that needs less RAM, adding at most "
+        "this percent of the model's MACs (the patches' halo computed again); 0: never.",
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tinypipe")
 def main() -> None:
@@ -309,13 +321,14 @@ def inspect(model: Path, as_json: bool) -> None:
     type=click.IntRange(0),
     help="tflm: extra arena bytes on top of the exact size.",
 )
+@_max_recompute_option("c: ")
 @click.option("--library-version", default="1.0.0", show_default=True, help="c: version in the library manifests.")
 @click.option("--library-url", default=None, help="c: your project's page, for library.properties (default: tinypipe's).")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
 @_friendly
 def export(
-    model: Path, fmt: str, out: Path, name: str, arena_margin: int, library_version: str,
-    library_url: str | None, force: bool,
+    model: Path, fmt: str, out: Path, name: str, arena_margin: int, max_recompute: float,
+    library_version: str, library_url: str | None, force: bool,
 ) -> None:  # fmt: skip
     """Turn a full-int8 .tflite model into C sources.
 
@@ -341,11 +354,14 @@ def export(
         from .compiler.codegen import export_c
 
         library = {"version": library_version, **({"url": library_url} if library_url else {})}
-        res = export_c(model, out, name=name, force=force, **library)
+        res = export_c(
+            model, out, name=name, force=force, max_recompute=max_recompute / 100, **library
+        )
         click.echo(f"Wrote {len(res.files)} files to {out}")
         click.echo(
             f"Arena (peak RAM of the plan): {res.arena_size} bytes; weights: {res.weight_bytes} bytes"
         )
+        click.echo(res.model.patches_summary)
 
 
 # ---------------------------------------------------------------- run
@@ -473,10 +489,12 @@ def boards(as_json: bool) -> None:
     show_default=True,
     help="What the firmware speaks: the tinypipe link (validate) or the MLPerf Tiny / EEMBC protocol.",
 )
+@_max_recompute_option()
 @_friendly
 def firmware(
-    model: Path, board_names: tuple[str, ...], out: Path, name: str, force: bool, protocol: str
-) -> None:
+    model: Path, board_names: tuple[str, ...], out: Path, name: str, force: bool, protocol: str,
+    max_recompute: float,
+) -> None:  # fmt: skip
     """Write a PlatformIO project (one env per board) that builds offline.
 
     MODEL is a .tflite file, or a folder written by `tinypipe export --format c`. The model must
@@ -490,8 +508,13 @@ def firmware(
     """
     from .device.firmware import create_project
 
-    project = create_project(model, list(board_names), out, name=name, force=force, protocol=protocol)
+    project = create_project(
+        model, list(board_names), out, name=name, force=force, protocol=protocol,
+        max_recompute=max_recompute / 100,
+    )  # fmt: skip
     click.echo(f"Wrote PlatformIO project {out} (envs: {', '.join(project.envs)})")
+    if project.patches_summary:
+        click.echo(project.patches_summary)
     for report in project.fit:
         for line in report.describe("\n").splitlines():
             click.echo(f"  estimate: {line}")

@@ -2,57 +2,12 @@
 
 #include <string.h>
 
-#include "tp_conv.h"
-#include "tp_depthwise_conv.h"
-
-/* The whole layer's parameters cut to one output row read from `rows` input rows. */
-static tp_conv_params conv_one_row(const void *params, int32_t rows, int32_t pad_top)
+/* One output row of `l` from `rows` input rows at `in`, pad_top padding rows above them. */
+static void layer_row(const tp_fused_layer *l, const int8_t *in, int32_t rows, int32_t pad_top,
+                      int8_t *out, void *scratch)
 {
-    tp_conv_params q = *(const tp_conv_params *)params;
-    q.batches = 1;
-    q.input_h = rows;
-    q.pad_h = pad_top;
-    q.output_h = 1;
-    return q;
-}
-
-static tp_depthwise_conv_params depthwise_one_row(const void *params, int32_t rows,
-                                                  int32_t pad_top)
-{
-    tp_depthwise_conv_params q = *(const tp_depthwise_conv_params *)params;
-    q.batches = 1;
-    q.input_h = rows;
-    q.pad_h = pad_top;
-    q.output_h = 1;
-    return q;
-}
-
-void tp_fused_conv_row(const void *params, const void *filter, const int8_t *window,
-                       int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch)
-{
-    const tp_conv_params q = conv_one_row(params, rows, pad_top);
-    tp_conv_s8(&q, window, (const int8_t *)filter, out_row, scratch);
-}
-
-void tp_fused_conv_w16_row(const void *params, const void *filter, const int8_t *window,
-                           int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch)
-{
-    const tp_conv_params q = conv_one_row(params, rows, pad_top);
-    tp_conv_w16_s8(&q, window, (const int16_t *)filter, out_row, scratch);
-}
-
-void tp_fused_depthwise_row(const void *params, const void *filter, const int8_t *window,
-                            int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch)
-{
-    const tp_depthwise_conv_params q = depthwise_one_row(params, rows, pad_top);
-    tp_depthwise_conv_s8(&q, window, (const int8_t *)filter, out_row, scratch);
-}
-
-void tp_fused_depthwise_w16_row(const void *params, const void *filter, const int8_t *window,
-                                int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch)
-{
-    const tp_depthwise_conv_params q = depthwise_one_row(params, rows, pad_top);
-    tp_depthwise_conv_w16_s8(&q, window, (const int16_t *)filter, out_row, scratch);
+    const tp_window w = {rows, l->input_w, pad_top, l->pad_w, 1, l->output_w};
+    l->window(l->params, l->filter, in, &w, out, scratch);
 }
 
 static int32_t round4(int32_t n)
@@ -91,8 +46,8 @@ void tp_fused_rows_s8(const tp_fused_rows_params *p, int8_t *data, void *scratch
             if (r < keep_lo || r >= keep_hi) {
                 int32_t xlo, xhi;
                 const int32_t pad1 = rows_read(l1, r, &xlo, &xhi);
-                l1->row(l1->params, l1->filter, data + xlo * l1->input_row_bytes, xhi - xlo, pad1,
-                        window + (r - lo) * mid_row, s1);
+                layer_row(l1, data + xlo * l1->input_row_bytes, xhi - xlo, pad1,
+                          window + (r - lo) * mid_row, s1);
             }
         }
         wlo = lo;
@@ -100,11 +55,11 @@ void tp_fused_rows_s8(const tp_fused_rows_params *p, int8_t *data, void *scratch
         {
             int8_t *out = data + y * l2->output_row_bytes;
             if (p->residual == 0) {
-                l2->row(l2->params, l2->filter, window, hi - lo, pad2, out, s2);
+                layer_row(l2, window, hi - lo, pad2, out, s2);
             } else {
                 /* out row y is input row y (same shape), read by the ADD before it is written */
                 const int8_t *a, *b;
-                l2->row(l2->params, l2->filter, window, hi - lo, pad2, z, s2);
+                layer_row(l2, window, hi - lo, pad2, z, s2);
                 a = p->input_first ? out : z;
                 b = p->input_first ? z : out;
                 if (p->residual == 2) {

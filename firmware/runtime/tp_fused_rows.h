@@ -8,7 +8,7 @@
  * the second layer gives row y, and the output row (through the ADD if any) is written over the
  * input's bytes. The host (tinypipe/compiler/fusion.py) replays this order and fuses only when no
  * input byte is overwritten before its last read, so every value is the one the layers apart
- * give: the same kernels run on one output row each (as in tp_row_window.h), only where and when
+ * give: the same kernels run on one output row each (tp_layer_window.h), only where and when
  * change. The pair then needs max(input, output) bytes plus a few rows instead of two or three
  * full maps.
  */
@@ -17,18 +17,15 @@
 
 #include "tp_add.h"
 #include "tp_common.h"
-
-/* One output row of a layer from `rows` input rows at `window`, with `pad_top` padding rows
- * above them in the receptive field. `params` are the layer's own (whole-layer) parameters. */
-typedef void (*tp_fused_row_fn)(const void *params, const void *filter, const int8_t *window,
-                                int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch);
+#include "tp_layer_window.h"
 
 typedef struct {
-    tp_fused_row_fn row;
+    tp_window_fn window;              /* the layer's kernel on a window (one output row here) */
     const void *params;
     const void *filter;               /* int8_t or int16_t, as the layer's kernel takes */
     int32_t input_h, input_row_bytes; /* input rows and their size (w * c bytes) */
     int32_t output_h, output_row_bytes;
+    int32_t input_w, output_w, pad_w; /* pixels per row, left padding */
     int32_t stride_h, pad_h, extent_h; /* extent_h = (filter_h - 1) * dilation_h + 1 */
     int32_t scratch_bytes;            /* the kernel's scratch (0: it takes NULL) */
 } tp_fused_layer;
@@ -46,15 +43,5 @@ typedef struct {
  * scratch, the second's (each rounded up to 4 bytes), window_rows rows of mid, then (with an ADD)
  * one row of z. */
 void tp_fused_rows_s8(const tp_fused_rows_params *p, int8_t *data, void *scratch);
-
-/* The row functions, one per kernel: each runs the layer's kernel on a one-row output. */
-void tp_fused_conv_row(const void *params, const void *filter, const int8_t *window,
-                       int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch);
-void tp_fused_conv_w16_row(const void *params, const void *filter, const int8_t *window,
-                           int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch);
-void tp_fused_depthwise_row(const void *params, const void *filter, const int8_t *window,
-                            int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch);
-void tp_fused_depthwise_w16_row(const void *params, const void *filter, const int8_t *window,
-                                int32_t rows, int32_t pad_top, int8_t *out_row, void *scratch);
 
 #endif

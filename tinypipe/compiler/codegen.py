@@ -25,6 +25,7 @@ from .graph import Graph, Operator, Tensor, read_tflite
 from .inplace import choose_inplace
 from .iolayout import Packing
 from .ops.base import C, Lowered, P, Raw, T
+from .patches import DEFAULT_MAX_RECOMPUTE, Patching, choose_patches
 from .planner import MemoryPlan, plan_memory
 from .shapes import check_static_shapes
 
@@ -49,6 +50,20 @@ class CModel:
     files: dict[str, str]  # file name -> content
     weight_bytes: int
     sources: list[str] = field(default_factory=list)  # runtime stems used
+    patches: Patching | None = None  # the layers run patch by patch, if any
+    max_recompute: float = 0.0  # the bound the patches were chosen under
+
+    @property
+    def patches_summary(self) -> str:
+        """One line for the compile summary: the split, the grid, RAM before/after, recompute."""
+        if self.patches is not None:
+            return self.patches.summary()
+        if self.max_recompute <= 0:
+            return "Patches: off (max recompute 0 %)"
+        return (
+            "Patches: none (no chain of convolutions from the input needs less RAM patch by "
+            f"patch within {100 * self.max_recompute:g} % extra MACs)"
+        )
 
     @property
     def arena_size(self) -> int:
@@ -178,15 +193,30 @@ class _Emitter:
 
 
 def generate_c(
-    graph: Graph, name: str = "model", inplace: bool = True, fuse: bool = True
+    graph: Graph,
+    name: str = "model",
+    inplace: bool = True,
+    fuse: bool = True,
+    max_recompute: float = DEFAULT_MAX_RECOMPUTE,
 ) -> CModel:
     """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
 
     `inplace=False` keeps every layer's output apart from its input and the model's input in the
     caller's buffer (the plan before inplace.py); `fuse=False` (with `inplace`) runs layer
-    pairs and residual blocks layer by layer instead of fused (fusion.py)."""
+    pairs and residual blocks layer by layer instead of fused (fusion.py). With `inplace`, the
+    first layers run patch by patch (patches.py) when that needs fewer bytes at a cost of at most
+    `max_recompute` extra MACs (a fraction of the model's; 0 never patches)."""
     check_c_name(name)
-    lowered, plan = _plan(graph, lower_all(graph), inplace, fuse)
+    if not 0 <= max_recompute <= 1:
+        raise ValueError(f"max_recompute must lie in [0, 1], not {max_recompute}")
+    patching = None
+    lowered = lower_all(graph)
+    if inplace:
+        lowered, plan, patching = choose_patches(
+            graph, lowered, max_recompute, lambda low: _plan(graph, low, True, fuse)
+        )
+    else:
+        lowered, plan = _plan(graph, lowered, False, fuse)
     em = _Emitter(name, graph, plan)
     regions = arena_regions(graph, lowered, plan)
 
@@ -201,7 +231,8 @@ def generate_c(
             )
         if not low.emits_code:
             if low.fused_into is not None:
-                note = f"computed row by row inside #{low.fused_into}"
+                how = "patch" if lowered[low.fused_into].func == "tp_patches_s8" else "row"
+                note = f"computed {how} by {how} inside #{low.fused_into}"
             elif low.alias:
                 note = "shares its input's memory"
             else:
@@ -302,7 +333,7 @@ def generate_c(
             f = runtime / f"{stem}{ext}"
             if f.exists():
                 files[f.name] = f.read_text()
-    return CModel(name, graph, lowered, plan, files, weight_bytes, sources)
+    return CModel(name, graph, lowered, plan, files, weight_bytes, sources, patching, max_recompute)
 
 
 def _consts(name: str, op: Operator, low: Lowered) -> list[dict]:
@@ -389,15 +420,21 @@ def _io_info(t: Tensor, kind: str, k: int, count: int) -> dict:
 
 
 def export_c(
-    model: str | Path, out_dir: str | Path, name: str = "model", force: bool = False, **library
+    model: str | Path,
+    out_dir: str | Path,
+    name: str = "model",
+    force: bool = False,
+    max_recompute: float = DEFAULT_MAX_RECOMPUTE,
+    **library,
 ) -> ExportResult:
     """`tinypipe export --format c`: write the compiled model and its runtime into `out_dir`,
     with the manifests that make the folder a PlatformIO, CMake and Arduino library
-    (`library` goes to `library.library_files`: version, url, author)."""
+    (`library` goes to `library.library_files`: version, url, author). `max_recompute` as
+    generate_c takes it."""
     from .library import library_files
 
     out_dir = Path(out_dir)
     check_outdir(out_dir, force)
-    cmodel = generate_c(read_tflite(model), name)
+    cmodel = generate_c(read_tflite(model), name, max_recompute=max_recompute)
     files = write_files(out_dir, {**cmodel.files, **library_files(cmodel, **library)}, force=force)
     return ExportResult(files, cmodel.arena_size, cmodel.weight_bytes, cmodel)

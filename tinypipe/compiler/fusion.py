@@ -25,12 +25,12 @@ from .graph import Graph
 from .ops.base import C, Lowered, P, Raw, T, c_array
 from .planner import alias_roots, lifetimes
 
-# layer kernel -> its row function in tp_fused_rows.c
+# layer kernel -> the function running it on a window of its input (tp_layer_window.h)
 ROW_FUNCS = {
-    "tp_conv_s8": "tp_fused_conv_row",
-    "tp_conv_w16_s8": "tp_fused_conv_w16_row",
-    "tp_depthwise_conv_s8": "tp_fused_depthwise_row",
-    "tp_depthwise_conv_w16_s8": "tp_fused_depthwise_w16_row",
+    "tp_conv_s8": "tp_conv_window",
+    "tp_conv_w16_s8": "tp_conv_w16_window",
+    "tp_depthwise_conv_s8": "tp_depthwise_window",
+    "tp_depthwise_conv_w16_s8": "tp_depthwise_w16_window",
 }
 ADD_KERNELS = {"tp_add_s8": ("add", 1), "tp_add_lut_s8": ("add_lut", 2)}
 
@@ -47,6 +47,9 @@ def geometry(low: Lowered) -> dict[str, int]:
         "stride_h": p["stride_h"],
         "pad_h": p["pad_h"],
         "extent_h": (p["filter_h"] - 1) * p["dilation_h"] + 1,
+        "input_w": p["input_w"],
+        "output_w": p["output_w"],
+        "pad_w": p["pad_w"],
     }
 
 
@@ -80,7 +83,7 @@ def _layer(low: Lowered, k: int, prefix: str) -> dict[str, object]:
     and constants stay emitted under op k)."""
     filt = low.args[1]
     fields: dict[str, object] = {
-        f"{prefix}.row": Raw(ROW_FUNCS[low.func]),
+        f"{prefix}.window": Raw(ROW_FUNCS[low.func]),
         f"{prefix}.params": P(k),
         f"{prefix}.filter": C(filt.name, k) if isinstance(filt, C) else filt,
         f"{prefix}.scratch_bytes": low.scratch_bytes,
@@ -121,7 +124,7 @@ def _fused(
     return Lowered(
         func="tp_fused_rows_s8",
         source="tp_fused_rows",
-        requires=("tp_conv", "tp_depthwise_conv", "tp_add"),
+        requires=("tp_layer_window", "tp_conv", "tp_depthwise_conv", "tp_add"),
         params_type="tp_fused_rows_params",
         params=params,
         args=[T(out)],

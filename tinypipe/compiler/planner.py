@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from tinypipe.errors import UnsupportedModelError
 
 from .graph import Graph
-from .ops.base import Lowered
+from .ops.base import Lowered, T
 
 ALIGN = 4  # enough for int32/float tensors; int8 kernels need no more
 MAX_ARENA_BYTES = (1 << 31) - 1
@@ -107,8 +107,10 @@ def lifetimes(
     for k, (op, low) in enumerate(zip(graph.operators, lowered)):
         if low.stores_nothing:
             continue
-        # an in-place call reads the tensor it writes over (a fused one need not list it)
+        # an in-place call reads the tensor it writes over (a fused one need not list it); a
+        # patch-by-patch call reads its chain's input, an input of its first layer
         reads = [*op.inputs, *([] if low.inplace_of is None else [low.inplace_of])]
+        reads += [a.index for a in low.args if isinstance(a, T)]
         for t in reads:
             if t >= 0 and t not in unstored:
                 last[roots[t]] = k

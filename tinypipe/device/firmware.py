@@ -183,10 +183,13 @@ def _model_size_from_header(name: str, files: dict[str, str]) -> ModelSize:
     )
 
 
-def generate_model(model: str | Path, name: str) -> tuple[dict[str, str], ModelSize, bytes | None]:
+def generate_model(
+    model: str | Path, name: str, max_recompute: float | None = None
+) -> tuple[dict[str, str], ModelSize, bytes | None, str]:
     """The model's C files (name -> text) and sizes, from a .tflite (compiled by tinypipe's
-    codegen) or from a folder already holding an exported C model (`NAME.h` + sources);
-    and the .tflite bytes (None for a C folder)."""
+    codegen, `max_recompute` as generate_c takes it, its default if None) or from a folder
+    already holding an exported C model (`NAME.h` + sources); the .tflite bytes and the
+    compile summary's patch line (None and "" for a C folder)."""
     path = Path(model)
     if path.is_dir():
         header = path / f"{name}.h"
@@ -197,14 +200,16 @@ def generate_model(model: str | Path, name: str) -> tuple[dict[str, str], ModelS
                 "with the same --name.",
             )
         files = {f.name: f.read_text() for f in sorted(path.iterdir()) if f.suffix in (".c", ".h")}
-        return files, _model_size_from_header(name, files), None
+        return files, _model_size_from_header(name, files), None, ""
     if not path.is_file():
         raise TinypipeError(f"Model file '{path}' does not exist.")
     from tinypipe.compiler.codegen import generate_c
     from tinypipe.compiler.graph import read_tflite
 
-    cmodel = generate_c(read_tflite(path), name)
-    return dict(cmodel.files), model_size(cmodel), cmodel.graph.model_bytes
+    extra = {} if max_recompute is None else {"max_recompute": max_recompute}
+    cmodel = generate_c(read_tflite(path), name, **extra)
+    summary = cmodel.patches_summary
+    return dict(cmodel.files), model_size(cmodel), cmodel.graph.model_bytes, summary
 
 
 def model_size(cmodel) -> ModelSize:
@@ -234,6 +239,7 @@ class Project:
     size: ModelSize
     fit: list[FitReport]
     files: list[str] = field(default_factory=list)
+    patches_summary: str = ""  # the compile summary's patch line (a .tflite model)
 
     @property
     def envs(self) -> list[str]:
@@ -334,8 +340,12 @@ def create_project(
     name: str = "model",
     force: bool = False,
     protocol: str = "tinypipe",
+    max_recompute: float | None = None,
 ) -> Project:
     """Write a PlatformIO project for `model` with one env per board into `out_dir`.
+
+    `max_recompute`: the MACs patch-based execution may add, as a fraction of the model's
+    (codegen.generate_c; its default if None, 0 never patches).
 
     `protocol` is what the firmware speaks on its console: "tinypipe" (the CRC-checked link
     that `validate` uses) or "mlperf" (the MLPerf Tiny / EEMBC device-under-test protocol).
@@ -368,7 +378,7 @@ def create_project(
         raise TinypipeError(
             f"Unknown firmware protocol '{protocol}'.", f"Use one of: {', '.join(PROTOCOLS)}."
         )
-    model_files, size, tflite = generate_model(model, name)
+    model_files, size, tflite, patches_summary = generate_model(model, name, max_recompute)
     output_quant = _mlperf_output_quant(tflite) if protocol == "mlperf" else (1.0, 0)
     fit = check_fit(board_objs, size)
 
@@ -393,7 +403,7 @@ def create_project(
                     os.replace(staging / entry, out / entry)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Project(out, name, board_objs, size, fit, files)
+    return Project(out, name, board_objs, size, fit, files, patches_summary)
 
 
 PROTOCOLS = ("tinypipe", "mlperf")
