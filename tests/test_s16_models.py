@@ -2,8 +2,8 @@
 
 `tinypipe quantize --activations int16` on a trained digits CNN (accuracy reported like int8,
 checked again on TFLM), and a Keras model covering every 16x8 op the converter emits for
-CNNs (CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MAX/AVERAGE_POOL_2D, MEAN, RESHAPE,
-FULLY_CONNECTED, SOFTMAX), both bit-exact with TFLM on the host and on the emulated Cortex-M4.
+CNNs (CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX/AVERAGE_POOL_2D, MEAN, RESHAPE,
+TRANSPOSE_CONV, LOGISTIC, FULLY_CONNECTED, SOFTMAX), both bit-exact with TFLM on the host and on the emulated Cortex-M4.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def all_ops_16x8() -> bytes:
     x = L.MaxPooling2D(2)(x)
     x = L.AveragePooling2D(2, padding="same")(x)
     x = L.Conv2D(12, 3, strides=2, padding="same", use_bias=False)(x)
+    x = L.Conv2DTranspose(6, 3, strides=2, padding="same", bias_initializer="random_normal")(x)
+    x = L.Multiply()([x, L.Conv2D(6, 1, activation="sigmoid")(x)])  # a sigmoid gate
     x = L.GlobalAveragePooling2D()(x)
     x = L.Dense(6)(x)
     out = L.Softmax()(x)
@@ -119,7 +121,9 @@ def test_every_16x8_cnn_op_bit_exact_on_host_and_m4(all_ops_16x8) -> None:
     g = read_tflite(all_ops_16x8)
     ops = set(g.distinct_ops())
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "SUB", "MAX_POOL_2D", "AVERAGE_POOL_2D",
-            "MEAN", "FULLY_CONNECTED", "SOFTMAX"} <= ops  # fmt: skip
+            "MEAN", "FULLY_CONNECTED", "SOFTMAX", "TRANSPOSE_CONV", "MUL", "LOGISTIC"} <= ops  # fmt: skip
+    tconv = next(op for op in g.operators if op.opcode == "TRANSPOSE_CONV")
+    assert g.tensors[tconv.inputs[3]].dtype == "int64"  # the converter's 16x8 bias
     verdict, _ = validate_host(g, _inputs(g, 16, 1))
     assert verdict.bit_exact, verdict.summary()
     verdict, _ = validate_on_board(g, _inputs(g, 6, 3), BOARD)

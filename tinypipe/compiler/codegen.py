@@ -325,7 +325,12 @@ def generate_c(
         f"{name}.c": env.get_template("model.c.j2").render(ctx),
     }
     runtime = firmware_dir() / "runtime"
-    common = ["tp_common"] + (["tp_common_s16"] if any(s.endswith("_s16") for s in sources) else [])
+    # The 16x8 helpers go along with the 16x8 kernels and any other whose header includes them.
+    headers = [runtime / f"{s}.h" for s in sources]
+    s16 = any(s.endswith("_s16") for s in sources) or any(
+        h.exists() and '"tp_common_s16.h"' in h.read_text() for h in headers
+    )
+    common = ["tp_common"] + (["tp_common_s16"] if s16 else [])
     if any((runtime / f"{s}_mve.c").exists() for s in sources):
         common.append("tp_mve")  # Helium kernels, compiled only for cores with MVE
     for stem in common + sources:

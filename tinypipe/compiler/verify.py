@@ -62,6 +62,7 @@ ARITY: dict[str, tuple[int, int, int, str | None, bool]] = {
     "RESHAPE": (1, 2, 1, "ReshapeOptions", False),
     "SQUEEZE": (1, 1, 1, "SqueezeOptions", False),
     "EXPAND_DIMS": (2, 2, 1, "ExpandDimsOptions", False),
+    "TRANSPOSE_CONV": (3, 4, 1, "TransposeConvOptions", True),
 }
 # Inputs that may be omitted (-1), by op: (input position, ...).
 _OPTIONAL_INPUTS = {
@@ -72,6 +73,7 @@ _OPTIONAL_INPUTS = {
     "DEPTHWISE_CONV_2D": (2,),
     "FULLY_CONNECTED": (2,),
     "PADV2": (2,),
+    "TRANSPOSE_CONV": (3,),
 }
 
 

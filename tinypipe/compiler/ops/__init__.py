@@ -87,6 +87,7 @@ S16_LOWERINGS: dict[str, str] = {
     "FULLY_CONNECTED": "fully_connected_s16:lower",
     "ADD": "add_s16:lower",
     "MUL": "mul_s16:lower",
+    "TRANSPOSE_CONV": "transpose_conv_s16:lower",
     "SUB": "add_s16:lower",
     "AVERAGE_POOL_2D": "pooling_s16:lower",
     "MAX_POOL_2D": "pooling_s16:lower",

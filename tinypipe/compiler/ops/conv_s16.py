@@ -80,7 +80,8 @@ def _lower(op: Operator, g: Graph, depthwise: bool) -> Lowered:
         )
     w_abs = np.abs(taps.astype(np.int64)).sum(axis=1)
     # TFLM's 16x8 depthwise reads any bias as int64, so an int32 one is refused there.
-    bias64, wide = accumulator(op, bias, out_c, w_abs, int32_bias=not depthwise)
+    kinds = ("int64",) if depthwise else ("int32", "int64")
+    bias64, wide = accumulator(op, bias, out_c, w_abs, kinds)
     mult, shift = rescale_consts(op, inp, weights, out, out_c, wide)
     lo, hi = fused_range_s16(op, out.scale)
     params.update(

@@ -79,15 +79,16 @@ def accumulator(
     bias: Tensor | None,
     channels: int,
     w_abs_sums: np.ndarray,
-    int32_bias: bool = True,
+    kinds: tuple[str, ...] = ("int32", "int64"),
 ) -> tuple[np.ndarray, bool]:
     """(bias as int64 per channel, whether the accumulator is int64) for a 16x8 layer whose
-    weights have per-channel sums of |w| `w_abs_sums`. An int64 accumulator is refused when it
-    could leave TFLM's assumed range; an int32 one wraps like TFLM's (see tp_common_s16.h)."""
+    weights have per-channel sums of |w| `w_abs_sums` and whose bias may be of the types
+    `kinds`. Only an int32 bias makes the accumulator int32. An int64 accumulator is refused
+    when it could leave TFLM's assumed range; an int32 one wraps like TFLM's (see
+    tp_common_s16.h)."""
     if bias is None:
         values, wide = np.zeros(channels, np.int64), True
     else:
-        kinds = ("int32", "int64") if int32_bias else ("int64",)
         if bias.data is None or bias.dtype not in kinds:
             raise unsupported(
                 op,
@@ -97,7 +98,7 @@ def accumulator(
             )
         if bias.size != channels:
             raise unsupported(op, f"the bias has {bias.size} values for {channels} channels")
-        values, wide = bias.data.astype(np.int64).reshape(channels), bias.dtype == "int64"
+        values, wide = bias.data.astype(np.int64).reshape(channels), bias.dtype != "int32"
     if wide:
         bound = np.abs(values.astype(object)) + 32768 * w_abs_sums.astype(object)
         if max(bound, default=0) >= WIDE_ACC_LIMIT:
