@@ -76,7 +76,6 @@ def run(
         "arena": cm.arena_size,
         "inplace_layers": sum(low.inplace_of is not None for low in cm.lowered),
         "fused_layers": sum(low.fused_into is not None for low in cm.lowered),
-        "patches": cm.patches_summary,
         "grid": "x".join(map(str, cm.patches.grid)) if cm.patches else "-",
         "recompute": cm.patches.recompute if cm.patches else 0.0,
     }
@@ -107,7 +106,8 @@ def main() -> None:
         middle = run(graph, x, BOARD, True, fuse=False)
         fused = run(graph, x, BOARD, True)
         patched = fused
-        if generate_c(graph, max_recompute=DEFAULT_MAX_RECOMPUTE).patches is not None:
+        default = generate_c(graph, max_recompute=DEFAULT_MAX_RECOMPUTE)
+        if default.patches is not None:
             patched = run(graph, x, BOARD, True, max_recompute=DEFAULT_MAX_RECOMPUTE)
         after = patched
         tflm = TFLM_CMSIS_STATIC_RAM[label]
@@ -119,7 +119,7 @@ def main() -> None:
               f"{middle['instr'] / before['instr'] - 1:>+10.1%}"
               f"{fused['instr'] / before['instr'] - 1:>+9.1%}"
               f"{patched['instr'] / before['instr'] - 1:>+11.1%}")
-        print(f"{'':<14}{patched['patches']}")
+        print(f"{'':<14}{default.patches_summary}")
         # The micro:bit build has the same arena; its stack reservation decides the fit.
         need = after["ram"] + microbit.stack_size
         if need <= microbit.ram_size and before["ram"] + microbit.stack_size > microbit.ram_size:

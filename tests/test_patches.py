@@ -6,6 +6,9 @@ from the tensor shapes."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -19,12 +22,13 @@ from op_cases import (
 )
 from tflite_builder import ModelBuilder
 
-from tinypipe.check.validate import validate_host
+from tinypipe.check.validate import validate_host, validate_on_board
 from tinypipe.cli import main
 from tinypipe.compiler import codegen, patches
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.conv import conv_padding
+from tinypipe.device.firmware import create_project
 
 
 def _layer(b: ModelBuilder, rng, x: int, x_scale: float, shape, spec: dict):
@@ -291,3 +295,24 @@ def test_patched_stack_on_m4() -> None:
     p = generate_c(read_tflite(model)).patches
     assert p is not None and p.gather_input and p.scatter_output
     check_bit_exact_on_board(model, seed, "mps2-an386", samples=4)
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_patched_stack_on_m55() -> None:
+    """The Helium kernels on windows: a depthwise stack patched within 50 % extra MACs, on
+    mps3-an547, bit-exact with TFLM."""
+    seed = 7200
+    g = read_tflite(_random_stack(np.random.default_rng(seed), 0))
+    cm = generate_c(g, max_recompute=0.5)
+    assert cm.patches is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "c"
+        src.mkdir()
+        for name, text in cm.files.items():
+            (src / name).write_text(text)
+        create_project(src, ["mps3-an547"], Path(tmp) / "fw")
+        inputs = random_int8_inputs(g, seed, 4)
+        verdict, _ = validate_on_board(g, inputs, "mps3-an547", project=Path(tmp) / "fw")
+    assert verdict.samples == 4
+    assert verdict.bit_exact, verdict.summary()
