@@ -72,26 +72,36 @@ def _layer(b: ModelBuilder, rng, x: int, x_scale: float, shape, spec: dict):
     return y, out_shape, out_scale, out_zp
 
 
-def conv_stack(rng: np.random.Generator, specs: list[dict], hw: tuple[int, int], in_c: int):
-    """The model input (1, h, w, in_c) through the layers of `specs`, then a 2x2 VALID stride-2
-    AVERAGE_POOL_2D (a low-resolution tail, so the stack is not the whole model)."""
+def conv_stack(
+    rng: np.random.Generator, specs: list[dict], hw: tuple[int, int], in_c: int, tail: str = "pool"
+) -> bytes:
+    """The model input (1, h, w, in_c) through the layers of `specs`, then (`tail`) "pool": a 2x2
+    VALID stride-2 AVERAGE_POOL_2D (a low-resolution tail, so the stack is not the whole model);
+    "none": the stack's output is the model's; "input_pool": that pool, and a second output
+    MAX_POOL_2D of the model input computed after the stack (the input outlives the stack)."""
     b = ModelBuilder()
     shape = (1, *hw, in_c)
     s_x = float(rng.uniform(0.02, 0.1))
     zp = int(rng.integers(-50, 50))
     x = b.tensor(shape, scale=s_x, zero_point=zp)
+    x_zp = zp
     t, scale = x, s_x
     for spec in specs:
         t, shape, scale, zp = _layer(b, rng, t, scale, shape, spec)
-    out_shape = (1, shape[1] // 2, shape[2] // 2, shape[3])
-    y = b.tensor(out_shape, scale=scale, zero_point=zp)
-    b.op("AVERAGE_POOL_2D", [t], [y], "Pool2DOptions", version=2, padding="VALID",
-         stride_h=2, stride_w=2, filter_height=2, filter_width=2,
-         fused_activation_function="NONE")  # fmt: skip
-    return b.build([x], [y])
+    if tail == "none":
+        return b.build([x], [t])
+    pool = dict(padding="VALID", stride_h=2, stride_w=2, filter_height=2, filter_width=2)
+    pool["fused_activation_function"] = "NONE"
+    y = b.tensor((1, shape[1] // 2, shape[2] // 2, shape[3]), scale=scale, zero_point=zp)
+    b.op("AVERAGE_POOL_2D", [t], [y], "Pool2DOptions", version=2, **pool)
+    if tail == "pool":
+        return b.build([x], [y])
+    z = b.tensor((1, hw[0] // 2, hw[1] // 2, in_c), scale=s_x, zero_point=x_zp)
+    b.op("MAX_POOL_2D", [x], [z], "Pool2DOptions", version=2, **pool)
+    return b.build([x], [y, z])
 
 
-def _random_stack(rng: np.random.Generator, case: int) -> bytes:
+def _random_stack(rng: np.random.Generator, case: int, tail: str = "pool") -> bytes:
     """Stack `case` with random sizes, channels and quantization: a high-resolution start that
     ends in a downsampling layer, the shape where patches pay."""
     c1, c2 = (int(v) for v in rng.integers((8, 8), (20, 24)))
@@ -118,7 +128,7 @@ def _random_stack(rng: np.random.Generator, case: int) -> bytes:
         ],
     ]
     hw = tuple(int(v) for v in rng.integers(16, 29, 2))
-    return conv_stack(rng, stacks[case], hw, int(rng.integers(1, 4)))
+    return conv_stack(rng, stacks[case], hw, int(rng.integers(1, 4)), tail)
 
 
 STACKS = 3
@@ -245,18 +255,19 @@ def _forced_grid(grid: tuple[int, int]):
 
 # (stack, grid): both window copies (columns of patches), rows only (windows read and written
 # where they lie), more patches than some layer has rows
-FORCED = [(0, (2, 3)), (1, (3, 1)), (2, (4, 2))]
+# ... with the stack's output the model's, with the input read again after the stack
+FORCED = [(0, (2, 3), "pool"), (1, (3, 1), "none"), (2, (4, 2), "input_pool")]
 
 
-@pytest.mark.parametrize("case, grid", FORCED)
-def test_any_grid_bit_exact(monkeypatch, case: int, grid: tuple[int, int]) -> None:
+@pytest.mark.parametrize("case, grid, tail", FORCED)
+def test_any_grid_bit_exact(monkeypatch, case: int, grid: tuple[int, int], tail: str) -> None:
     """The whole stack run as a given grid of patches, whether or not it saves RAM, is bit-exact
     under ASan/UBSan and the plan check: the halo and the borders of every window are right."""
     seed = 7300 + case
-    g = read_tflite(_random_stack(np.random.default_rng(seed), case))
+    g = read_tflite(_random_stack(np.random.default_rng(seed), case, tail))
     monkeypatch.setattr(codegen, "choose_patches", _forced_grid(grid))
     cm = generate_c(g)
-    with labelled_failure(f"seed {seed} grid {grid}"):
+    with labelled_failure(f"seed {seed} grid {grid} tail {tail}"):
         assert cm.patches.grid == grid and len(cm.patches.layers) >= 3
         assert cm.patches.gather_input == (grid[1] > 1)
         _check_host(cm, seed)

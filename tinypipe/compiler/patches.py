@@ -157,7 +157,8 @@ class Patching:
         return (
             f"Patches: ops #{first}-#{last} run as {self.grid[0]}x{self.grid[1]} patches; "
             f"RAM {self.ram_before:,} -> {self.ram_after:,} B (arena + I/O), recompute "
-            f"{100 * self.recompute:.1f} % of the model's MACs"
+            f"{100 * self.recompute:.1f} % of the model's MACs, window table "
+            f"{self.table().nbytes:,} B of flash"
         )
 
 
