@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -195,39 +196,107 @@ def test_qat_recovers_accuracy_that_ptq_loses(shared) -> None:
     _bit_exact_on_host(folder)
 
 
-@pytest.mark.slow
-def test_distillation_pulls_the_student_towards_the_teacher(shared, trained) -> None:
-    """The same student, start and schedule; only the teacher term differs (weight 0 = alone).
-    The distilled student's outputs are measurably closer to the teacher's (lower KL on the
-    test split). Its accuracy is recorded, not asserted: in budgets this short, distillation
-    did not beat training alone on digits (see the README)."""
-    from tinypipe.model.datasets import load_dataset
+# Distillation as it pays off in practice: a teacher trained on every label of the digits
+# training split (the tiny_cnn above) labels inputs the student has no labels for. The student,
+# an mlp, has the labels of KD_LABELLED of that split; alone it can learn only from those.
+KD_LABELLED = 0.05
+KD_SEEDS = (0, 1, 2)  # the labelled subset and every initialization and shuffle
+KD = {"temperature": 4.0, "epochs": 10}
+KD_STUDENT_EPOCHS = 300
+
+
+def _scarce_labels(seed: int, folder: Path):
+    """digits (the teacher's split) keeping the labels of KD_LABELLED of the training split,
+    stratified by `seed`; the other training inputs go to folder/unlabelled.npy, unlabelled."""
+    import dataclasses
+
+    from tinypipe.model.datasets import load_dataset, stratified_split
+
+    data = load_dataset("digits")
+    _, kept = stratified_split(data.y_train, KD_LABELLED, seed)
+    rest = np.setdiff1d(np.arange(len(data.y_train)), kept)
+    np.save(folder / "unlabelled.npy", data.x_train[rest])
+    return dataclasses.replace(data, x_train=data.x_train[kept], y_train=data.y_train[kept])
+
+
+@pytest.fixture(scope="session")
+def scarce_label_students(shared, trained):
+    """seed -> folder: student/ (the mlp trained on the scarce labels), then from it, with the
+    same fine-tuning schedule, alone/ (distill weight 0: the labels only) and distilled/ (the
+    labels plus the teacher's outputs on them and on unlabelled.npy)."""
     from tinypipe.model.optimize import OptimizeOptions, optimize_model
-    from tinypipe.model.quantize import _load_keras
     from tinypipe.model.train import train_model
 
     teacher = trained("digits") / "model.keras"
 
-    def make(folder: Path) -> None:
-        res = train_model("digits", "mlp", folder / "student", epochs=1, verbose=0, log=None)
-        for label, weight in (("alone", 0.0), ("distilled", 0.5)):
-            opts = OptimizeOptions(
-                distill_from=teacher, distill_weight=weight, temperature=2.0, epochs=3
-            )
-            optimize_model(res.model_path, folder / label, options=opts, force=True, log=None)
+    def get(seed: int) -> Path:
+        def make(folder: Path) -> None:
+            data = _scarce_labels(seed, folder)
+            res = train_model(data, "mlp", folder / "student", epochs=KD_STUDENT_EPOCHS,
+                              seed=seed, verbose=0, log=None)  # fmt: skip
+            arms = {
+                "alone": {"distill_weight": 0.0},
+                "distilled": {"distill_weight": 0.7, "distill_inputs": folder / "unlabelled.npy"},
+            }
+            for label, kw in arms.items():
+                opts = OptimizeOptions(distill_from=teacher, seed=seed, **KD, **kw)
+                optimize_model(res.model_path, folder / label, dataset=data, options=opts,
+                               force=True, log=None)  # fmt: skip
 
-    folder = shared("distill-digits-mlp", make)
+        return shared(f"distill-scarce-labels-{seed}", make)
+
+    return get
+
+
+@pytest.mark.slow
+def test_distillation_with_unlabelled_inputs_beats_the_student_alone(
+    scarce_label_students, trained
+) -> None:
+    """int8 accuracy on the TFLM interpreter over the digits test split, per seed: the student
+    trained alone (the baseline of either run), fine-tuned alone on its labels, and distilled.
+    Measured: alone 78.6 to 83.6 % across the seeds (a 5-point spread), distilled 91.1 to
+    91.9 %, 8.4 to 12.5 points above the same seed's student alone (README). Asked for: every
+    seed at least 6 points up, and the worst distilled seed 4 points above the best alone one.
+    """
+    from tinypipe.model.datasets import load_dataset
+    from tinypipe.model.quantize import _load_keras
+
+    gains, alone_all, distilled_all = [], [], []
+    for seed in KD_SEEDS:
+        folder = scarce_label_students(seed)
+        alone = json.loads((folder / "alone" / "optimize.json").read_text())
+        report = json.loads((folder / "distilled" / "optimize.json").read_text())
+        assert report["transfer_samples"] > 5 * report["dataset"]["train_samples"]
+        assert report["options"]["distill_inputs"] == "unlabelled.npy"
+        best_alone = max(report["baseline"]["int8_accuracy"], alone["final"]["int8_accuracy"])
+        gains.append(report["final"]["int8_accuracy"] - best_alone)
+        alone_all.append(best_alone)
+        distilled_all.append(report["final"]["int8_accuracy"])
+    assert min(gains) >= 0.06, (alone_all, distilled_all)
+    assert min(distilled_all) - max(alone_all) >= 0.04, (alone_all, distilled_all)
+
+    # The distilled student took after its teacher: closer outputs on the test split.
+    folder = scarce_label_students(KD_SEEDS[0])
     x = load_dataset("digits").x_test
-    p_teacher = np.clip(np.asarray(_load_keras(teacher)(x)), 1e-7, 1.0)
+    p_teacher = np.asarray(_load_keras(trained("digits") / "model.keras")(x))
+    p_teacher = np.clip(p_teacher, 1e-7, 1.0)
 
     def kl_to_teacher(label: str) -> float:
         p = np.clip(np.asarray(_load_keras(folder / label / "model.keras")(x)), 1e-7, 1.0)
         return float(np.mean(np.sum(p_teacher * (np.log(p_teacher) - np.log(p)), axis=1)))
 
-    assert kl_to_teacher("distilled") < 0.95 * kl_to_teacher("alone")
-    report = json.loads((folder / "distilled" / "optimize.json").read_text())
-    assert report["teacher"] == "model.keras" and report["options"]["distill_weight"] == 0.5
+    assert kl_to_teacher("distilled") < 0.5 * kl_to_teacher("alone")
     _bit_exact_on_host(folder / "distilled")
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+def test_distilled_student_bit_exact_on_mps2_an386(scarce_label_students) -> None:
+    folder = scarce_label_students(KD_SEEDS[0]) / "distilled"
+    graph = read_tflite(folder / "model.tflite")
+    verdict, _ = validate_on_board(graph, _test_inputs(folder, 8), "mps2-an386")
+    assert verdict.bit_exact, verdict.summary()
+    assert verdict.instructions and min(verdict.instructions) > 0
 
 
 @pytest.mark.parametrize(
@@ -238,6 +307,7 @@ def test_distillation_pulls_the_student_towards_the_teacher(shared, trained) -> 
         (["--temperature", "0"], "--temperature 0"),
         ([], "does not exist"),
         (["--distill-from", "nope.keras", "--board", "nosuchboard"], "nosuchboard"),
+        (["--distill-inputs", "pool.npy"], "--distill-inputs pool.npy without --distill-from"),
     ],
 )
 def test_bad_options_are_refused_before_anything_is_written(tmp_path, args, message) -> None:
@@ -252,6 +322,45 @@ def test_bad_options_are_refused_before_anything_is_written(tmp_path, args, mess
     assert "Traceback" not in res.output
     assert message in res.output
     assert not out.exists()
+
+
+def test_distill_inputs_are_checked(tmp_path) -> None:
+    from tinypipe.errors import TinypipeError
+    from tinypipe.model.distill import load_transfer_inputs
+
+    good = np.random.default_rng(0).random((5, 8, 8, 1)).astype(np.float64)
+    np.save(tmp_path / "good.npy", good)
+    np.savez(tmp_path / "good.npz", x=good, y=np.zeros(5))
+    for name in ("good.npy", "good.npz"):
+        x = load_transfer_inputs(tmp_path / name, (8, 8, 1))
+        assert x.dtype == np.float32 and np.array_equal(x, good.astype(np.float32))
+    nan = good.copy()
+    nan[2, 3, 3, 0] = np.nan
+    bad = {
+        "nan.npy": nan,
+        "flat.npy": good.reshape(5, 64),
+        "empty.npy": good[:0],
+        "text.npy": np.array(["a", "b"]),
+    }
+    for name, arr in bad.items():
+        np.save(tmp_path / name, arr)
+    np.savez(tmp_path / "nox.npz", inputs=good)
+    (tmp_path / "junk.npy").write_bytes(b"not an array")
+    (tmp_path / "pool.csv").write_text("1,2\n")
+    cases = {
+        "missing.npy": "do not exist",
+        "pool.csv": "not a .npy or .npz",
+        "junk.npy": "could not be read",
+        "nox.npz": "no array `x`",
+        "text.npy": "not a numeric array",
+        "nan.npy": "NaN",
+        "flat.npy": "shape (5, 64)",
+        "empty.npy": "shape (0, 8, 8, 1)",
+    }
+    for name, message in cases.items():
+        with pytest.raises(TinypipeError, match=re.escape(message)) as err:
+            load_transfer_inputs(tmp_path / name, (8, 8, 1))
+        assert "(samples, 8, 8, 1)" in err.value.fix, name
 
 
 def test_tradeoff_section_and_plot(tmp_path) -> None:
@@ -287,13 +396,14 @@ def test_optimize_section_of_tinypipe_toml(tmp_path) -> None:
     assert not load_config(toml).optimizing
     toml.write_text(
         '[optimize]\nprune = 0.5\ncluster = 16\nqat = true\ndistill_from = "t/teacher.keras"\n'
-        "epochs = 2\n"
+        'distill_inputs = "t/pool.npy"\nepochs = 2\n'
     )
     cfg = load_config(toml)
     assert cfg.optimizing
     opts = cfg.optimize_options(["microbit"])
     assert (opts.prune, opts.cluster, opts.qat, opts.epochs) == (0.5, 16, True, 2)
     assert opts.distill_from == (tmp_path / "t" / "teacher.keras").resolve()
+    assert opts.distill_inputs == (tmp_path / "t" / "pool.npy").resolve()
     assert opts.boards == ["microbit"]
     toml.write_text('[optimize]\nqat = "yes"\n')
     with pytest.raises(TinypipeError, match="qat"):

@@ -206,6 +206,9 @@ def quantize(
               "the compiled C stores them as 4-bit indices.")
 @click.option("--distill-from", type=click.Path(path_type=Path), default=None,
               help="Teacher .keras: every fine-tuning also learns its softened outputs.")
+@click.option("--distill-inputs", type=click.Path(path_type=Path), default=None,
+              help="Unlabelled inputs (.npy, or a .npz array `x`, shaped like the dataset's "
+              "samples) that the teacher labels: the student also learns its outputs on them.")
 @click.option("--temperature", type=float, default=4.0, show_default=True,
               help="Distillation temperature.")
 @click.option("--distill-weight", type=float, default=0.7, show_default=True,
@@ -219,8 +222,8 @@ def quantize(
 @click.option("--force", is_flag=True, help="Overwrite a non-empty output folder.")
 @_friendly
 def optimize(model: Path, out: Path, dataset: str | None, qat: bool, prune: float,
-             cluster: int, distill_from: Path | None, temperature: float,
-             distill_weight: float, epochs: int, learning_rate: float,
+             cluster: int, distill_from: Path | None, distill_inputs: Path | None,
+             temperature: float, distill_weight: float, epochs: int, learning_rate: float,
              boards: tuple[str, ...], force: bool) -> None:  # fmt: skip
     """Make a trained Keras model lighter (pruning, clustering, QAT, distillation), then int8.
 
@@ -231,14 +234,16 @@ def optimize(model: Path, out: Path, dataset: str | None, qat: bool, prune: floa
     Example:
       tinypipe optimize runs/digits/model.keras -o runs/digits/opt --prune 0.5 --cluster 16
       tinypipe optimize small.keras -o runs/kd --distill-from big.keras --temperature 4
+      tinypipe optimize small.keras -o runs/kd --distill-from big.keras \\
+          --distill-inputs unlabelled.npy
       tinypipe optimize model.keras -o runs/qat --qat --board mps2-an386
     """
     from .model.optimize import OptimizeOptions, optimize_model
 
     opts = OptimizeOptions(
         qat=qat, prune=prune, cluster=cluster, distill_from=distill_from,
-        temperature=temperature, distill_weight=distill_weight, epochs=epochs,
-        learning_rate=learning_rate, boards=list(boards),
+        distill_inputs=distill_inputs, temperature=temperature, distill_weight=distill_weight,
+        epochs=epochs, learning_rate=learning_rate, boards=list(boards),
     )  # fmt: skip
     optimize_model(model, out, dataset=dataset, options=opts, force=force, log=click.echo)
 

@@ -41,6 +41,9 @@ class OptimizeOptions:
     distill_from: str | Path | None = None  # teacher .keras
     temperature: float = 4.0
     distill_weight: float = 0.7  # weight of the teacher's soft targets in the loss (0..1)
+    # Unlabelled inputs (.npy, or .npz `x`) the teacher labels: the transfer set, learnt from the
+    # teacher alone next to the labelled training split.
+    distill_inputs: str | Path | None = None
     epochs: int = 5  # fine-tuning epochs per step
     learning_rate: float = 2e-3
     batch_size: int = 32
@@ -58,6 +61,11 @@ class OptimizeOptions:
             bad.append(f"--temperature {self.temperature} (must be positive, e.g. 4)")
         if not 0.0 <= self.distill_weight <= 1.0:
             bad.append(f"--distill-weight {self.distill_weight} (0..1)")
+        if self.distill_inputs and not self.distill_from:
+            bad.append(
+                f"--distill-inputs {self.distill_inputs} without --distill-from (the teacher "
+                "labels these inputs; pass the teacher .keras)"
+            )
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             bad.append(
                 f"epochs {self.epochs}, batch size {self.batch_size}, learning rate "
@@ -220,16 +228,28 @@ def _accuracy(model, data: Dataset) -> float:
 
 
 class Trainer:
-    """Fine-tunes a model on the training split, by distillation when a teacher is given."""
+    """Fine-tunes a model on the training split, by distillation when a teacher is given; with
+    `transfer` (unlabelled inputs, the teacher's logits for them) also on those inputs."""
 
-    def __init__(self, data: Dataset, opts: OptimizeOptions, teacher_logits: np.ndarray | None):
+    def __init__(
+        self,
+        data: Dataset,
+        opts: OptimizeOptions,
+        teacher_logits: np.ndarray | None,
+        transfer: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
         from .distill import distill_targets, distillation_loss
 
-        self.data, self.opts = data, opts
+        self.opts = opts
+        self.x = data.x_train
         if teacher_logits is None:
             self.targets, self.loss = data.y_train, "sparse_categorical_crossentropy"
         else:
             self.targets = distill_targets(data.y_train, teacher_logits)
+            if transfer is not None:
+                x_extra, logits_extra = transfer
+                self.x = np.concatenate([self.x, x_extra])
+                self.targets = np.concatenate([self.targets, distill_targets(None, logits_extra)])
             self.loss = distillation_loss(
                 teacher_logits.shape[1], opts.temperature, opts.distill_weight
             )
@@ -245,7 +265,7 @@ class Trainer:
             callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: on_epoch_end()))
         t0 = time.perf_counter()
         model.fit(
-            self.data.x_train, self.targets, epochs=self.opts.epochs,
+            self.x, self.targets, epochs=self.opts.epochs,
             batch_size=self.opts.batch_size, shuffle=True, verbose=0, callbacks=callbacks,
         )  # fmt: skip
         self.seconds += time.perf_counter() - t0
@@ -355,6 +375,11 @@ def optimize_model(
                 f"or give its outputs {out_shape}.",
                 "Distil from a model trained on the same dataset (e.g. a larger zoo model).",
             )
+    x_extra = None
+    if opts.distill_inputs:
+        from .distill import load_transfer_inputs
+
+        x_extra = load_transfer_inputs(opts.distill_inputs, shape)
 
     seed_everything(seed)
     import tensorflow as tf
@@ -372,12 +397,15 @@ def optimize_model(
     baseline = {"step": "baseline", **measure(convert(work), data, _accuracy(work, data), opts.boards)}
     say(_line(baseline))
     steps = [baseline]
-    logits = None
+    logits, transfer = None, None
     if teacher is not None:
         from .distill import teacher_logits
 
         logits = teacher_logits(teacher, data.x_train)
-    trainer = Trainer(data, opts, logits)
+        if x_extra is not None:
+            transfer = (x_extra, teacher_logits(teacher, x_extra))
+            say(f"The teacher labels {len(x_extra)} unlabelled inputs from {opts.distill_inputs}")
+    trainer = Trainer(data, opts, logits, transfer)
 
     def record(name: str, m) -> dict:
         tflite = convert(m)
@@ -397,6 +425,7 @@ def optimize_model(
     report = {
         "source": keras_path.name,
         "teacher": Path(opts.distill_from).name if opts.distill_from else None,
+        "transfer_samples": 0 if x_extra is None else len(x_extra),
         "dataset": data.summary(),
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
         "steps": steps,
@@ -406,6 +435,8 @@ def optimize_model(
         "int8_reference": "tflite_micro (TFLM reference kernels)",
     }
     report["options"]["distill_from"] = report["teacher"]
+    if opts.distill_inputs:
+        report["options"]["distill_inputs"] = Path(opts.distill_inputs).name
     out_dir.mkdir(parents=True, exist_ok=True)
     from .quantize import _write_atomic
     from .train import _save

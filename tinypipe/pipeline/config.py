@@ -34,12 +34,14 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     },
     "deploy": {"boards": (list, ["host"]), "validate_samples": (int, 64)},
     # Lightweighting between train and quantize (tinypipe.model.optimize); off unless a
-    # technique is set. distill_from is a teacher .keras, relative to this file.
+    # technique is set. distill_from is a teacher .keras, distill_inputs unlabelled inputs
+    # (.npy) the teacher labels for the student, both relative to this file.
     "optimize": {
         "qat": (bool, False),
         "prune": ((int, float), 0.0),
         "cluster": (int, 0),
         "distill_from": (str, ""),
+        "distill_inputs": (str, ""),
         "temperature": ((int, float), 4.0),
         "distill_weight": ((int, float), 0.7),
         "epochs": (int, 5),
@@ -104,7 +106,7 @@ class RunConfig:
     @property
     def optimizing(self) -> bool:
         o = self.sections["optimize"]
-        return bool(o["qat"] or o["prune"] or o["cluster"] or o["distill_from"])
+        return any(o[k] for k in ("qat", "prune", "cluster", "distill_from", "distill_inputs"))
 
     def optimize_options(self, boards: list[str]):
         """The [optimize] section as OptimizeOptions (teacher path resolved), measuring every
@@ -113,9 +115,11 @@ class RunConfig:
 
         o = self.sections["optimize"]
         teacher = (self.root / o["distill_from"]).resolve() if o["distill_from"] else None
+        inputs = (self.root / o["distill_inputs"]).resolve() if o["distill_inputs"] else None
         return OptimizeOptions(
             qat=o["qat"], prune=float(o["prune"]), cluster=o["cluster"], distill_from=teacher,
-            temperature=float(o["temperature"]), distill_weight=float(o["distill_weight"]),
+            distill_inputs=inputs, temperature=float(o["temperature"]),
+            distill_weight=float(o["distill_weight"]),
             epochs=o["epochs"], learning_rate=o["learning_rate"], seed=self.get("data", "seed"),
             representative_samples=self.get("quantize", "representative_samples"),
             boards=boards,

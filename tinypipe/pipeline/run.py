@@ -352,7 +352,7 @@ def _optimize_stage(
     opt_dir = run.out / "optimize"
     devices = [b for b in boards if b != "host"][:1]
     opts = cfg.optimize_options(devices)
-    teacher = [file_hash(Path(opts.distill_from))] if opts.distill_from else []
+    teacher = [file_hash(Path(p)) for p in (opts.distill_from, opts.distill_inputs) if p]
 
     def do_optimize() -> dict:
         from tinypipe.model.optimize import optimize_model
