@@ -86,6 +86,28 @@ def test_mul_s16_random_bit_exact(chunk: int) -> None:
             check_mul_s16(cfg, seed, sanitize=k % 4 == 0)
 
 
+def test_mul_s16_multipliers_near_one_bit_exact() -> None:
+    """s1 * s2 / s_out in [1/4, 1) (shift -1 and 0, the kernel's two-step rescale), operands
+    small enough not to saturate as well as over the whole int16 range."""
+    for k, (real, act) in enumerate([(0.3, "NONE"), (0.9, "RELU"), (0.26, "RELU_N1_TO_1")]):
+        seed = 18050 + k
+        rng = np.random.default_rng(seed)
+        cfg = {
+            "full": [3, 8], "small": [8], "mode": "two_inputs", "swap": k == 1,
+            "scales": (0.004, 0.002, 0.004 * 0.002 / real), "act": act, "out_type": "int16",
+        }  # fmt: skip
+        model, _ = build_mul_s16(cfg, rng)
+        shapes = [t.shape for t in read_tflite(model).input_tensors]
+        inputs = [
+            np.concatenate([rng.integers(-32768, 32768, (2, *sh)), rng.integers(-300, 300, (4, *sh))])
+            .astype(np.int16)
+            for sh in shapes
+        ]  # fmt: skip
+        with labelled_failure(f"seed {seed} config {cfg}"):
+            verdict, _ = validate_host(model, inputs, sanitize=k == 0)
+            assert verdict.bit_exact, verdict.summary()
+
+
 def _refusal(cfg: dict, match: str) -> None:
     model, _ = build_mul_s16(cfg, np.random.default_rng(0))
     with pytest.raises(UnsupportedModelError, match=match):

@@ -3,7 +3,8 @@
 `tinypipe quantize --activations int16` on a trained digits CNN (accuracy reported like int8,
 checked again on TFLM), and a Keras model covering every 16x8 op the converter emits for
 CNNs (CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX/AVERAGE_POOL_2D, MEAN, RESHAPE,
-TRANSPOSE_CONV, LOGISTIC, FULLY_CONNECTED, SOFTMAX), both bit-exact with TFLM on the host and on the emulated Cortex-M4.
+TRANSPOSE_CONV, LOGISTIC, FULLY_CONNECTED, SOFTMAX), both bit-exact with TFLM on the host and on
+the emulated Cortex-M4.
 """
 
 from __future__ import annotations
