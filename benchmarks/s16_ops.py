@@ -1,4 +1,4 @@
-"""16x8 MUL and TRANSPOSE_CONV against their int8 kernels on the emulated Cortex-M4F (QEMU
+"""16x8 ADD, MUL and TRANSPOSE_CONV against their int8 kernels on the emulated Cortex-M4F (QEMU
 mps2-an386, -icount: deterministic).
 
 Each op runs as a one-op model twice, int8 and 16x8, with the same shapes; the count is the
@@ -25,8 +25,8 @@ from tinypipe.compiler.graph import read_tflite  # noqa: E402
 BOARD = "mps2-an386"
 
 
-def mul_model(dtype: str, shape=(1, 16, 16, 8)) -> bytes:
-    """in * (per-channel constant), broadcast over the last dim."""
+def binary_model(opcode: str, dtype: str, shape=(1, 16, 16, 8)) -> bytes:
+    """in (op) a per-channel constant, broadcast over the last dim."""
     b = ModelBuilder()
     rng = np.random.default_rng(0)
     info = np.iinfo(dtype)
@@ -34,8 +34,10 @@ def mul_model(dtype: str, shape=(1, 16, 16, 8)) -> bytes:
     x = b.tensor(shape, dtype, scale=1e-3, zero_point=zp)
     c = b.tensor(shape[-1:], dtype, scale=2e-3, zero_point=zp,
                  data=rng.integers(info.min, info.max + 1, shape[-1:]))  # fmt: skip
-    y = b.tensor(shape, dtype, scale=1e-3 * 2e-3 * (info.max + 1) / 4, zero_point=zp)
-    b.op("MUL", [x, c], [y], "MulOptions", version=4 if dtype == "int16" else 2)
+    out_scale = 1e-3 * 2e-3 * (info.max + 1) / 4 if opcode == "MUL" else 3e-3
+    y = b.tensor(shape, dtype, scale=out_scale, zero_point=zp)
+    options = {"MUL": "MulOptions", "ADD": "AddOptions"}[opcode]
+    b.op(opcode, [x, c], [y], options, version=4 if dtype == "int16" else 2)
     return b.build([x], [y])
 
 
@@ -70,7 +72,8 @@ def count(model: bytes) -> int:
 
 def main() -> None:
     rows = [
-        ("MUL 16x16x8 * 8", mul_model, 16 * 16 * 8, None),
+        ("ADD 16x16x8 + 8", lambda d: binary_model("ADD", d), 16 * 16 * 8, None),
+        ("MUL 16x16x8 * 8", lambda d: binary_model("MUL", d), 16 * 16 * 8, None),
         ("TRANSPOSE_CONV 8x8x16->16x16x8", tconv_model, 16 * 16 * 8, 8 * 8 * 16 * 3 * 3 * 8),
     ]
     print(f"{'op':32} {'kind':5} {'instr':>9} {'/elem':>7} {'/MAC':>6} {'x int8':>7}")

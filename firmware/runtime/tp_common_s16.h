@@ -58,11 +58,16 @@ static inline int32_t tp_rescale_s16(int64_t acc, int32_t wide, int32_t multipli
 
 static inline int16_t tp_sat_s16(int32_t x) { return (int16_t)tp_clamp_i32(x, -32768, 32767); }
 
-/* tp_broadcast_s8 for int16 elements (same layout rules, see tp_common.h). */
-static inline void tp_broadcast_s16(const tp_broadcast *b,
-                                    int16_t (*op)(const void *params, int16_t x1, int16_t x2),
-                                    const void *params, const int16_t *input1,
-                                    const int16_t *input2, int16_t *output)
+/* Broadcasting (tp_broadcast, tp_common.h) over int16 elements, a row at a time: `row` makes the
+ * n outputs of one innermost row from inputs s1 and s2 elements apart (0 where broadcast), so a
+ * kernel keeps its parameters in locals for the whole row instead of reloading them per
+ * element. */
+typedef void (*tp_row_s16)(const void *params, const int16_t *x1, int32_t s1, const int16_t *x2,
+                           int32_t s2, int16_t *out, int32_t n);
+
+static inline void tp_broadcast_rows_s16(const tp_broadcast *b, tp_row_s16 row,
+                                         const void *params, const int16_t *input1,
+                                         const int16_t *input2, int16_t *output)
 {
     const int32_t *n = b->dims, *s1 = b->in1_stride, *s2 = b->in2_stride;
     for (int32_t i0 = 0; i0 < n[0]; ++i0) {
@@ -70,9 +75,8 @@ static inline void tp_broadcast_s16(const tp_broadcast *b,
             for (int32_t i2 = 0; i2 < n[2]; ++i2) {
                 const int16_t *x1 = input1 + i0 * s1[0] + i1 * s1[1] + i2 * s1[2];
                 const int16_t *x2 = input2 + i0 * s2[0] + i1 * s2[1] + i2 * s2[2];
-                for (int32_t i3 = 0; i3 < n[3]; ++i3) {
-                    *output++ = op(params, x1[i3 * s1[3]], x2[i3 * s2[3]]);
-                }
+                row(params, x1, s1[3], x2, s2[3], output, n[3]);
+                output += n[3];
             }
         }
     }

@@ -1,10 +1,9 @@
 #include "tp_mul_s16.h"
 
-/* One innermost row of the broadcast: n outputs from inputs `s1` and `s2` elements apart
- * (0 where broadcast). The parameters sit in locals for the whole row. */
-static void mul_row(const tp_mul_s16_params *p, const int16_t *x1, int32_t s1,
-                    const int16_t *x2, int32_t s2, int16_t *out, int32_t n)
+static void mul_row(const void *params, const int16_t *x1, int32_t s1, const int16_t *x2,
+                    int32_t s2, int16_t *out, int32_t n)
 {
+    const tp_mul_s16_params *p = (const tp_mul_s16_params *)params;
     const int32_t multiplier = p->output_multiplier, shift = p->output_shift;
     const int32_t lo = p->act_min, hi = p->act_max;
     if (shift <= -2) { /* the usual case: tp_requantize_nonneg's one-multiply branch */
@@ -23,16 +22,5 @@ static void mul_row(const tp_mul_s16_params *p, const int16_t *x1, int32_t s1,
 void tp_mul_s16(const tp_mul_s16_params *p, const int16_t *input1, const int16_t *input2,
                 int16_t *output)
 {
-    const int32_t *n = p->broadcast.dims, *s1 = p->broadcast.in1_stride,
-                  *s2 = p->broadcast.in2_stride;
-    for (int32_t i0 = 0; i0 < n[0]; ++i0) {
-        for (int32_t i1 = 0; i1 < n[1]; ++i1) {
-            for (int32_t i2 = 0; i2 < n[2]; ++i2) {
-                const int16_t *x1 = input1 + i0 * s1[0] + i1 * s1[1] + i2 * s1[2];
-                const int16_t *x2 = input2 + i0 * s2[0] + i1 * s2[1] + i2 * s2[2];
-                mul_row(p, x1, s1[3], x2, s2[3], output, n[3]);
-                output += n[3];
-            }
-        }
-    }
+    tp_broadcast_rows_s16(&p->broadcast, mul_row, p, input1, input2, output);
 }
