@@ -363,6 +363,29 @@ def test_distill_inputs_are_checked(tmp_path) -> None:
         assert "(samples, 8, 8, 1)" in err.value.fix, name
 
 
+def test_run_refuses_missing_distillation_files(tmp_path) -> None:
+    """`tinypipe run` names a missing [optimize] file before it trains or writes anything."""
+    from click.testing import CliRunner
+
+    from tinypipe.cli import main
+
+    (tmp_path / "teacher.keras").write_bytes(b"")
+    np.save(tmp_path / "pool.npy", np.zeros((2, 8, 8, 1), np.float32))
+    toml = tmp_path / "tinypipe.toml"
+    for key, missing in (("distill_from", "gone.keras"), ("distill_inputs", "gone.npy")):
+        files = {"distill_from": "teacher.keras", "distill_inputs": "pool.npy", key: missing}
+        toml.write_text("[optimize]\n" + "".join(f'{k} = "{v}"\n' for k, v in files.items()))
+        res = CliRunner().invoke(main, ["run", str(toml)])
+        assert res.exit_code == 2, res.output
+        assert f"[optimize] {key} = '{missing}' does not exist" in res.output
+        assert str(tmp_path / missing) in res.output
+        assert not (tmp_path / "out").exists()
+    toml.write_text('[optimize]\ndistill_inputs = "pool.npy"\n')
+    res = CliRunner().invoke(main, ["run", str(toml)])
+    assert res.exit_code == 2 and "without --distill-from" in res.output, res.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_tradeoff_section_and_plot(tmp_path) -> None:
     """The report's Lightweighting table and plot from an optimize result (figures given)."""
     from tinypipe.pipeline.tradeoff import tradeoff_markdown, tradeoff_plot

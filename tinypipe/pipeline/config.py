@@ -109,13 +109,13 @@ class RunConfig:
         return any(o[k] for k in ("qat", "prune", "cluster", "distill_from", "distill_inputs"))
 
     def optimize_options(self, boards: list[str]):
-        """The [optimize] section as OptimizeOptions (teacher path resolved), measuring every
+        """The [optimize] section as OptimizeOptions (file paths resolved), measuring every
         step on `boards`."""
         from tinypipe.model.optimize import OptimizeOptions
 
         o = self.sections["optimize"]
-        teacher = (self.root / o["distill_from"]).resolve() if o["distill_from"] else None
-        inputs = (self.root / o["distill_inputs"]).resolve() if o["distill_inputs"] else None
+        teacher = self.resolve("optimize", "distill_from")
+        inputs = self.resolve("optimize", "distill_inputs")
         return OptimizeOptions(
             qat=o["qat"], prune=float(o["prune"]), cluster=o["cluster"], distill_from=teacher,
             distill_inputs=inputs, temperature=float(o["temperature"]),

@@ -146,6 +146,17 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
             f"'{cfg.path}': [data] inputs = {cfg.get('data', 'inputs')!r} does not exist.",
             "Save the validation samples there with numpy.save() (numpy.savez() for several inputs).",
         )
+    if cfg.optimizing:  # the [optimize] settings and files, before any training
+        cfg.optimize_options([]).check()
+    for key in ("distill_from", "distill_inputs"):
+        path = cfg.resolve("optimize", key)
+        if path and not path.is_file():
+            raise TinypipeError(
+                f"'{cfg.path}': [optimize] {key} = {cfg.get('optimize', key)!r} does not exist "
+                f"(looked for {path}).",
+                "Give the path relative to the tinypipe.toml: the teacher .keras for distill_from, "
+                "the unlabelled inputs (.npy) for distill_inputs.",
+            )
     boards = list(dep_cfg["boards"])
     _check_boards(boards)  # before anything is written
     accelerators = _check_accelerators(cfg.sections["npu"]["accelerators"])
