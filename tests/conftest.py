@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def object_cache(tmp_path_factory) -> Path:
+    """One compiled-object cache for the run (shared by the xdist workers): hundreds of host
+    builds compile the same runtime kernels with the same flags."""
+    from tinypipe.device.hostrun import OBJECT_CACHE_ENV
+
+    root = tmp_path_factory.getbasetemp()
+    if root.name.startswith("popen-gw"):  # an xdist worker: its parent is the run's directory
+        root = root.parent
+    cache = root / "objects"
+    os.environ[OBJECT_CACHE_ENV] = str(cache)
+    return cache
 
 
 @pytest.fixture(scope="session")

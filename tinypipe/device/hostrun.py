@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -73,11 +76,74 @@ def build_host(
     if sanitize if arena_check is None else arena_check:
         cmd.append("-DTP_ARENA_CHECK")
         extra.append(firmware_dir() / "link" / "tp_arena_check.c")
-    cmd += [str(p) for p in sorted(src.glob("*.c"))] + [str(p) for p in extra] + ["-o", str(exe)]
+    sources = sorted(src.glob("*.c")) + [Path(p) for p in extra]
+    cache = os.environ.get(OBJECT_CACHE_ENV)
+    if cache:
+        objects = [_cached_object(cmd, s, Path(cache), workdir) for s in sources]
+        link = cmd[:2] + (SANITIZERS if sanitize else [])
+        _run_cc(link + [str(o) for o in objects] + ["-o", str(exe)])
+    else:
+        _run_cc(cmd + [str(p) for p in sources] + ["-o", str(exe)])
+    return HostBinary(exe, cmodel, trace)
+
+
+# Set to a directory to keep compiled objects there, keyed by the compiler, its flags and the
+# bytes of the source and every header it includes, so an unchanged kernel is compiled once
+# (the test suite builds hundreds of models from the same runtime files).
+OBJECT_CACHE_ENV = "TINYPIPE_OBJECT_CACHE"
+_INCLUDE = re.compile(rb"^[ \t]*#[ \t]*include[ \t]*(\S[^\r\n]*)", re.M)
+
+
+def _run_cc(cmd: list[str]) -> None:
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError(f"compiling the generated C failed:\n{' '.join(cmd)}\n{res.stderr}")
-    return HostBinary(exe, cmodel, trace)
+
+
+@functools.cache
+def _compiler_id(cc: str) -> bytes:
+    res = subprocess.run([cc, "--version"], capture_output=True)
+    return (shutil.which(cc) or cc).encode() + b"\0" + res.stdout
+
+
+def _object_key(flags: list[str], source: Path) -> str | None:
+    """Hash of everything the object depends on, or None when an include cannot be followed
+    (computed or missing), in which case the file is compiled without the cache."""
+    include_dirs = [Path(f[2:]) for f in flags if f.startswith("-I")]
+    # Include directories count by the headers found in them, not by their (per-build) paths.
+    named = [f for f in flags if not f.startswith("-I")]
+    h = hashlib.sha256(_compiler_id(flags[0]) + "\0".join(named).encode())
+    todo, seen = [source], set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        data = path.read_bytes()
+        h.update(b"\0" + path.name.encode() + b"\0" + data)
+        for match in _INCLUDE.finditer(data):
+            target = match.group(1).strip()
+            if target.startswith(b"<"):
+                continue  # system headers: fixed by the compiler's identity
+            if not (target.startswith(b'"') and target.count(b'"') == 2):
+                return None
+            name = target.split(b'"')[1].decode()
+            found = [d / name for d in (path.parent, *include_dirs) if (d / name).is_file()]
+            if not found:
+                return None
+            todo.append(found[0])
+    return h.hexdigest()
+
+
+def _cached_object(flags: list[str], source: Path, cache: Path, workdir: Path) -> Path:
+    key = _object_key(flags, source)
+    obj = cache / f"{key}.o" if key else workdir / "obj" / f"{source.stem}.o"
+    if key is None or not obj.exists():
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        tmp = obj.with_name(f"{obj.name}.{os.getpid()}.tmp")
+        _run_cc(flags + ["-c", str(source), "-o", str(tmp)])
+        os.replace(tmp, obj)  # atomic: parallel test workers share the cache
+    return obj
 
 
 def run_host(binary: HostBinary, inputs, workdir: Path) -> tuple[np.ndarray, list]:
