@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Set up everything tinypipe needs on a fresh Debian/Ubuntu machine:
 #   system: a C compiler, the Arm cross toolchain (gcc-arm-none-eabi + newlib), QEMU, CMake
-#           (the exported model as a CMake library) and Chromium (screenshots of report.html)
+#           (the exported model as a CMake library), Chromium (screenshots of report.html) and
+#           ccache (the test suite's firmware builds share compiled kernels through it)
 #   python: a virtual environment in .venv with tinypipe[train,npu,search,dev] installed from this checkout
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm python3-venv cmake chromium)
+APT_PACKAGES=(gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm python3-venv cmake chromium ccache)
 missing=()
-for tool in gcc g++ arm-none-eabi-gcc qemu-system-arm cmake chromium; do
+for tool in gcc g++ arm-none-eabi-gcc qemu-system-arm cmake chromium ccache; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ -f /usr/lib/arm-none-eabi/newlib/libc.a ] || [ -d /usr/lib/arm-none-eabi/newlib ] || missing+=(newlib)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 @pytest.fixture(scope="session", autouse=True)
 def object_cache(tmp_path_factory) -> Path:
     """One compiled-object cache for the run (shared by the xdist workers): hundreds of host
-    builds compile the same runtime kernels with the same flags."""
+    and firmware builds compile the same runtime kernels with the same flags."""
     from tinypipe.device.hostrun import OBJECT_CACHE_ENV
 
     root = tmp_path_factory.getbasetemp()
@@ -20,6 +21,9 @@ def object_cache(tmp_path_factory) -> Path:
         root = root.parent
     cache = root / "objects"
     os.environ[OBJECT_CACHE_ENV] = str(cache)
+    if shutil.which("ccache"):  # the same for firmware built by PlatformIO
+        os.environ["TINYPIPE_CC_LAUNCHER"] = "ccache"
+        os.environ["CCACHE_DIR"] = str(root / "ccache")
     return cache
 
 

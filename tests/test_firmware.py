@@ -253,3 +253,26 @@ def test_copied_project_builds_with_its_own_platform(tmp_path: Path, model: Path
     assert res.program == b / ".pio/build/host/program" and res.program.is_file()
     link = next((b / ".pio-core/platforms").glob("*.pio-link"))
     assert json.loads(link.read_text())["cwd"] == str(b)
+
+
+def test_compiler_launcher_goes_before_every_c_compile(
+    tmp_path: Path, model: Path, monkeypatch
+) -> None:
+    """TINYPIPE_CC_LAUNCHER (e.g. ccache) runs every C compile of a build, which then makes the
+    same firmware as a build without it."""
+    plain, launched = tmp_path / "plain", tmp_path / "launched"
+    for out in (plain, launched):
+        create_project(model, ["mps2-an386"], out, name="fc")
+    monkeypatch.delenv("TINYPIPE_CC_LAUNCHER", raising=False)
+    build(plain)
+    log = tmp_path / "launched.txt"
+    launcher = tmp_path / "launcher.sh"
+    launcher.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setenv("TINYPIPE_CC_LAUNCHER", str(launcher))
+    (res,) = build(launched)
+    compiles = [line.split() for line in log.read_text().splitlines() if " -c " in line]
+    assert compiles and all(args[0] == "arm-none-eabi-gcc" for args in compiles)
+    compiled = {Path(args[-1]).name for args in compiles}
+    assert {p.name for p in (launched / "lib/model").glob("*.c")} <= compiled
+    assert res.program.read_bytes() == (plain / ".pio/build/mps2-an386/firmware.elf").read_bytes()

@@ -83,6 +83,11 @@ else:
     if not os.environ.get("TINYPIPE_DRY_RUN"):  # PlatformIO's size check would build first
         env.Replace(SIZETOOL="arm-none-eabi-size")
 
+# A compiler launcher such as `ccache` in front of the C compiler (TINYPIPE_CC_LAUNCHER):
+# projects that build the same kernels with the same flags then share their objects.
+if os.environ.get("TINYPIPE_CC_LAUNCHER"):
+    env.Replace(CC=[*shlex.split(os.environ["TINYPIPE_CC_LAUNCHER"]), env["CC"]])
+
 env.Append(
     CPPPATH=[join(PLATFORM_DIR, "port")],
     CPPDEFINES=[("TPL_BOARD", env.StringifyMacro(BOARD_ID))],
