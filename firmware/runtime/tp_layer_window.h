@@ -1,4 +1,4 @@
-/* A convolution (CONV_2D / DEPTHWISE_CONV_2D) computed on a window of its input: output rows
+/* A convolution (CONV_2D / DEPTHWISE_CONV_2D) or a pooling computed on a window of its input: output rows
  * and columns [0, out_h) x [0, out_w) of a sub-rectangle of the layer's output, from the
  * contiguous input window (in_h x in_w pixels, channels as the layer's) that those outputs read,
  * with pad_top / pad_left rows / columns of padding above / left of it in the receptive field.
@@ -33,5 +33,10 @@ void tp_depthwise_window(const void *params, const void *filter, const int8_t *i
                          const tp_window *w, int8_t *output, void *scratch);
 void tp_depthwise_w16_window(const void *params, const void *filter, const int8_t *input,
                              const tp_window *w, int8_t *output, void *scratch);
+/* AVERAGE_POOL_2D / MAX_POOL_2D: no filter, no scratch (both unused). */
+void tp_average_pool_window(const void *params, const void *filter, const int8_t *input,
+                            const tp_window *w, int8_t *output, void *scratch);
+void tp_max_pool_window(const void *params, const void *filter, const int8_t *input,
+                        const tp_window *w, int8_t *output, void *scratch);
 
 #endif

@@ -1,4 +1,4 @@
-/* Patch-based execution of a chain of convolutions (CONV_2D / DEPTHWISE_CONV_2D):
+/* Patch-based execution of a chain of convolutions (CONV_2D / DEPTHWISE_CONV_2D) and poolings:
  *
  *   output = layer[n-1](... layer[1](layer[0](input)))
  *

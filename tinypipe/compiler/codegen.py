@@ -338,7 +338,8 @@ def generate_c(
             f = runtime / f"{stem}{ext}"
             if f.exists():
                 files[f.name] = f.read_text()
-    return CModel(name, graph, lowered, plan, files, weight_bytes, sources, patching, max_recompute)
+    bound = max_recompute if inplace else 0.0  # patches need the in-place plan
+    return CModel(name, graph, lowered, plan, files, weight_bytes, sources, patching, bound)
 
 
 def _consts(name: str, op: Operator, low: Lowered) -> list[dict]:

@@ -124,7 +124,7 @@ def _fused(
     return Lowered(
         func="tp_fused_rows_s8",
         source="tp_fused_rows",
-        requires=("tp_layer_window", "tp_conv", "tp_depthwise_conv", "tp_add"),
+        requires=("tp_layer_window", "tp_conv", "tp_depthwise_conv", "tp_pooling", "tp_add"),
         params_type="tp_fused_rows_params",
         params=params,
         args=[T(out)],

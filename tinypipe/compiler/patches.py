@@ -1,5 +1,6 @@
-"""Patch-based execution of the first layers (as in MCUNetV2): a chain of convolutions from the
-model's input to a split layer computed one spatial patch of the split layer's output at a time.
+"""Patch-based execution of the first layers (as in MCUNetV2): a chain of convolutions (and
+poolings) from the model's input to a split layer computed one spatial patch of the split
+layer's output at a time.
 
 Run layer by layer, the high-resolution maps at the start of a CNN each exist in full. Run patch
 by patch (tp_patches_s8, firmware/runtime/tp_patches.h), each layer computes only the window of
@@ -30,6 +31,13 @@ from .planner import MemoryPlan
 DEFAULT_MAX_RECOMPUTE = 0.10
 MAX_LAYERS = 8  # TP_PATCH_MAX_LAYERS in tp_patches.h
 MAX_SIDE = 8  # patches per side tried
+# layer kernel -> the function running it on a window of its input (tp_layer_window.h)
+WINDOW_FUNCS = {
+    **ROW_FUNCS,
+    "tp_average_pool_s8": "tp_average_pool_window",
+    "tp_max_pool_s8": "tp_max_pool_window",
+}
+POOLS = ("tp_average_pool_s8", "tp_max_pool_s8")
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,16 @@ class Layer:
 
 def chain_layer(k: int, low: Lowered) -> Layer:
     p = low.params
+    if low.func in POOLS:  # no MACs; tp_pooling_params names its sizes in_h, out_h, depth
+        return Layer(
+            k,
+            Axis(p["in_h"], p["out_h"], p["stride_h"], p["pad_h"], p["filter_h"]),
+            Axis(p["in_w"], p["out_w"], p["stride_w"], p["pad_w"], p["filter_w"]),
+            p["depth"],
+            p["depth"],
+            0,
+            0,
+        )
     out_c = p.get("output_c", p["input_c"] * p.get("depth_multiplier", 1))
     taps = p["filter_h"] * p["filter_w"]
     # a conv reads filter_c channels per output channel; a depthwise conv one
@@ -193,8 +211,9 @@ def patching(layers: list[Layer], grid: tuple[int, int]) -> Patching | None:
 
 
 def chains(graph: Graph, lowered: list[Lowered]) -> list[list[int]]:
-    """Chains of convolutions from the model's (single) input: op indices of the first layer,
-    then each next layer reading only the one before's output, which nothing else reads."""
+    """Chains of convolutions and poolings from the model's (single) input: op indices of the
+    first layer, then each next layer reading only the one before's output, which nothing else
+    reads."""
     if len(graph.inputs) != 1:
         return []
     readers: dict[int, list[int]] = {}
@@ -207,7 +226,7 @@ def chains(graph: Graph, lowered: list[Lowered]) -> list[list[int]]:
     def convolution(k: int, t: int) -> bool:
         low, op = lowered[k], graph.operators[k]
         return (
-            low.func in ROW_FUNCS
+            low.func in WINDOW_FUNCS
             and low.fused_into is None
             and low.params.get("batches") == 1
             and op.inputs[0] == t
@@ -256,8 +275,8 @@ def patch_call(graph: Graph, lowered: list[Lowered], p: Patching) -> list[Lowere
     first, last = graph.operators[ops[0]], graph.operators[ops[-1]]
     params: dict[str, object] = {"n_layers": len(ops), "n_patches": len(p.patches)}
     for i, (k, la) in enumerate(zip(ops, p.layers)):
-        filt = lowered[k].args[1]
-        params[f"layers[{i}].window"] = Raw(ROW_FUNCS[lowered[k].func])
+        filt = None if lowered[k].func in POOLS else lowered[k].args[1]
+        params[f"layers[{i}].window"] = Raw(WINDOW_FUNCS[lowered[k].func])
         params[f"layers[{i}].params"] = P(k)
         params[f"layers[{i}].filter"] = C(filt.name, k) if isinstance(filt, C) else filt
         params[f"layers[{i}].output_c"] = la.out_c
@@ -274,7 +293,7 @@ def patch_call(graph: Graph, lowered: list[Lowered], p: Patching) -> list[Lowere
     call = Lowered(
         func="tp_patches_s8",
         source="tp_patches",
-        requires=("tp_layer_window", "tp_conv", "tp_depthwise_conv"),
+        requires=("tp_layer_window", "tp_conv", "tp_depthwise_conv", "tp_pooling"),
         params_type="tp_patches_params",
         params=params,
         args=[T(first.inputs[0]), T(last.outputs[0])],
