@@ -10,20 +10,25 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory) -> Path:
+    """This run's folder, shared by its xdist workers (each worker's basetemp lies inside it):
+    a cache kept here never outlives the run."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if root.name.startswith("popen-gw") else root
+
+
 @pytest.fixture(scope="session", autouse=True)
-def object_cache(tmp_path_factory) -> Path:
+def object_cache(run_dir) -> Path:
     """One compiled-object cache for the run (shared by the xdist workers): hundreds of host
     and firmware builds compile the same runtime kernels with the same flags."""
     from tinypipe.device.hostrun import OBJECT_CACHE_ENV
 
-    root = tmp_path_factory.getbasetemp()
-    if root.name.startswith("popen-gw"):  # an xdist worker: its parent is the run's directory
-        root = root.parent
-    cache = root / "objects"
+    cache = run_dir / "objects"
     os.environ[OBJECT_CACHE_ENV] = str(cache)
     if shutil.which("ccache"):  # the same for firmware built by PlatformIO
         os.environ["TINYPIPE_CC_LAUNCHER"] = "ccache"
-        os.environ["CCACHE_DIR"] = str(root / "ccache")
+        os.environ["CCACHE_DIR"] = str(run_dir / "ccache")
     return cache
 
 

@@ -26,9 +26,9 @@ PRUNE = 0.5
 
 
 @pytest.fixture(scope="session")
-def shared(tmp_path_factory):
+def shared(run_dir):
     """shared(key, make) -> Path: `make(folder)` runs once per session across xdist workers."""
-    root = tmp_path_factory.getbasetemp().parent / "optimize-shared"
+    root = run_dir / "optimize-shared"
     root.mkdir(exist_ok=True)
 
     def get(key: str, make) -> Path:
