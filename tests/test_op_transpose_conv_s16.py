@@ -5,8 +5,9 @@ Random one-op models: SAME and VALID padding, strides 1..3 per axis, windows 1..
 size whose convolution gives back the input size (TFLite's output_padding), batches, channels,
 per-channel and per-tensor weights, an int64, int16 or no bias (int64 ones sometimes beyond
 int32), every fused activation; inputs over the whole int16 range and around zero. Plus the
-refusals (an int32 bias, an accumulator that could pass TFLM's 2^47), a model made by the TF
-converter in 16x8 mode and one case on the emulated Cortex-M4.
+refusals (an int32 bias, an accumulator that could pass TFLM's 2^47, missing options) and one
+case on the emulated Cortex-M4. The TF converter's 16x8 Conv2DTranspose is checked in
+test_s16_models.py.
 """
 
 from __future__ import annotations
