@@ -18,10 +18,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from op_cases import build_new_ops_chain  # noqa: E402
-from tflite_builder import ModelBuilder  # noqa: E402
 
 from tinypipe.check.validate import validate_on_board  # noqa: E402
 from tinypipe.compiler.graph import read_tflite  # noqa: E402
+from tinypipe.compiler.tflite_writer import ModelBuilder  # noqa: E402
 
 BOARD = "mps2-an386"
 

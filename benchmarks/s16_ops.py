@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from tflite_builder import ModelBuilder  # noqa: E402
-
 from tinypipe.check.validate import validate_on_board  # noqa: E402
 from tinypipe.compiler.graph import read_tflite  # noqa: E402
+from tinypipe.compiler.tflite_writer import ModelBuilder  # noqa: E402
 
 BOARD = "mps2-an386"
 

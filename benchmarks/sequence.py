@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from op_cases import random_int8_inputs  # noqa: E402
 from test_op_lstm import build_lstm  # noqa: E402
 from test_op_svdf import build_svdf  # noqa: E402
-from tflite_builder import ModelBuilder  # noqa: E402
 
 from tinypipe.check.validate import validate_on_board  # noqa: E402
 from tinypipe.compiler.graph import read_tflite  # noqa: E402
 from tinypipe.compiler.summary import op_macs  # noqa: E402
+from tinypipe.compiler.tflite_writer import ModelBuilder  # noqa: E402
 
 BOARD = "mps2-an386"
 

@@ -1,6 +1,6 @@
 """Helpers shared by the op tests (test_op_*.py, test_kernels_on_m4.py).
 
-One-op models built with tflite_builder (random quantization, the CONV_2D / DEPTHWISE_CONV_2D /
+One-op models built with tinypipe.compiler.tflite_writer (random quantization, the CONV_2D / DEPTHWISE_CONV_2D /
 FULLY_CONNECTED / ADD / MUL builders), the "bit for bit against TFLM" checks on the host and on
 a board, and the TF-converter path the Keras tests use.
 """
@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host, validate_on_board
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.conv import conv_padding
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]  # fused activations
 SAMPLES = 8

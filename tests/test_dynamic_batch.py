@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from op_cases import check_bit_exact
-from tflite_builder import ModelBuilder
 
 from tinypipe.cli import main
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.shapes import shape_only_ops
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
 def _relu(sig_in, sig_out, shape=(1, 6)) -> bytes:

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tflite_builder import ModelBuilder
 
 from tinypipe.cli import main
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.device.boards import get_board
 from tinypipe.device.elfsize import elf_usage
 from tinypipe.device.firmware import (

@@ -13,12 +13,12 @@ from op_cases import (
     labelled_failure,
     random_quant,
 )
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.reference import smallest_tflm_arena
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.fusion import fused_order_safe
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.model.zoo import REFERENCE_MODELS
 
 

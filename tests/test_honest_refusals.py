@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from flatbuffers import flexbuffers
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.reference import tflm_interpreter
 from tinypipe.cli import main
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
 def _energy_model() -> bytes:

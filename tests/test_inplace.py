@@ -19,13 +19,13 @@ from op_cases import (
     random_conv_geometry,
 )
 from op_cases import check_bit_exact as check_host
-from tflite_builder import ModelBuilder
 
 from tinypipe.compiler.codegen import generate_c, lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.inplace import RowWindow, choose_inplace, row_sequence_safe
 from tinypipe.compiler.memory_report import inplace_timeline, timeline_markdown
 from tinypipe.compiler.planner import check_plan, plan_memory
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.model.zoo import REFERENCE_MODELS
 
 try:

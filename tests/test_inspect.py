@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 from click.testing import CliRunner
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.reference import tflm_interpreter
 from tinypipe.cli import main
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
 def _inspect_json(path) -> dict:

@@ -9,7 +9,6 @@ import subprocess
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.reference import run_tflm_all
 from tinypipe.check.validate import validate_host, validate_on_board
@@ -17,6 +16,7 @@ from tinypipe.cli import main
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.iolayout import Packing
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.device.hostrun import WARNINGS, find_cc
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import build_new_ops_chain, check_bit_exact_on_board
-from tflite_builder import ModelBuilder
 
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 BOARD = "mps2-an386"
 pytestmark = pytest.mark.qemu

@@ -20,13 +20,13 @@ from op_cases import (
     run_random_binary_cases,
     run_random_cases,
 )
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops import add as add_ops
 from tinypipe.compiler.ops.add import broadcast_layout
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 

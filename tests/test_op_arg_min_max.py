@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import run_random_cases
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import check_bit_exact, labelled_failure
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 

@@ -16,12 +16,12 @@ from op_cases import (
     random_conv_geometry,
     run_random_cases,
 )
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.conv import conv_padding, interleave_w16
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 

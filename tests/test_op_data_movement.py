@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import labelled_failure, run_random_cases
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.ops.strided import merge_view
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 

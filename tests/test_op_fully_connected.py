@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import ACTIVATIONS, build_fc, check_bit_exact, run_random_cases
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.fully_connected import interleave_x4
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 

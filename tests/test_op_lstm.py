@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import check_stream_bit_exact, labelled_failure, random_int8_inputs
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 SAMPLES = 5

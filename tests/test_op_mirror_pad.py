@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import check_bit_exact_on_board, run_random_cases
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.reference import run_tflm
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.mirror_pad import reflect
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 

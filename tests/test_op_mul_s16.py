@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from op_cases import ACTIVATIONS, labelled_failure
 from test_op_s16 import SAMPLES, random_int16_inputs
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 MODES = ["const", "input_small", "two_inputs", "same"]

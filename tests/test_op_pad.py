@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import check_bit_exact, labelled_failure
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler import ops
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.pad import merge_pad_dims
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import ACTIVATIONS, check_bit_exact, labelled_failure, unary_model
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.conv import conv_padding
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 POOLS = ["AVERAGE_POOL_2D", "MAX_POOL_2D"]

@@ -8,7 +8,8 @@ slopes, asymmetric zero points, output scales finer and coarser than the input's
 from __future__ import annotations
 
 from op_cases import run_random_cases
-from tflite_builder import ModelBuilder
+
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
 def random_prelu(rng):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import run_random_cases
-from tflite_builder import ModelBuilder
+
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
 def random_reduce(rng):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from op_cases import run_random_cases
-from tflite_builder import ModelBuilder
 
 from tinypipe.compiler.ops.resize import bilinear_sources, nearest_sources
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
 def random_resize(rng):

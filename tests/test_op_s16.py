@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import ACTIVATIONS, labelled_failure
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.conv import conv_padding
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 SAMPLES = 6

@@ -18,11 +18,11 @@ from op_cases import (
     labelled_failure,
     random_int8_inputs,
 )
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
 SAMPLES = 6

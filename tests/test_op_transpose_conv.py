@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from op_cases import ACTIVATIONS, random_quant, run_random_cases
-from tflite_builder import ModelBuilder
+
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
 def random_tconv(rng):

@@ -90,8 +90,9 @@ def test_codebook_and_nibbles_round_trip() -> None:
 
 def _int4_conv(rng: np.random.Generator, in_c: int, out_c: int, k: int, size: int) -> bytes:
     """A CONV_2D whose filter is a TFLite INT4 tensor (two weights per byte, low nibble first)."""
-    from tflite_builder import ModelBuilder
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    from tinypipe.compiler.tflite_writer import ModelBuilder
 
     w = rng.integers(-8, 8, (out_c, k, k, in_c))
     b = ModelBuilder()

@@ -20,7 +20,6 @@ from op_cases import (
     random_int8_inputs,
     random_quant,
 )
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host, validate_on_board
 from tinypipe.cli import main
@@ -28,6 +27,7 @@ from tinypipe.compiler import codegen, patches
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.conv import conv_padding
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.device.firmware import create_project
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.planner import plan_memory
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
 def _fc(b: ModelBuilder, rng, x: int, n_in: int, n_out: int, act: str = "NONE") -> int:

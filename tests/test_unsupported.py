@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 from click.testing import CliRunner
-from tflite_builder import ModelBuilder
 
 from tinypipe.cli import main
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
 def _export(tmp_path, model: bytes):

@@ -9,9 +9,9 @@ import stat
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tflite_builder import ModelBuilder
 
 from tinypipe.cli import main
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import TinypipeError
 from tinypipe.pipeline.config import load_config
 

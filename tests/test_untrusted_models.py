@@ -7,11 +7,11 @@ from __future__ import annotations
 import flatbuffers
 import numpy as np
 import pytest
-from tflite_builder import ModelBuilder
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import TinypipeError, UnsupportedModelError
 
 

@@ -10,7 +10,6 @@ import subprocess
 
 import numpy as np
 from click.testing import CliRunner
-from tflite_builder import ModelBuilder
 
 from tinypipe.check.validate import validate_host
 from tinypipe.cli import main
@@ -18,6 +17,7 @@ from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.ctext import c_comment_text
 from tinypipe.compiler.export_tflm import render_tflm
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 PAYLOAD = '__attribute__((constructor)) static void pwn(void) { system("touch PWNED"); }'
 HOSTILE = [

@@ -65,7 +65,8 @@ def main() -> None:
     "--model",
     "model_name",
     default=None,
-    help="Zoo model: tiny_cnn, conv1d, mlp, ds_cnn, mobilenet_v1, resnet8, fc_autoencoder. "
+    help="Zoo model: tiny_cnn, conv1d, mlp, lstm, svdf, ds_cnn, mobilenet_v1, resnet8, "
+    "fc_autoencoder. "
     "Default: chosen from the data's shape.",
 )
 @click.option(

@@ -1,6 +1,6 @@
 """tinypipe's own fuzzer: crafted and mutated .tflite models through the reader and the generator.
 
-Every case is a model made from a small valid one (built with tests/tflite_builder.py), either
+Every case is a model made from a small valid one (built with tinypipe/compiler/tflite_writer.py), either
 broken in a structured way (one of CATEGORIES: bad indices, buffers, arity, options, types,
 graph order, shapes, quantization, names, subgraphs) or mutated byte by byte. Each case runs in
 a forked child with a time limit and must end in exactly one of:
@@ -35,10 +35,9 @@ from pathlib import Path
 
 import flatbuffers
 import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: tflite_builder
-from tflite_builder import ModelBuilder  # noqa: E402
-from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema  # noqa: E402
+from tinypipe.compiler.tflite_writer import ModelBuilder
 
 GOOD = ("refused", "exact")
 CASE_TIMEOUT = 120.0

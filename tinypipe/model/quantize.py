@@ -102,7 +102,10 @@ def check_input_shape(model, data: Dataset) -> tuple[int, ...]:
 
 
 def _load_keras(path: Path):
+    from .svdf import svdf_layer_class
+
     keras = import_keras()
+    svdf_layer_class()  # registers the SVDF layer a saved model may hold
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for damaged or foreign files

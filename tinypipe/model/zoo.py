@@ -24,7 +24,7 @@ from tinypipe.errors import TinypipeError
 SUPPORTED_INT8_OPS = frozenset(
     """CONV_2D DEPTHWISE_CONV_2D FULLY_CONNECTED AVERAGE_POOL_2D MAX_POOL_2D ADD MUL PAD
     CONCATENATION MEAN SOFTMAX LOGISTIC TANH HARD_SWISH RELU RELU6 LEAKY_RELU QUANTIZE DEQUANTIZE
-    RESHAPE SQUEEZE EXPAND_DIMS STRIDED_SLICE UNIDIRECTIONAL_SEQUENCE_LSTM""".split()
+    RESHAPE SQUEEZE EXPAND_DIMS STRIDED_SLICE UNIDIRECTIONAL_SEQUENCE_LSTM SVDF""".split()
 )
 
 
@@ -298,6 +298,17 @@ def conv1d(
     return keras.Model(inp, out, name="conv1d")
 
 
+def _sequence_input(keras, L, model: str, input_shape, batch_size, axes: str):
+    """The Input of a sequence model and the sequence it reads: (steps, channels) as given,
+    images (rows, columns, channels) row by row."""
+    if len(input_shape) not in (2, 3):
+        _need_rank(model, input_shape, 2, f"sequence ({axes})")
+    inp = keras.Input(input_shape, batch_size=batch_size, name="input")
+    if len(input_shape) == 2:
+        return inp, inp
+    return inp, L.Reshape((input_shape[0], input_shape[1] * input_shape[2]))(inp)
+
+
 def lstm(
     input_shape: tuple[int, ...] = (128, 3),
     num_classes: int = 4,
@@ -313,18 +324,38 @@ def lstm(
     keras = import_keras()
     L = _Layers(keras)
     ch = _scaled(width)
-    if len(input_shape) not in (2, 3):
-        _need_rank("lstm", input_shape, 2, "sequence (time steps, channels)")
-    inp = keras.Input(input_shape, batch_size=batch_size, name="input")
-    x = inp
-    if len(input_shape) == 3:
-        x = L.Reshape((input_shape[0], input_shape[1] * input_shape[2]))(x)
+    inp, x = _sequence_input(keras, L, "lstm", input_shape, batch_size, "time steps, channels")
     if input_shape[0] >= 32:
         x = L.Conv1D(ch(16), 8, strides=4, padding="same", activation="relu")(x)
     x = L.LSTM(ch(32))(x)
     x = L.Dense(num_classes)(x)
     out = L.Softmax()(x)
     return keras.Model(inp, out, name="lstm")
+
+
+def svdf(
+    input_shape: tuple[int, ...] = (49, 10),
+    num_classes: int = 12,
+    batch_size: int | None = 1,
+    width: float = 1.0,
+):
+    """SVDF keyword-spotting classifier: sequences (frames, features), e.g. spectrogram rows, or
+    images read row by row. An SVDF layer (rank 2, memory of the last 32 frames at most) reads
+    the frames; a dense layer classifies its output at the last frame. Its int8 .tflite is
+    written by tinypipe (svdf_tflite.py), as the TF converter makes no SVDF op.
+
+    Knob: `width` scales the SVDF's 32 units.
+    """
+    from .svdf import svdf_layer_class
+
+    keras = import_keras()
+    L = _Layers(keras)
+    ch = _scaled(width)
+    inp, x = _sequence_input(keras, L, "svdf", input_shape, batch_size, "frames, features")
+    x = svdf_layer_class()(ch(32), min(int(input_shape[0]), 32), rank=2, name="svdf_1")(x)
+    x = L.Dense(num_classes)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="svdf")
 
 
 def mlp(
@@ -385,6 +416,10 @@ MODEL_INFO: dict[str, ModelInfo] = {
     ),
     "lstm": ModelInfo(
         lstm, (128, 3), 4, "classification", "LSTM for sensor sequences", ("width",)
+    ),
+    "svdf": ModelInfo(
+        svdf, (49, 10), 12, "classification", "SVDF keyword spotting (streaming-style)",
+        ("width",)
     ),
 }  # fmt: skip
 
@@ -511,6 +546,16 @@ def convert_int8(
             "Int8 conversion needs at least one representative sample.",
             "Pass calibration data shaped (samples, *input_shape).",
         )
+
+    from .svdf_tflite import is_svdf_model, svdf_int8_tflite
+
+    if is_svdf_model(model):  # the converter makes no SVDF op: tinypipe writes the model
+        if activations != "int8":
+            raise TinypipeError(
+                f"SVDF models are quantized to int8 only, not {activations} activations.",
+                "Leave out --activations (int8 is the default).",
+            )
+        return svdf_int8_tflite(model, rep)
 
     from .recurrent import as_tf_keras, needs_tf_keras
 

@@ -1,14 +1,16 @@
-"""Build small .tflite flatbuffers directly from the schema, for op-level tests.
+"""Write .tflite flatbuffers directly from the schema (the one bundled with tflite-micro).
 
-This gives control the Keras converter does not: per-tensor weights, asymmetric zero points,
-extreme scales, any fused activation. Uses the schema bundled with tflite-micro.
+This gives control the Keras converter does not: ops it never emits (SVDF, see
+tinypipe/model/svdf_tflite.py), per-tensor weights, asymmetric zero points, extreme scales, any
+fused activation (the op-level tests build their models with it).
 """
 
 from __future__ import annotations
 
 import flatbuffers
 import numpy as np
-from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from .graph import schema
 
 _TYPES = {
     "int8": schema.TensorType.INT8,
@@ -122,7 +124,9 @@ class ModelBuilder:
             o.builtinOptions = opts
         self.ops.append(o)
 
-    def build(self, inputs, outputs, subgraphs: int = 1) -> bytes:
+    def build(
+        self, inputs, outputs, subgraphs: int = 1, description: str = "tinypipe test model"
+    ) -> bytes:
         sg = schema.SubGraphT()
         sg.tensors = self.tensors
         sg.operators = self.ops
@@ -131,7 +135,7 @@ class ModelBuilder:
         sg.name = "main"
         m = schema.ModelT()
         m.version = 3
-        m.description = "tinypipe test model"
+        m.description = description
         m.subgraphs = [sg] * subgraphs  # extra copies stand in for control-flow bodies
         m.buffers = self.buffers
         codes = []
