@@ -104,7 +104,7 @@ def test_long_sequence_reads_its_last_memory_frames() -> None:
     unit's sum can, and the int8 model tracks the float one on TFLM."""
     keras = zoo.import_keras()
     keras.utils.set_random_seed(3)
-    model = zoo.build_model("svdf", (49, 10), 6)
+    model = zoo.build_model("svdf", (49, 10), 6, batch_size=None)  # any batch converts
     svdf = model.get_layer("svdf_1")
     wf, wt, b = svdf.get_weights()
     rng = np.random.default_rng(3)
@@ -142,5 +142,8 @@ def test_other_layouts_and_int16_activations_are_refused() -> None:
     with pytest.raises(TinypipeError, match="Input, \\[Reshape\\], SVDF, Dense, Softmax"):
         zoo.convert_int8(keras.Model(inp, out), rep)
     plain = zoo.build_model("svdf", (8, 4), 3)
+    wrapped = keras.Model(inp, plain(inp))  # a nested SVDF model gets the same clear refusal
+    with pytest.raises(TinypipeError, match="Input, \\[Reshape\\], SVDF, Dense, Softmax"):
+        zoo.convert_int8(wrapped, rep)
     with pytest.raises(TinypipeError, match="int8 only"):
         zoo.convert_int8(plain, rep, activations="int16")

@@ -27,7 +27,11 @@ INT8 = (-128, 127)
 
 
 def is_svdf_model(model) -> bool:
-    return any(type(layer).__name__ == "SVDF" for layer in model.layers)
+    """Whether `model` holds an SVDF layer, also inside a nested model."""
+    return any(
+        type(layer).__name__ == "SVDF" or (hasattr(layer, "layers") and is_svdf_model(layer))
+        for layer in model.layers
+    )
 
 
 def _asymmetric(lo: float, hi: float) -> tuple[float, int]:

@@ -418,7 +418,7 @@ MODEL_INFO: dict[str, ModelInfo] = {
         lstm, (128, 3), 4, "classification", "LSTM for sensor sequences", ("width",)
     ),
     "svdf": ModelInfo(
-        svdf, (49, 10), 12, "classification", "SVDF keyword spotting (streaming-style)",
+        svdf, (49, 10), 12, "classification", "SVDF keyword spotting over frames",
         ("width",)
     ),
 }  # fmt: skip
@@ -549,13 +549,13 @@ def convert_int8(
 
     from .svdf_tflite import is_svdf_model, svdf_int8_tflite
 
-    if is_svdf_model(model):  # the converter makes no SVDF op: tinypipe writes the model
+    if is_svdf_model(keras_model):  # the converter makes no SVDF op: tinypipe writes the model
         if activations != "int8":
             raise TinypipeError(
                 f"SVDF models are quantized to int8 only, not {activations} activations.",
                 "Leave out --activations (int8 is the default).",
             )
-        return svdf_int8_tflite(model, rep)
+        return svdf_int8_tflite(keras_model, rep)  # any batch size: the written one is 1
 
     from .recurrent import as_tf_keras, needs_tf_keras
 
