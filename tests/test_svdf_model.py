@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from op_cases import check_stream_bit_exact
 
 from tinypipe.check.reference import quantize_input, run_tflm
 from tinypipe.check.validate import validate_host, validate_on_board
@@ -16,6 +17,7 @@ from tinypipe.errors import TinypipeError
 from tinypipe.model import zoo
 from tinypipe.model.quantize import quantize_model
 from tinypipe.model.svdf import svdf_layer_class
+from tinypipe.model.svdf_tflite import svdf_int8_tflite
 from tinypipe.model.train import train_model
 
 
@@ -101,7 +103,8 @@ def test_written_model_bit_exact_on_m4(digits_svdf: Path) -> None:
 def test_long_sequence_reads_its_last_memory_frames() -> None:
     """49 frames, memory 32: the graph slices out the last 32 frames. Time weights of equal
     size would overflow TFLM's int32 time sums at full int16 range; the writer sizes them so no
-    unit's sum can, and the int8 model tracks the float one on TFLM."""
+    unit's sum can, and the int8 model tracks the float one on TFLM. The streaming form of the
+    same model agrees with it."""
     keras = zoo.import_keras()
     keras.utils.set_random_seed(3)
     model = zoo.build_model("svdf", (49, 10), 6, batch_size=None)  # any batch converts
@@ -128,8 +131,26 @@ def test_long_sequence_reads_its_last_memory_frames() -> None:
     assert p_float.max(axis=1).mean() > 0.4  # confident enough for argmax to mean something
     assert np.mean(p_int8.argmax(axis=1) == p_float.argmax(axis=1)) >= 0.9
     assert np.abs(p_int8 - p_float).max() < 0.1
-    verdict, _ = validate_host(g, quantize_input(x[:8], tin.scale, tin.zero_point, np.int8))
+    x_q = quantize_input(x[:8], tin.scale, tin.zero_point, np.int8)
+    verdict, _ = validate_host(g, x_q)
     assert verdict.bit_exact, verdict.summary()
+
+    # TFLM's streaming form: one frame per call, the state carried over; after a sequence's
+    # 49 frames from a zero state it gives the whole-sequence model's output, bit for bit,
+    # in TFLM and in the compiled C (ASan/UBSan)
+    stream = svdf_int8_tflite(model, x[:32], streaming=True)
+    assert [op.opcode for op in read_tflite(stream).operators] == [
+        "SVDF",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+    ]
+    whole = y[:4]
+    for k in range(1, 4):
+        per_frame = run_tflm(stream, x_q[k][:, None, :], stream=True)
+        np.testing.assert_array_equal(per_frame[-1].ravel(), whole[k])
+    per_frame = check_stream_bit_exact(stream, x_q[0][:, None, :])
+    np.testing.assert_array_equal(per_frame[-1].ravel(), whole[0])
+    assert len(np.unique(per_frame.reshape(49, -1), axis=0)) > 1  # it does change per frame
 
 
 def test_other_layouts_and_int16_activations_are_refused() -> None:

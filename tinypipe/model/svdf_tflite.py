@@ -107,9 +107,36 @@ def _check_against_keras(model, rep: np.ndarray, logits: np.ndarray) -> None:
         )
 
 
-def svdf_int8_tflite(model, representative: np.ndarray) -> bytes:
-    """Full-int8 .tflite bytes of a Keras SVDF model (batch-1 input), calibrated on
-    `representative` samples shaped (n, *input_shape) in the model's float input domain."""
+def _sequence_frames(m: ModelBuilder, in_shape: tuple, used: int, s_x: float, zp_x: int):
+    """The whole-sequence input and its last `used` frames, each [1, features]."""
+    frames, n_in = in_shape[0], int(np.prod(in_shape[1:]))
+    x = m.tensor((1, *in_shape), scale=s_x, zero_point=zp_x, name="input")
+    seq_t = x
+    if len(in_shape) != 2:
+        seq_t = m.tensor((1, frames, n_in), scale=s_x, zero_point=zp_x, name="frames")
+        shape = m.tensor((3,), "int32", data=np.array([1, frames, n_in]), name="frames_shape")
+        m.op("RESHAPE", [x, shape], [seq_t], "ReshapeOptions", new_shape=[1, frames, n_in])
+    # frame t as [1, features]: a strided slice that drops the frame axis
+    strides = m.tensor((3,), "int32", data=np.array([1, 1, 1]), name="frame_strides")
+    frame_ts = []
+    for t in range(frames - used, frames):
+        begin = m.tensor((3,), "int32", data=np.array([0, t, 0]), name=f"frame_{t}_begin")
+        end = m.tensor((3,), "int32", data=np.array([1, t + 1, n_in]), name=f"frame_{t}_end")
+        frame = m.tensor((1, n_in), scale=s_x, zero_point=zp_x, name=f"frame_{t}")
+        m.op("STRIDED_SLICE", [seq_t, begin, end, strides], [frame], "StridedSliceOptions",
+             version=2, shrink_axis_mask=2)  # fmt: skip
+        frame_ts.append(frame)
+    return x, frame_ts
+
+
+def svdf_int8_tflite(model, representative: np.ndarray, streaming: bool = False) -> bytes:
+    """Full-int8 .tflite bytes of a Keras SVDF model, calibrated on `representative` samples
+    shaped (n, *input_shape) in the model's float input domain.
+
+    `streaming=True` writes the form TFLM's streaming keyword models take instead: one frame
+    [1, features] per call into one SVDF op, the state carried from call to call (reset it to
+    start a sequence). Quantized the same way, its output after a sequence's last frame is the
+    whole-sequence model's, bit for bit."""
     _, svdf, dense = _layers(model)
     in_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     rep = np.asarray(representative, np.float32)
@@ -147,22 +174,11 @@ def svdf_int8_tflite(model, representative: np.ndarray) -> bytes:
     s_y, zp_y = _asymmetric(logits.min(), logits.max())
 
     m = ModelBuilder()
-    x = m.tensor((1, *in_shape), scale=s_x, zero_point=zp_x, name="input")
-    seq_t = x
-    if len(in_shape) != 2:
-        seq_t = m.tensor((1, frames, n_in), scale=s_x, zero_point=zp_x, name="frames")
-        shape = m.tensor((3,), "int32", data=np.array([1, frames, n_in]), name="frames_shape")
-        m.op("RESHAPE", [x, shape], [seq_t], "ReshapeOptions", new_shape=[1, frames, n_in])
-    # frame t as [1, features]: a strided slice that drops the frame axis
-    strides = m.tensor((3,), "int32", data=np.array([1, 1, 1]), name="frame_strides")
-    frame_ts = []
-    for t in range(frames - used, frames):
-        begin = m.tensor((3,), "int32", data=np.array([0, t, 0]), name=f"frame_{t}_begin")
-        end = m.tensor((3,), "int32", data=np.array([1, t + 1, n_in]), name=f"frame_{t}_end")
-        frame = m.tensor((1, n_in), scale=s_x, zero_point=zp_x, name=f"frame_{t}")
-        m.op("STRIDED_SLICE", [seq_t, begin, end, strides], [frame], "StridedSliceOptions",
-             version=2, shrink_axis_mask=2)  # fmt: skip
-        frame_ts.append(frame)
+    if streaming:
+        x = m.tensor((1, n_in), scale=s_x, zero_point=zp_x, name="frame")
+        frame_ts = [x]
+    else:
+        x, frame_ts = _sequence_frames(m, in_shape, used, s_x, zp_x)
 
     wf_t = m.tensor(wf_q.shape, scale=s_wf, zero_point=0, data=wf_q, name="svdf_weights_feature")
     wt_t = m.tensor(wt_q.shape, "int16", scale=s_wt, zero_point=0, data=wt_q,
