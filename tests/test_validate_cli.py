@@ -62,36 +62,48 @@ def test_float_inputs_are_quantized_with_the_models_parameters(tmp_path, digits_
 
 
 def _tampered(graph, op_index: int):
-    """The real generated C, with one (host-folded) bias value of op `op_index` changed."""
+    """The real generated C, with one (host-folded) bias value of op `op_index` raised far
+    enough to saturate that output channel."""
     cm = codegen.generate_c(graph)
     text = cm.files["model.c"]
     m = re.search(rf"model_op{op_index}_bias\[\d+\] = {{\n    (-?\d+)", text)
     assert m, "bias array not found"
     start, end = m.span(1)
-    cm.files["model.c"] = text[:start] + str(int(m.group(1)) + 5000) + text[end:]
+    cm.files["model.c"] = text[:start] + str(int(m.group(1)) + 1_000_000) + text[end:]
     return cm
+
+
+def _own_call(graph, opcode: str) -> int:
+    """The first `opcode` layer computed by a call of its own (not inside a fused or patched
+    call, whose intermediate results never exist in memory)."""
+    lowered = codegen.generate_c(graph).lowered
+    return next(
+        op.index
+        for op, low in zip(graph.operators, lowered)
+        if op.opcode == opcode and low.emits_code and low.fused_into is None
+    )
 
 
 def test_first_divergent_layer_is_named(tmp_path, digits_tflite):
     g = read_tflite(digits_tflite)
-    conv2 = [op.index for op in g.operators if op.opcode == "CONV_2D"][1]
+    fc = _own_call(g, "FULLY_CONNECTED")
     x = np.random.default_rng(0).integers(-128, 128, size=(8, 1, 8, 8, 1), dtype=np.int8)
-    verdict, _ = validate_host(g, x, cmodel=_tampered(g, conv2))
+    verdict, _ = validate_host(g, x, cmodel=_tampered(g, fc))
     assert not verdict.bit_exact
     assert verdict.first_divergence is not None
-    assert verdict.first_divergence.op_index == conv2
-    assert verdict.first_divergence.opcode == "CONV_2D"
+    assert verdict.first_divergence.op_index == fc
+    assert verdict.first_divergence.opcode == "FULLY_CONNECTED"
 
 
 def test_mismatch_exits_1_and_names_the_layer(tmp_path, digits_tflite, monkeypatch):
     g = read_tflite(digits_tflite)
-    conv2 = [op.index for op in g.operators if op.opcode == "CONV_2D"][1]
-    tampered = _tampered(g, conv2)
+    fc = _own_call(g, "FULLY_CONNECTED")
+    tampered = _tampered(g, fc)
     monkeypatch.setattr(codegen, "generate_c", lambda graph, name="model": tampered)
     path, _ = _inputs(tmp_path, (8, 8, 1))
     res = CliRunner().invoke(main, ["validate", str(digits_tflite), "--inputs", str(path)])
     assert res.exit_code == 1, res.output
-    assert f"first divergent layer: #{conv2} CONV_2D" in res.output
+    assert f"first divergent layer: #{fc} FULLY_CONNECTED" in res.output
 
 
 def test_bad_inputs_exit_2(tmp_path, digits_tflite):
