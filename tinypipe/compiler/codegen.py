@@ -61,8 +61,8 @@ class CModel:
         if self.max_recompute <= 0:
             return "Patches: off (max recompute 0 %)"
         return (
-            "Patches: none (no chain of convolutions from the input needs less RAM patch by "
-            f"patch within {100 * self.max_recompute:g} % extra MACs)"
+            "Patches: none (no chain of convolutions and poolings from the input needs less RAM "
+            f"patch by patch within {100 * self.max_recompute:g} % extra MACs)"
         )
 
     @property
