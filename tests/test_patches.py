@@ -6,6 +6,7 @@ from the tensor shapes."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -319,6 +320,31 @@ def test_cli_max_recompute(tmp_path) -> None:
     res = CliRunner().invoke(main, ["export", str(model), "-o", str(tmp_path / "x"),
                                     "--max-recompute", "-1"])  # fmt: skip
     assert res.exit_code == 2 and "--max-recompute" in res.output
+
+
+def test_run_takes_max_recompute_from_the_config(tmp_path) -> None:
+    """`tinypipe run` with [deploy] max_recompute = 30: the exported C, the firmware project and
+    the report's memory figures are the model compiled with that bound (a finer grid than the
+    default's), and the host run is bit-exact."""
+    g = read_tflite(_random_stack(np.random.default_rng(7201), 1))
+    (tmp_path / "model.tflite").write_bytes(g.model_bytes)
+    np.save(tmp_path / "x.npy", random_int8_inputs(g, 7201, 4))
+    (tmp_path / "tinypipe.toml").write_text(
+        '[model]\ntflite = "model.tflite"\n[data]\ninputs = "x.npy"\n'
+        '[deploy]\nboards = ["host"]\nvalidate_samples = 4\nmax_recompute = 30\n'
+    )
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "tinypipe.toml")])
+    assert res.exit_code == 0, res.output
+    assert "host: BIT-EXACT on 4 samples" in res.output
+    g = read_tflite(tmp_path / "model.tflite")  # named as the run reads it
+    cm, default = generate_c(g, max_recompute=0.3), generate_c(g)
+    assert cm.patches.grid != default.patches.grid
+    out = tmp_path / "out"
+    assert (out / "c" / "model.c").read_text() == cm.files["model.c"]
+    (firmware_c,) = (out / "firmware").rglob("model.c")
+    assert firmware_c.read_text() == cm.files["model.c"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["memory"]["arena_bytes"] == cm.arena_size
 
 
 TINY_CNN = {"input_shape": (32, 32, 3), "num_classes": 10}

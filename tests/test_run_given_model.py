@@ -72,6 +72,7 @@ def test_given_two_input_two_output_model_runs_and_reports_its_io(tmp_path) -> N
         ("[optimize]\nprune = 0.5\n", True, "[optimize] needs the Keras model"),
         ('[data]\ninputs = "nope.npz"\n', False, "'nope.npz' does not exist"),
         ('[model]\ntflite = "../elsewhere.tflite"\n', True, "points outside the project folder"),
+        ("max_recompute = 150\n", True, "[deploy] max_recompute = 150 is out of range"),
     ],
 )
 def test_given_model_config_errors_write_nothing(tmp_path, extra, inputs, message) -> None:

@@ -32,7 +32,13 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
         "representative_samples": (int, 200),
         "activations": (str, "int8"),
     },
-    "deploy": {"boards": (list, ["host"]), "validate_samples": (int, 64)},
+    # max_recompute: the MACs (percent of the model's) patch-based execution of the first layers
+    # may add to lower the peak RAM (tinypipe export/firmware --max-recompute); 0: never.
+    "deploy": {
+        "boards": (list, ["host"]),
+        "validate_samples": (int, 64),
+        "max_recompute": ((int, float), 10.0),
+    },
     # Lightweighting between train and quantize (tinypipe.model.optimize); off unless a
     # technique is set. distill_from is a teacher .keras, distill_inputs unlabelled inputs
     # (.npy) the teacher labels for the student, both relative to this file.
@@ -204,6 +210,7 @@ _RANGES = {
     ("quantize", "max_drop"): (0, 100),
     ("quantize", "representative_samples"): (1, None),
     ("deploy", "validate_samples"): (1, None),
+    ("deploy", "max_recompute"): (0, 100),
     ("search", "max_instructions"): (0, None),
     ("search", "max_latency_ms"): (0, None),
     ("search", "trials"): (0, None),

@@ -190,12 +190,13 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     # ---- export: compiled C and TFLM arrays
     c_dir, tflm_dir = run.out / "c", run.out / "tflm"
     name = cfg.get("project", "name")
+    max_recompute = dep_cfg["max_recompute"] / 100  # percent in the config
 
     def do_export() -> dict:
         from tinypipe.compiler.codegen import export_c
         from tinypipe.compiler.export_tflm import export_tflm
 
-        c = export_c(tflite, c_dir, name=name, force=True)
+        c = export_c(tflite, c_dir, name=name, force=True, max_recompute=max_recompute)
         t = export_tflm(tflite, tflm_dir, name=name, force=True)
         return {
             "arena_bytes": c.arena_size,
@@ -203,7 +204,7 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
             "tflm_arena_bytes": t.arena_size,
         }
 
-    run.stage("export", _key(code, model_hash, name), [c_dir, tflm_dir], do_export)
+    run.stage("export", _key(code, model_hash, name, max_recompute), [c_dir, tflm_dir], do_export)
 
     # ---- firmware project + build
     fw_dir = run.out / "firmware"
@@ -211,10 +212,11 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     def do_firmware() -> dict:
         from tinypipe.device.firmware import create_project
 
-        create_project(tflite, boards, fw_dir, name=name, force=True)
+        create_project(tflite, boards, fw_dir, name=name, force=True, max_recompute=max_recompute)
         return {"boards": boards}
 
-    run.stage("firmware", _key(code, model_hash, boards, name), [fw_dir], do_firmware)
+    key = _key(code, model_hash, boards, name, max_recompute)
+    run.stage("firmware", key, [fw_dir], do_firmware)
 
     def do_build() -> dict:
         from tinypipe.device.elfsize import flash_split
@@ -514,7 +516,8 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
 
     cfg = run.cfg
     graph = read_tflite(tflite)
-    cm = generate_c(graph, cfg.get("project", "name"))
+    max_recompute = cfg.get("deploy", "max_recompute") / 100
+    cm = generate_c(graph, cfg.get("project", "name"), max_recompute=max_recompute)
     layers = []
     for op, live in zip(graph.operators, cm.plan.live_bytes):
         ins = [t for t in graph.op_inputs(op) if t is not None]
