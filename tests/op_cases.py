@@ -183,6 +183,44 @@ def build_conv(cfg: dict, rng: np.random.Generator) -> bytes:
     return _build_conv_like("CONV_2D", "Conv2DOptions", cfg, rng, in_c, filters, channel_axis=0)
 
 
+def random_pointwise_config(rng: np.random.Generator) -> dict:
+    """A random 1x1 stride-1 CONV_2D of the kind that gets a generated kernel (pointwise.py):
+    input channels in fours, from one run of 4 to several unrolled passes; output channels in
+    fours; an even or odd number of pixels (a last pixel alone), batch 1 or 2; every activation
+    (clamps inside [-128, 127] on either side)."""
+    while True:
+        cfg = {
+            "batch": int(rng.choice([1, 1, 2])),
+            "in_h": int(rng.integers(2, 9)),
+            "in_w": int(rng.integers(2, 9)),
+            "filter_c": int(rng.choice([4, 8, 12, 20, 32, 48, 64, 96])),
+            "groups": 1,
+            "out_per_group": int(rng.choice([4, 8, 12, 16, 24])),
+            "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1, "dil_w": 1,
+            "padding": str(rng.choice(["SAME", "VALID"])),
+            "per_channel": bool(rng.integers(0, 2)),
+            "bias": bool(rng.integers(0, 4) > 0),
+            "act": str(rng.choice(ACTIVATIONS)),
+            "in_zp": int(rng.integers(-128, 128)),
+        }  # fmt: skip
+        cfg["out_h"], cfg["out_w"] = cfg["in_h"], cfg["in_w"]
+        if cfg["in_h"] * cfg["in_w"] >= 16:  # int16 weights pay from 16 pixels (ops/conv.py)
+            return cfg
+
+
+def build_pointwise_conv(cfg: dict, rng: np.random.Generator) -> bytes:
+    """build_conv, drawn again until the layer runs on a generated pointwise kernel (which, like
+    tp_conv_w16_s8, needs every channel's requantization as host-precomputed records)."""
+    from tinypipe.compiler.codegen import generate_c
+
+    for _ in range(50):
+        model = build_conv(cfg, rng)
+        cm = generate_c(read_tflite(model))
+        if [k.layers for k in cm.pointwise] == [[0]] and cm.lowered[0].func == cm.pointwise[0].name:
+            return model
+    raise AssertionError(f"no generated pointwise kernel for {cfg}")
+
+
 def build_depthwise(cfg: dict, rng: np.random.Generator, depth_multiplier: int | None = None):
     """A one-op DEPTHWISE_CONV_2D .tflite for `cfg` (depth_multiplier overrides the option)."""
     filters = (1, cfg["k_h"], cfg["k_w"], cfg["in_c"] * cfg["mult"])

@@ -17,8 +17,10 @@ from op_cases import (
     build_conv,
     build_depthwise,
     build_fc,
+    build_pointwise_conv,
     check_bit_exact_on_board,
     conv_output_size,
+    random_pointwise_config,
 )
 
 from tinypipe.compiler.codegen import lower_all
@@ -162,6 +164,19 @@ def test_fully_connected_on_m4_bit_exact(label: str) -> None:
     model = build_fc(FC_CASES[label], np.random.default_rng(seed))
     (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
     assert (low.func == "tp_fully_connected_x4_s8") == ("x4" in label)
+    _check_on_board(model, seed)
+
+
+# Random generated pointwise kernels (pointwise.py, their assembly): seeds whose draws cover an
+# inner loop written out whole (8, 20 channels) and in passes (48, 64, 96), an odd pixel count
+# (the last pixel alone: 508, 522), and clamps inside [-128, 127] (RELU, RELU_N1_TO_1).
+POINTWISE_SEEDS = [500, 501, 503, 508, 522]
+
+
+@pytest.mark.parametrize("seed", POINTWISE_SEEDS)
+def test_generated_pointwise_on_m4_bit_exact(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    model = build_pointwise_conv(random_pointwise_config(rng), rng)
     _check_on_board(model, seed)
 
 

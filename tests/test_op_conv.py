@@ -12,8 +12,10 @@ import pytest
 from op_cases import (
     ACTIVATIONS,
     build_conv,
+    build_pointwise_conv,
     check_bit_exact,
     random_conv_geometry,
+    random_pointwise_config,
     run_random_cases,
 )
 
@@ -21,6 +23,7 @@ from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.conv import conv_padding, interleave_w16
+from tinypipe.compiler.pointwise import pointwise_blob
 from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
@@ -87,6 +90,40 @@ def test_conv_w16_random_configs_bit_exact(chunk: int) -> None:
     """10 random convs on int16-expanded weights (the portable loop on this machine; the SMLAD
     loop runs in test_kernels_on_m4.py)."""
     run_random_cases(random_w16_conv_config, build_w16_conv, 1500 + 5 * chunk, 5)
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_conv_generated_pointwise_random_configs_bit_exact(chunk: int) -> None:
+    """12 random 1x1 convs on a generated kernel (its portable path here; the assembly runs in
+    test_kernels_on_m4.py), every 3rd under ASan/UBSan."""
+    run_random_cases(random_pointwise_config, build_pointwise_conv, 1600 + 6 * chunk, 6)
+
+
+def test_pointwise_blob_layout() -> None:
+    """The words the generated kernel reads, element by element from pointwise_blob's
+    definition, starting from a filter in tp_conv_w16_s8's layout."""
+    rng = np.random.default_rng(7)
+    k, n = 8, 8
+    w = rng.integers(-128, 128, (n, k)).astype(np.int8)
+    bias = rng.integers(-(2**20), 2**20, n).astype(np.int32)
+    requant = rng.integers(-(2**30), 2**30, 3 * n).astype(np.int32)
+    blob = pointwise_blob(interleave_w16(w), bias, requant, k, n)
+    assert blob.dtype == np.int32 and blob.size == (n // 4) * (2 * k + 16)
+
+    def pair(c: int, a: int, b: int) -> int:
+        return int(np.int32((int(w[c, a]) & 0xFFFF) | (int(w[c, b]) << 16)))
+
+    pos = 0
+    for oc in range(0, n, 4):
+        assert list(blob[pos : pos + 4]) == list(bias[oc : oc + 4])
+        pos += 4
+        for i in range(0, k, 4):
+            for taps in ((i, i + 2), (i + 1, i + 3)):
+                assert list(blob[pos : pos + 4]) == [pair(oc + c, *taps) for c in range(4)]
+                pos += 4
+        assert list(blob[pos : pos + 12]) == list(requant[3 * oc : 3 * oc + 12])
+        pos += 12
+    assert pos == blob.size
 
 
 def test_interleave_w16_layout() -> None:

@@ -27,6 +27,7 @@ from .iolayout import Packing
 from .ops.base import C, Lowered, P, Raw, T
 from .patches import DEFAULT_MAX_RECOMPUTE, Patching, choose_patches
 from .planner import MemoryPlan, plan_memory
+from .pointwise import Kernel, kernel_context, specialize_pointwise
 from .shapes import check_static_shapes
 
 _CTYPES = {
@@ -52,6 +53,7 @@ class CModel:
     sources: list[str] = field(default_factory=list)  # runtime stems used
     patches: Patching | None = None  # the layers run patch by patch, if any
     max_recompute: float = 0.0  # the bound the patches were chosen under
+    pointwise: list[Kernel] = field(default_factory=list)  # generated pointwise kernels
 
     @property
     def patches_summary(self) -> str:
@@ -198,6 +200,7 @@ def generate_c(
     inplace: bool = True,
     fuse: bool = True,
     max_recompute: float = DEFAULT_MAX_RECOMPUTE,
+    generated: bool = True,
 ) -> CModel:
     """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
 
@@ -205,7 +208,9 @@ def generate_c(
     caller's buffer (the plan before inplace.py); `fuse=False` (with `inplace`) runs layer
     pairs and residual blocks layer by layer instead of fused (fusion.py). With `inplace`, the
     first layers run patch by patch (patches.py) when that needs fewer bytes at a cost of at most
-    `max_recompute` extra MACs (a fraction of the model's; 0 never patches)."""
+    `max_recompute` extra MACs (a fraction of the model's; 0 never patches).
+    `generated=False` runs pointwise layers on the runtime's kernel instead of generated ones
+    (pointwise.py)."""
     check_c_name(name)
     if not 0 <= max_recompute <= 1:
         raise ValueError(f"max_recompute must lie in [0, 1], not {max_recompute}")
@@ -219,6 +224,7 @@ def generate_c(
         lowered, plan = _plan(graph, lowered, False, fuse)
     em = _Emitter(name, graph, plan)
     regions = arena_regions(graph, lowered, plan)
+    lowered, kernels = specialize_pointwise(name, graph, lowered, enabled=generated)
 
     consts, params, calls = [], [], []
     for op, low in zip(graph.operators, lowered):
@@ -317,6 +323,7 @@ def generate_c(
         "params": params,
         "calls": calls,
         "headers": [f"{s}.h" for s in sources],
+        "kernels": [kernel_context(k) for k in kernels],
         "num_ops": len(graph.operators),
     }
     env = _env()
@@ -339,7 +346,9 @@ def generate_c(
             if f.exists():
                 files[f.name] = f.read_text()
     bound = max_recompute if inplace else 0.0  # patches need the in-place plan
-    return CModel(name, graph, lowered, plan, files, weight_bytes, sources, patching, bound)
+    return CModel(
+        name, graph, lowered, plan, files, weight_bytes, sources, patching, bound, kernels
+    )
 
 
 def _consts(name: str, op: Operator, low: Lowered) -> list[dict]:

@@ -1,0 +1,246 @@
+"""Generated kernels for pointwise (1x1) CONV_2D layers.
+
+A 1x1 convolution with stride 1 and no padding is a matrix product: every output pixel's N
+channels are dot products of its K input channels with the N filters. tp_conv_w16_s8 computes
+it with shapes read at run time; here, after the memory plan, each such layer gets a function
+written for its (K, N, activation range): the input channel count is the immediate offset
+between the two pixels of a tile and the length of an unrolled inner loop, the requantization
+constants sit next to the weights they follow, and the whole tile lives in registers
+(templates/c/pointwise.c.j2). Layers with equal keys share one function; the weights, bias and
+requantization constants of each layer are one array (the "blob") the function walks through.
+
+The generated function computes the same integers as tp_conv_w16_s8 (tp_conv.c): the int8 dot
+product on the folded bias, then tp_output_rq_s8's single-rounding requantization from the same
+host-made records; only the order of the (exact) additions changes. Its portable C path (host,
+cores without the DSP extension) reads the same blob.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .graph import Graph
+from .ops.base import C, Lowered, P, Raw
+
+GENERIC = "tp_conv_w16_s8"
+ROW_GENERIC = "tp_fused_conv_w16_row"  # fusion.py's row function for GENERIC
+INPLACE_GENERIC = "tp_conv_w16_inplace_s8"  # inplace.py's row-wise driver for GENERIC
+
+# The tile reads the second pixel and stores its outputs at immediate offsets of K and N bytes
+# (12-bit immediates), and reads at most 2 * K bytes ahead in one step.
+MAX_K = 1024
+MAX_N = 2048
+# The inner loop is written out for up to this many input channels per pass: beyond it, a
+# pass costs 4 instructions of loop control but the code stays about 900 bytes per function.
+MAX_UNROLL = 32
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a generated function is specialized for; layers with equal keys share it."""
+
+    k: int  # input channels
+    n: int  # output channels
+    act_min: int
+    act_max: int
+
+
+@dataclass
+class Kernel:
+    key: Key
+    name: str
+    conv_entry: bool = False  # a tp_conv_w16_kernel wrapper (in-place row-wise driver)
+    row_entry: bool = False  # a tp_fused_row_fn wrapper (fused row-wise layers)
+    layers: list[int] = field(default_factory=list)
+
+
+def pointwise_key(low: Lowered) -> Key | None:
+    """The key of a layer lowered to tp_conv_w16_s8 that a generated kernel can compute, else
+    None: a 1x1 window, stride 1, no padding (so input pixel i is output pixel i), and channel
+    counts within the tile's immediate offsets."""
+    p = low.params
+    if low.func != GENERIC or "requant" not in p:
+        return None
+    k, n = p["input_c"], p["output_c"]
+    flat = (
+        p["filter_h"] == p["filter_w"] == 1
+        and p["stride_h"] == p["stride_w"] == 1
+        and p["pad_h"] == p["pad_w"] == 0
+        and p["patch_pad"] == 0
+        and p["groups"] == 1
+        and (p["input_h"], p["input_w"]) == (p["output_h"], p["output_w"])
+    )
+    if not flat or k % 4 or n % 4 or k > MAX_K or n > MAX_N:
+        return None
+    return Key(k, n, int(p["act_min"]), int(p["act_max"]))
+
+
+def pointwise_blob(
+    filter16: np.ndarray, bias: np.ndarray, requant: np.ndarray, k: int, n: int
+) -> np.ndarray:
+    """The generated kernel's constants as int32 words, per group of 4 output channels
+    oc..oc+3, in the order it reads them (pointwise.c.j2):
+      bias[oc..oc+3];
+      per run of 4 input channels i..i+3: for c in 0..3 the int16 pair (w[oc+c][i], w[oc+c][i+2])
+      as one word (low half first), then for c in 0..3 (w[oc+c][i+1], w[oc+c][i+3]);
+      the 3 requantization words of oc, oc+1, oc+2, oc+3 (tp_output_rq_s8).
+    Built from tp_conv_w16_s8's interleaved filter (ops/conv.py interleave_w16), whose runs hold
+    per channel w[i], w[i+2], w[i+1], w[i+3]."""
+    w = filter16.astype(np.int64).reshape(n // 4, k // 4, 4, 2, 2)  # block, run, c, pair, half
+    words = (w[..., 0] & 0xFFFF) | (w[..., 1] << 16)  # block, run, c, pair
+    words = words.transpose(0, 1, 3, 2).reshape(n // 4, 2 * k)  # pair-major within a run
+    blocks = np.concatenate(
+        [
+            bias.astype(np.int64).reshape(n // 4, 4),
+            words,
+            requant.astype(np.int64).reshape(n // 4, 12),
+        ],
+        axis=1,
+    )
+    return blocks.astype(np.int32).reshape(-1)
+
+
+def _unroll(k: int) -> int:
+    """Input channels per pass of the inner loop: all of them when few, else the largest
+    multiple of 4 up to MAX_UNROLL dividing K (passes with no remainder)."""
+    if k <= MAX_UNROLL:
+        return k
+    return max(u for u in range(4, MAX_UNROLL + 1, 4) if k % u == 0)
+
+
+def _clamp_lines(act_min: int, act_max: int) -> list[str]:
+    """Assembly after SSAT #8 (which gives [-128, 127]) for a narrower activation range, with
+    {r} for the register: compare and move under an IT block, immediates as Thumb-2 encodes
+    them (CMN/MVN for negative values)."""
+
+    def cmp(v: int) -> str:
+        return f"cmp {{r}}, #{v}" if v >= 0 else f"cmn {{r}}, #{-v}"
+
+    def mov(cond: str, v: int) -> str:
+        return f"mov{cond} {{r}}, #{v}" if v >= 0 else f"mvn{cond} {{r}}, #{-v - 1}"
+
+    lines = []
+    if act_min > -128:
+        lines += [cmp(act_min), "it lt", mov("lt", act_min)]
+    if act_max < 127:
+        lines += [cmp(act_max), "it gt", mov("gt", act_max)]
+    return lines
+
+
+def kernel_context(kernel: Kernel) -> dict[str, object]:
+    """What pointwise.c.j2 prints for one generated function."""
+    key = kernel.key
+    unroll = _unroll(key.k)
+    return {
+        "name": kernel.name,
+        "k": key.k,
+        "n": key.n,
+        "act_min": key.act_min,
+        "act_max": key.act_max,
+        "unroll": unroll,
+        "looped": unroll < key.k,
+        "runs": list(range(0, unroll, 4)),
+        "blob_bytes": 4 * (key.n // 4) * (2 * key.k + 16),
+        "clamp": _clamp_lines(key.act_min, key.act_max),
+        "conv_entry": kernel.conv_entry,
+        "row_entry": kernel.row_entry,
+        "layers": kernel.layers,
+    }
+
+
+def _blob_of(low: Lowered) -> np.ndarray:
+    p = low.params
+    return pointwise_blob(
+        low.consts["filter16"],
+        low.consts["bias"],
+        low.consts["requant"],
+        p["input_c"],
+        p["output_c"],
+    )
+
+
+def _layer_consts(low: Lowered) -> Lowered:
+    """The layer's own parameters once its constants moved into the blob: the generic kernel's
+    arrays are no longer emitted, their pointers are NULL."""
+    params = {k: (None if k in ("bias", "requant") else v) for k, v in low.params.items()}
+    return replace(low, params=params, consts={"pointwise": _blob_of(low)})
+
+
+def specialize_pointwise(
+    name: str, graph: Graph, lowered: list[Lowered], enabled: bool = True
+) -> tuple[list[Lowered], list[Kernel]]:
+    """`lowered` (after the memory plan) with every eligible pointwise layer calling a generated
+    kernel, directly, from the in-place row driver or from a fused row pair, and the kernels to
+    emit. Planning is unchanged: the generated kernel reads and writes what tp_conv_w16_s8 does
+    and needs no scratch."""
+    if not enabled:
+        return lowered, []
+    result = list(lowered)
+    kernels: dict[Key, Kernel] = {}
+
+    def kernel_for(own: Lowered, k: int) -> Kernel | None:
+        key = pointwise_key(own)
+        if key is None:
+            return None
+        if key not in kernels:
+            kernels[key] = Kernel(key, f"{name}_pointwise{len(kernels)}")
+        kernels[key].layers.append(k)
+        return kernels[key]
+
+    for k, low in enumerate(lowered):
+        if low.func == GENERIC and low.emits_code:
+            kern = kernel_for(low, k)
+            if kern is not None:
+                p = low.params
+                pixels = p["batches"] * p["output_h"] * p["output_w"]
+                blob = _blob_of(low)
+                result[k] = Lowered(
+                    func=kern.name,
+                    source=low.source,
+                    args=[pixels, low.args[0], C("pointwise"), low.args[2]],
+                    consts={"pointwise": blob},
+                    inplace_of=low.inplace_of,
+                )
+        elif low.func == INPLACE_GENERIC and low.params.get("kernel") == Raw(GENERIC):
+            inner = replace(low, func=GENERIC, params=_unprefixed(low.params, "conv."))
+            kern = kernel_for(inner, k)
+            if kern is not None:
+                kern.conv_entry = True
+                params = {
+                    key: (None if key in ("conv.bias", "conv.requant") else v)
+                    for key, v in low.params.items()
+                }
+                params["kernel"] = Raw(f"{kern.name}_conv")
+                cast = Raw(f"(const int16_t *)(const void *){name}_op{k}_pointwise")
+                result[k] = replace(
+                    low,
+                    params=params,
+                    args=[low.args[0], cast],
+                    consts={"pointwise": _blob_of(inner)},
+                )
+        elif low.func == "tp_fused_rows_s8":
+            params = dict(low.params)
+            for prefix in ("first", "second"):
+                layer_op = params[f"{prefix}.params"]
+                if params[f"{prefix}.row"] != Raw(ROW_GENERIC) or not isinstance(layer_op, P):
+                    continue
+                j = layer_op.op
+                own = lowered[j] if lowered[j].fused_into is not None else lowered[j].inner
+                kern = kernel_for(own, j) if own is not None else None
+                if kern is None:
+                    continue
+                kern.row_entry = True
+                params[f"{prefix}.row"] = Raw(f"{kern.name}_row")
+                params[f"{prefix}.filter"] = C("pointwise", j)
+                if own is lowered[j]:
+                    result[j] = _layer_consts(own)
+                else:
+                    result[j] = replace(result[j], inner=_layer_consts(own))
+            result[k] = replace(result[k], params=params)
+    return result, list(kernels.values())
+
+
+def _unprefixed(params: dict[str, object], prefix: str) -> dict[str, object]:
+    return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
