@@ -3,11 +3,13 @@
 A 1x1 convolution with stride 1 and no padding is a matrix product: every output pixel's N
 channels are dot products of its K input channels with the N filters. tp_conv_w16_s8 computes
 it with shapes read at run time; here, after the memory plan, each such layer gets a function
-written for its (K, N, activation range): the input channel count is the immediate offset
+written for its input channel count K and activation range: K is the immediate offset
 between the two pixels of a tile and the length of an unrolled inner loop, the requantization
 constants sit next to the weights they follow, and the whole tile lives in registers
-(templates/c/pointwise.c.j2). Layers with equal keys share one function; the weights, bias and
-requantization constants of each layer are one array (the "blob") the function walks through.
+(templates/c/pointwise.c.j2). Layers with equal keys share one function (each costs 1-2 KB of
+flash; the output channel count, needed only once per 4 channels, is an argument); the weights,
+bias and requantization constants of each layer are one array (the "blob") the function walks
+through.
 
 The generated function computes the same integers as tp_conv_w16_s8 (tp_conv.c): the int8 dot
 product on the folded bias, then tp_output_rq_s8's single-rounding requantization from the same
@@ -28,10 +30,9 @@ GENERIC = "tp_conv_w16_s8"
 ROW_GENERIC = "tp_fused_conv_w16_row"  # fusion.py's row function for GENERIC
 INPLACE_GENERIC = "tp_conv_w16_inplace_s8"  # inplace.py's row-wise driver for GENERIC
 
-# The tile reads the second pixel and stores its outputs at immediate offsets of K and N bytes
-# (12-bit immediates), and reads at most 2 * K bytes ahead in one step.
+# The tile reads the second pixel at an immediate offset of K bytes (12-bit immediates) and
+# steps 2 * K bytes per pixel pair.
 MAX_K = 1024
-MAX_N = 2048
 # The inner loop is written out for up to this many input channels per pass: beyond it, a
 # pass costs 4 instructions of loop control but the code stays about 900 bytes per function.
 MAX_UNROLL = 32
@@ -42,7 +43,6 @@ class Key:
     """What a generated function is specialized for; layers with equal keys share it."""
 
     k: int  # input channels
-    n: int  # output channels
     act_min: int
     act_max: int
 
@@ -59,7 +59,7 @@ class Kernel:
 def pointwise_key(low: Lowered) -> Key | None:
     """The key of a layer lowered to tp_conv_w16_s8 that a generated kernel can compute, else
     None: a 1x1 window, stride 1, no padding (so input pixel i is output pixel i), and channel
-    counts within the tile's immediate offsets."""
+    counts in fours, K within the tile's immediate offsets."""
     p = low.params
     if low.func != GENERIC or "requant" not in p:
         return None
@@ -72,9 +72,9 @@ def pointwise_key(low: Lowered) -> Key | None:
         and p["groups"] == 1
         and (p["input_h"], p["input_w"]) == (p["output_h"], p["output_w"])
     )
-    if not flat or k % 4 or n % 4 or k > MAX_K or n > MAX_N:
+    if not flat or k % 4 or n % 4 or k > MAX_K:
         return None
-    return Key(k, n, int(p["act_min"]), int(p["act_max"]))
+    return Key(k, int(p["act_min"]), int(p["act_max"]))
 
 
 def pointwise_blob(
@@ -136,13 +136,12 @@ def kernel_context(kernel: Kernel) -> dict[str, object]:
     return {
         "name": kernel.name,
         "k": key.k,
-        "n": key.n,
         "act_min": key.act_min,
         "act_max": key.act_max,
         "unroll": unroll,
         "looped": unroll < key.k,
         "runs": list(range(0, unroll, 4)),
-        "blob_bytes": 4 * (key.n // 4) * (2 * key.k + 16),
+        "blob_bytes_per_channel": 2 * key.k + 16,
         "clamp": _clamp_lines(key.act_min, key.act_max),
         "conv_entry": kernel.conv_entry,
         "row_entry": kernel.row_entry,
@@ -199,7 +198,7 @@ def specialize_pointwise(
                 result[k] = Lowered(
                     func=kern.name,
                     source=low.source,
-                    args=[pixels, low.args[0], C("pointwise"), low.args[2]],
+                    args=[pixels, low.args[0], C("pointwise"), low.args[2], p["output_c"]],
                     consts={"pointwise": blob},
                     inplace_of=low.inplace_of,
                 )
