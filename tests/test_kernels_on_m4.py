@@ -22,6 +22,7 @@ from op_cases import (
     conv_output_size,
     random_pointwise_config,
 )
+from test_op_fully_connected import build_dense_fc, random_dense_fc_config
 
 from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
@@ -177,6 +178,19 @@ POINTWISE_SEEDS = [500, 501, 503, 508, 522]
 def test_generated_pointwise_on_m4_bit_exact(seed: int) -> None:
     rng = np.random.default_rng(seed)
     model = build_pointwise_conv(random_pointwise_config(rng), rng)
+    _check_on_board(model, seed)
+
+
+# Random generated FULLY_CONNECTED kernels (fully_connected_gen.py, their assembly): seeds whose
+# draws cover one run of 4 inputs, the inner loop whole (12, 36) and in passes (192), several
+# rows, 8 to 24 outputs, and clamps inside [-128, 127].
+DENSE_SEEDS = [700, 701, 704, 706]
+
+
+@pytest.mark.parametrize("seed", DENSE_SEEDS)
+def test_generated_fully_connected_on_m4_bit_exact(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    model = build_dense_fc(random_dense_fc_config(rng), rng)
     _check_on_board(model, seed)
 
 

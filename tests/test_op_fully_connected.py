@@ -12,7 +12,8 @@ import pytest
 from op_cases import ACTIVATIONS, build_fc, check_bit_exact, run_random_cases
 
 from tinypipe.check.validate import validate_host
-from tinypipe.compiler.codegen import lower_all
+from tinypipe.compiler.codegen import generate_c, lower_all
+from tinypipe.compiler.fully_connected_gen import dense_blob
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.fully_connected import interleave_x4
 from tinypipe.compiler.tflite_writer import ModelBuilder
@@ -67,6 +68,62 @@ def test_fc_x4_random_configs_bit_exact(chunk: int) -> None:
     """12 random layers on interleaved weights (the portable loop on this machine; the SMLAD
     loop runs in test_kernels_on_m4.py)."""
     run_random_cases(random_x4_fc_config, build_x4_fc, 3500 + 6 * chunk, 6)
+
+
+def random_dense_fc_config(rng: np.random.Generator) -> dict:
+    """A random FULLY_CONNECTED that runs on a generated kernel (fully_connected_gen.py): as
+    random_x4_fc_config with outputs in eights, and inputs from one run of 4 to several unrolled
+    passes."""
+    cfg = random_x4_fc_config(rng)
+    cfg.update(
+        in_features=int(rng.choice([4, 12, 36, 64, 128, 192])),
+        out_features=int(rng.choice([8, 16, 24])),
+    )
+    return cfg
+
+
+def build_dense_fc(cfg: dict, rng: np.random.Generator) -> bytes:
+    """build_x4_fc, drawn again until the layer runs on a generated kernel."""
+    for _ in range(50):
+        model = build_x4_fc(cfg, rng)
+        cm = generate_c(read_tflite(model))
+        (k,) = [k for k, low in enumerate(cm.lowered) if low.emits_code]
+        if [d.layers for d in cm.dense] == [[k]] and cm.lowered[k].func == cm.dense[0].name:
+            return model
+    raise AssertionError(f"no generated kernel for {cfg}")
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_fc_generated_random_configs_bit_exact(chunk: int) -> None:
+    """10 random layers on a generated kernel (its portable path here; the assembly runs in
+    test_kernels_on_m4.py), every 3rd under ASan/UBSan."""
+    run_random_cases(random_dense_fc_config, build_dense_fc, 3600 + 5 * chunk, 5)
+
+
+def test_dense_blob_layout() -> None:
+    """The words the generated kernel reads, element by element from dense_blob's definition."""
+    rng = np.random.default_rng(11)
+    outs, k = 16, 8
+    w = rng.integers(-128, 128, (outs, k)).astype(np.int8)
+    bias = rng.integers(-(2**20), 2**20, outs).astype(np.int32)
+    requant = rng.integers(-(2**30), 2**30, 3 * outs).astype(np.int32)
+    blob = dense_blob(w, bias, requant)
+    assert blob.dtype == np.int32 and blob.size == (outs // 8) * (2 * k + 32)
+
+    def word(o: int, i: int) -> int:
+        b = [int(v) & 0xFF for v in w[o, i : i + 4]]
+        return int(np.uint32(b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24).view(np.int32))
+
+    pos = 0
+    for o in range(0, outs, 8):
+        assert list(blob[pos : pos + 8]) == list(bias[o : o + 8])
+        pos += 8
+        for i in range(0, k, 4):
+            assert list(blob[pos : pos + 8]) == [word(o + c, i) for c in range(8)]
+            pos += 8
+        assert list(blob[pos : pos + 24]) == list(requant[3 * o : 3 * o + 24])
+        pos += 24
+    assert pos == blob.size
 
 
 def test_interleave_x4_layout() -> None:

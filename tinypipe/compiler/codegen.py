@@ -20,6 +20,7 @@ from . import ops
 from .arena_regions import arena_regions, regions_c_array
 from .ctext import c_comment_text, check_c_name
 from .custom_ops import vela_refusal
+from .fully_connected_gen import DenseKernel, dense_context, specialize_fully_connected
 from .fusion import fuse_rows
 from .graph import Graph, Operator, Tensor, read_tflite
 from .inplace import choose_inplace
@@ -54,6 +55,7 @@ class CModel:
     patches: Patching | None = None  # the layers run patch by patch, if any
     max_recompute: float = 0.0  # the bound the patches were chosen under
     pointwise: list[Kernel] = field(default_factory=list)  # generated pointwise kernels
+    dense: list[DenseKernel] = field(default_factory=list)  # generated FULLY_CONNECTED kernels
 
     @property
     def patches_summary(self) -> str:
@@ -209,8 +211,8 @@ def generate_c(
     pairs and residual blocks layer by layer instead of fused (fusion.py). With `inplace`, the
     first layers run patch by patch (patches.py) when that needs fewer bytes at a cost of at most
     `max_recompute` extra MACs (a fraction of the model's; 0 never patches).
-    `generated=False` runs pointwise layers on the runtime's kernel instead of generated ones
-    (pointwise.py)."""
+    `generated=False` runs pointwise and dense layers on the runtime's kernels instead of generated
+    ones (pointwise.py, fully_connected_gen.py)."""
     check_c_name(name)
     if not 0 <= max_recompute <= 1:
         raise ValueError(f"max_recompute must lie in [0, 1], not {max_recompute}")
@@ -225,6 +227,7 @@ def generate_c(
     em = _Emitter(name, graph, plan)
     regions = arena_regions(graph, lowered, plan)
     lowered, kernels = specialize_pointwise(name, graph, lowered, enabled=generated)
+    lowered, dense = specialize_fully_connected(name, graph, lowered, enabled=generated)
 
     consts, params, calls = [], [], []
     for op, low in zip(graph.operators, lowered):
@@ -324,6 +327,7 @@ def generate_c(
         "calls": calls,
         "headers": [f"{s}.h" for s in sources],
         "kernels": [kernel_context(k) for k in kernels],
+        "dense_kernels": [dense_context(k) for k in dense],
         "num_ops": len(graph.operators),
     }
     env = _env()
@@ -347,7 +351,7 @@ def generate_c(
                 files[f.name] = f.read_text()
     bound = max_recompute if inplace else 0.0  # patches need the in-place plan
     return CModel(
-        name, graph, lowered, plan, files, weight_bytes, sources, patching, bound, kernels
+        name, graph, lowered, plan, files, weight_bytes, sources, patching, bound, kernels, dense
     )
 
 

@@ -102,7 +102,7 @@ def pointwise_blob(
     return blocks.astype(np.int32).reshape(-1)
 
 
-def _unroll(k: int) -> int:
+def unroll_for(k: int) -> int:
     """Input channels per pass of the inner loop: all of them when few, else the largest
     multiple of 4 up to MAX_UNROLL dividing K (passes with no remainder)."""
     if k <= MAX_UNROLL:
@@ -110,7 +110,7 @@ def _unroll(k: int) -> int:
     return max(u for u in range(4, MAX_UNROLL + 1, 4) if k % u == 0)
 
 
-def _clamp_lines(act_min: int, act_max: int) -> list[str]:
+def clamp_lines(act_min: int, act_max: int) -> list[str]:
     """Assembly after SSAT #8 (which gives [-128, 127]) for a narrower activation range, with
     {r} for the register: compare and move under an IT block, immediates as Thumb-2 encodes
     them (CMN/MVN for negative values)."""
@@ -132,7 +132,7 @@ def _clamp_lines(act_min: int, act_max: int) -> list[str]:
 def kernel_context(kernel: Kernel) -> dict[str, object]:
     """What pointwise.c.j2 prints for one generated function."""
     key = kernel.key
-    unroll = _unroll(key.k)
+    unroll = unroll_for(key.k)
     return {
         "name": kernel.name,
         "k": key.k,
@@ -142,7 +142,7 @@ def kernel_context(kernel: Kernel) -> dict[str, object]:
         "looped": unroll < key.k,
         "runs": list(range(0, unroll, 4)),
         "blob_bytes_per_channel": 2 * key.k + 16,
-        "clamp": _clamp_lines(key.act_min, key.act_max),
+        "clamp": clamp_lines(key.act_min, key.act_max),
         "conv_entry": kernel.conv_entry,
         "row_entry": kernel.row_entry,
         "layers": kernel.layers,
