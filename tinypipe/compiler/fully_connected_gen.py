@@ -22,35 +22,26 @@ import numpy as np
 
 from .graph import Graph
 from .ops.base import C, Lowered
-from .pointwise import clamp_lines, unroll_for
+from .pointwise import Key, blob_blocks, loop_context
 
 GENERIC = "tp_fully_connected_x4_s8"
 MAX_K = 4095  # the row step is a 12-bit immediate
 
 
-@dataclass(frozen=True)
-class DenseKey:
-    """What a generated function is specialized for; layers with equal keys share it."""
-
-    k: int  # in_features
-    act_min: int
-    act_max: int
-
-
 @dataclass
 class DenseKernel:
-    key: DenseKey
+    key: Key
     name: str
     layers: list[int] = field(default_factory=list)
 
 
-def dense_key(low: Lowered) -> DenseKey | None:
+def dense_key(low: Lowered) -> Key | None:
     """The key of a layer lowered to tp_fully_connected_x4_s8 that a generated kernel can
     compute (out_features in eights), else None."""
     p = low.params
     if low.func != GENERIC or p["out_features"] % 8 or p["in_features"] > MAX_K:
         return None
-    return DenseKey(p["in_features"], int(p["act_min"]), int(p["act_max"]))
+    return Key(p["in_features"], int(p["act_min"]), int(p["act_max"]))
 
 
 def dense_blob(weights: np.ndarray, bias: np.ndarray, requant: np.ndarray) -> np.ndarray:
@@ -61,32 +52,14 @@ def dense_blob(weights: np.ndarray, bias: np.ndarray, requant: np.ndarray) -> np
     outs, k = weights.shape
     w = weights.astype(np.int8).reshape(outs // 8, 8, k // 4, 4).transpose(0, 2, 1, 3)
     words = np.ascontiguousarray(w).reshape(outs // 8, -1).view("<i4").astype(np.int64)
-    blocks = np.concatenate(
-        [
-            bias.astype(np.int64).reshape(outs // 8, 8),
-            words,
-            requant.astype(np.int64).reshape(outs // 8, 24),
-        ],
-        axis=1,
-    )
-    return blocks.astype(np.int32).reshape(-1)
+    return blob_blocks(bias, words, requant, 8)
 
 
 def dense_context(kernel: DenseKernel) -> dict[str, object]:
     """What fully_connected.c.j2 prints for one generated function."""
-    key = kernel.key
-    unroll = unroll_for(key.k)
     return {
-        "name": kernel.name,
-        "k": key.k,
-        "act_min": key.act_min,
-        "act_max": key.act_max,
-        "unroll": unroll,
-        "looped": unroll < key.k,
-        "runs": list(range(0, unroll, 4)),
-        "blob_bytes_per_output": key.k + 16,
-        "clamp": clamp_lines(key.act_min, key.act_max),
-        "layers": kernel.layers,
+        **loop_context(kernel.name, kernel.key, kernel.layers),
+        "blob_bytes_per_output": kernel.key.k + 16,
     }
 
 
@@ -98,7 +71,7 @@ def specialize_fully_connected(
     if not enabled:
         return lowered, []
     result = list(lowered)
-    kernels: dict[DenseKey, DenseKernel] = {}
+    kernels: dict[Key, DenseKernel] = {}
     for k, low in enumerate(lowered):
         key = dense_key(low) if low.emits_code else None
         if key is None:

@@ -32,7 +32,10 @@ def _one_line(text: str) -> str:
 
 
 def library_files(
-    cmodel: CModel, version: str = LIBRARY_VERSION, url: str = DEFAULT_URL, author: str = DEFAULT_AUTHOR
+    cmodel: CModel,
+    version: str = LIBRARY_VERSION,
+    url: str = DEFAULT_URL,
+    author: str = DEFAULT_AUTHOR,
 ) -> dict[str, str]:
     """Manifests (and the Arduino copy of the sources) for `cmodel`'s export folder, by
     relative path."""
@@ -81,8 +84,9 @@ def library_files(
     }
     arduino = f"arduino/{name}"
     files[f"{arduino}/library.properties"] = env.get_template("library.properties.j2").render(ctx)
-    files[f"{arduino}/examples/{example}/{example}.ino"] = env.get_template("example.ino.j2").render(ctx)
+    files[f"{arduino}/examples/{example}/{example}.ino"] = env.get_template(
+        "example.ino.j2"
+    ).render(ctx)
     for fname, text in sorted(cmodel.files.items()):
         files[f"{arduino}/src/{fname}"] = text
     return files
-

@@ -42,7 +42,7 @@ MAX_UNROLL = 32
 class Key:
     """What a generated function is specialized for; layers with equal keys share it."""
 
-    k: int  # input channels
+    k: int  # input channels (in_features of a dense layer)
     act_min: int
     act_max: int
 
@@ -91,15 +91,15 @@ def pointwise_blob(
     w = filter16.astype(np.int64).reshape(n // 4, k // 4, 4, 2, 2)  # block, run, c, pair, half
     words = (w[..., 0] & 0xFFFF) | (w[..., 1] << 16)  # block, run, c, pair
     words = words.transpose(0, 1, 3, 2).reshape(n // 4, 2 * k)  # pair-major within a run
-    blocks = np.concatenate(
-        [
-            bias.astype(np.int64).reshape(n // 4, 4),
-            words,
-            requant.astype(np.int64).reshape(n // 4, 12),
-        ],
-        axis=1,
-    )
-    return blocks.astype(np.int32).reshape(-1)
+    return blob_blocks(bias, words, requant, 4)
+
+
+def blob_blocks(bias: np.ndarray, words: np.ndarray, requant: np.ndarray, block: int) -> np.ndarray:
+    """A generated kernel's blob: per block of `block` output channels, their bias, their weight
+    words (one row of `words` per block) and their 3 requantization words each."""
+    blocks = bias.size // block
+    parts = [bias.reshape(blocks, block), words, requant.reshape(blocks, 3 * block)]
+    return np.concatenate([a.astype(np.int64) for a in parts], axis=1).astype(np.int32).reshape(-1)
 
 
 def unroll_for(k: int) -> int:
@@ -129,23 +129,30 @@ def clamp_lines(act_min: int, act_max: int) -> list[str]:
     return lines
 
 
-def kernel_context(kernel: Kernel) -> dict[str, object]:
-    """What pointwise.c.j2 prints for one generated function."""
-    key = kernel.key
+def loop_context(name: str, key: Key, layers: list[int]) -> dict[str, object]:
+    """What the templates of the generated kernels print alike: the names, the channel count
+    and how its loop is written out, the clamp."""
     unroll = unroll_for(key.k)
     return {
-        "name": kernel.name,
+        "name": name,
         "k": key.k,
         "act_min": key.act_min,
         "act_max": key.act_max,
         "unroll": unroll,
         "looped": unroll < key.k,
         "runs": list(range(0, unroll, 4)),
-        "blob_bytes_per_channel": 2 * key.k + 16,
         "clamp": clamp_lines(key.act_min, key.act_max),
+        "layers": layers,
+    }
+
+
+def kernel_context(kernel: Kernel) -> dict[str, object]:
+    """What pointwise.c.j2 prints for one generated function."""
+    return {
+        **loop_context(kernel.name, kernel.key, kernel.layers),
+        "blob_bytes_per_channel": 2 * kernel.key.k + 16,
         "conv_entry": kernel.conv_entry,
         "row_entry": kernel.row_entry,
-        "layers": kernel.layers,
     }
 
 
