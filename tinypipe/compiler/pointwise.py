@@ -27,7 +27,7 @@ from .graph import Graph
 from .ops.base import C, Lowered, P, Raw
 
 GENERIC = "tp_conv_w16_s8"
-ROW_GENERIC = "tp_fused_conv_w16_row"  # fusion.py's row function for GENERIC
+WINDOW_GENERIC = "tp_conv_w16_window"  # GENERIC on a window (fusion.py, patches.py)
 INPLACE_GENERIC = "tp_conv_w16_inplace_s8"  # inplace.py's row-wise driver for GENERIC
 
 # The tile reads the second pixel at an immediate offset of K bytes (12-bit immediates) and
@@ -52,7 +52,7 @@ class Kernel:
     key: Key
     name: str
     conv_entry: bool = False  # a tp_conv_w16_kernel wrapper (in-place row-wise driver)
-    row_entry: bool = False  # a tp_fused_row_fn wrapper (fused row-wise layers)
+    window_entry: bool = False  # a tp_window_fn wrapper (fused layers, patches)
     layers: list[int] = field(default_factory=list)
 
 
@@ -152,7 +152,7 @@ def kernel_context(kernel: Kernel) -> dict[str, object]:
         **loop_context(kernel.name, kernel.key, kernel.layers),
         "blob_bytes_per_channel": 2 * kernel.key.k + 16,
         "conv_entry": kernel.conv_entry,
-        "row_entry": kernel.row_entry,
+        "window_entry": kernel.window_entry,
     }
 
 
@@ -178,8 +178,8 @@ def specialize_pointwise(
     name: str, graph: Graph, lowered: list[Lowered], enabled: bool = True
 ) -> tuple[list[Lowered], list[Kernel]]:
     """`lowered` (after the memory plan) with every eligible pointwise layer calling a generated
-    kernel, directly, from the in-place row driver or from a fused row pair, and the kernels to
-    emit. Planning is unchanged: the generated kernel reads and writes what tp_conv_w16_s8 does
+    kernel, directly, from the in-place row driver or on windows (fused layers, patches), and
+    the kernels to emit. Planning is unchanged: the generated kernel reads and writes what tp_conv_w16_s8 does
     and needs no scratch."""
     if not enabled:
         return lowered, []
@@ -226,25 +226,29 @@ def specialize_pointwise(
                     args=[low.args[0], cast],
                     consts={"pointwise": _blob_of(inner)},
                 )
-        elif low.func == "tp_fused_rows_s8":
+        else:  # fused row pairs and patches: each layer as <prefix>.window/.params/.filter
             params = dict(low.params)
-            for prefix in ("first", "second"):
-                layer_op = params[f"{prefix}.params"]
-                if params[f"{prefix}.row"] != Raw(ROW_GENERIC) or not isinstance(layer_op, P):
+            for field, fn in low.params.items():
+                prefix = field[: -len(".window")]
+                layer_op = params.get(f"{prefix}.params")
+                if not field.endswith(".window") or fn != Raw(WINDOW_GENERIC):
+                    continue
+                if not isinstance(layer_op, P):
                     continue
                 j = layer_op.op
                 own = lowered[j] if lowered[j].fused_into is not None else lowered[j].inner
                 kern = kernel_for(own, j) if own is not None else None
                 if kern is None:
                     continue
-                kern.row_entry = True
-                params[f"{prefix}.row"] = Raw(f"{kern.name}_row")
+                kern.window_entry = True
+                params[field] = Raw(f"{kern.name}_window")
                 params[f"{prefix}.filter"] = C("pointwise", j)
                 if own is lowered[j]:
                     result[j] = _layer_consts(own)
                 else:
                     result[j] = replace(result[j], inner=_layer_consts(own))
-            result[k] = replace(result[k], params=params)
+            if params != low.params:
+                result[k] = replace(result[k], params=params)
     return result, list(kernels.values())
 
 
