@@ -26,6 +26,9 @@ from .pointwise import Key, blob_blocks, loop_context
 
 GENERIC = "tp_fully_connected_x4_s8"
 MAX_K = 4095  # the row step is a 12-bit immediate
+# Inputs per pass of the inner loop, written out (about 170 bytes per 4 inputs): the weights,
+# not the code, are a dense layer's flash.
+MAX_UNROLL = 32
 
 
 @dataclass
@@ -58,7 +61,7 @@ def dense_blob(weights: np.ndarray, bias: np.ndarray, requant: np.ndarray) -> np
 def dense_context(kernel: DenseKernel) -> dict[str, object]:
     """What fully_connected.c.j2 prints for one generated function."""
     return {
-        **loop_context(kernel.name, kernel.key, kernel.layers),
+        **loop_context(kernel.name, kernel.key, kernel.layers, MAX_UNROLL),
         "blob_bytes_per_output": kernel.key.k + 16,
     }
 
