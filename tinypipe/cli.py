@@ -365,7 +365,8 @@ def export(
         )
         click.echo(f"Wrote {len(res.files)} files to {out}")
         click.echo(
-            f"Arena (peak RAM of the plan): {res.arena_size} bytes; weights: {res.weight_bytes} bytes"
+            f"Arena (peak RAM of the plan): {res.model.plan.describe()}; "
+            f"weights: {res.weight_bytes} bytes"
         )
         click.echo(res.model.patches_summary)
 

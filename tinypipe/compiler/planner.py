@@ -5,12 +5,14 @@ so the arena only holds intermediate tensors and per-op scratch.
 
 An in-place kernel (see inplace.py) writes its output where its input was: the two tensors form a
 chain placed at one offset, whose size changes over time (each member needs its own bytes only
-while it is live). Placement is first-fit, biggest first, against every placed buffer it meets in
-time; `check_plan` proves afterwards that no two live buffers share a byte.
+while it is live). Placement searches: first fit against every placed buffer met in time, under
+several buffer orders, keeping the smallest arena and stopping at the lower bound (the bytes live
+at the busiest step); `check_plan` proves afterwards that no two live buffers share a byte.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from tinypipe.errors import UnsupportedModelError
@@ -69,6 +71,13 @@ class MemoryPlan:
     # ("state", root tensor index): a variable tensor, kept in static memory across calls
     scratch: dict[int, int] = field(default_factory=dict)  # op index -> arena offset
     live_bytes: list[int] = field(default_factory=list)  # arena bytes live during each op
+
+    def describe(self) -> str:
+        """The arena against its lower bound (the bytes live at the busiest layer)."""
+        peak = max(self.live_bytes, default=0)
+        if self.arena_size <= peak:
+            return f"{self.arena_size} bytes (the least possible in this layer order)"
+        return f"{self.arena_size} bytes ({self.arena_size - peak} above the {peak} live at once)"
 
 
 class _UnionFind:
@@ -237,10 +246,52 @@ def _buffer(parts: list[Part]) -> Buffer:
     )
 
 
+# Orders tried for first fit: biggest first, then longest-lived, earliest, largest
+# size x lifetime; then seeded shuffles. Each is a valid plan; the smallest arena wins.
+_ORDERS = (
+    lambda b: (-b.size, b.first, b.key),
+    lambda b: (b.first - b.last, -b.size, b.key),
+    lambda b: (b.first, -b.size, b.key),
+    lambda b: (-b.size * (b.last - b.first + 1), b.key),
+)
+SHUFFLES = 24
+
+
+def lower_bound(buffers: list[Buffer]) -> int:
+    """The bytes live at the busiest step: no placement of these buffers needs less."""
+    steps = range(
+        min((b.first for b in buffers), default=0), max((b.last for b in buffers), default=-1) + 1
+    )
+    return max((sum(b.size_at(k) for b in buffers) for k in steps), default=0)
+
+
 def _place(buffers: list[Buffer]) -> None:
-    """First fit, biggest first: each buffer at the lowest offset free over its lifetime."""
+    """Offsets for every buffer: first fit under several orders, keeping the smallest arena.
+    The search stops as soon as a plan reaches the lower bound, which is then optimal."""
+    bound = lower_bound(buffers)
+    rng = random.Random(0)  # deterministic: the same model always gets the same plan
+    orders = [sorted(buffers, key=key) for key in _ORDERS]
+    best: tuple[int, list[int]] | None = None
+    for attempt in range(len(orders) + SHUFFLES):
+        if attempt < len(orders):
+            order = orders[attempt]
+        else:
+            order = sorted(buffers, key=lambda b: b.key)
+            rng.shuffle(order)
+        arena = _first_fit(order)
+        if best is None or arena < best[0]:
+            best = (arena, [b.offset for b in buffers])
+        if arena <= bound:
+            break
+    if best is not None:
+        for b, offset in zip(buffers, best[1]):
+            b.offset = offset
+
+
+def _first_fit(order: list[Buffer]) -> int:
+    """Each buffer, in `order`, at the lowest offset free over its lifetime; returns the arena."""
     placed: list[Buffer] = []
-    for buf in sorted(buffers, key=lambda b: (-b.size, b.first, b.key)):
+    for buf in order:
         # (start, end) of the bytes each placed buffer holds while this one needs them.
         taken = []
         for o in placed:
@@ -256,6 +307,7 @@ def _place(buffers: list[Buffer]) -> None:
             offset = min(ends)
         buf.offset = offset
         placed.append(buf)
+    return max((b.offset + b.size for b in order), default=0)
 
 
 def check_plan(plan: MemoryPlan) -> None:
