@@ -62,11 +62,11 @@ def test_w4_chosen_only_when_smaller() -> None:
     assert _kernels(big) == ["tp_fully_connected_w4_s8"]
     # Per-channel codebooks of 16 bytes cost more than 24 weights save.
     small = build_fc({**base, "in_features": 24, "levels": 16}, rng)
-    unpacked = (["tp_fully_connected_s8"], ["tp_fully_connected_x4_s8"])
-    assert _kernels(small) in unpacked
+    # (an int8 kernel: the runtime's, or one generated for the layer)
+    assert "w4" not in _kernels(small)[0]
     # Uniform int8 weights have far more than 16 values per channel.
     plain = build_fc({**base, "in_features": 200}, rng)
-    assert _kernels(plain) in unpacked
+    assert "w4" not in _kernels(plain)[0]
     cm_big = generate_c(read_tflite(big))
     assert cm_big.weight_bytes < 64 * 8 * 0.6 + 8 * 12
 
