@@ -2,7 +2,8 @@
 CNN and an MLPerf-Tiny-shaped model on every board (or the fit check's refusal), with the
 estimated time at the board clock and energy per inference (tinypipe.device.energy: instructions
 taken as cycles; energy only where the board registry holds a published figure: a chip's datasheet
-run current, or for an FPGA image the core's dynamic power per MHz in silicon).
+run current, or for an FPGA image the core's dynamic power per MHz in silicon or the run current of
+a production chip with the same core).
 
     python benchmarks/boards.py [--model ds_cnn] [--samples 3]
 """
@@ -47,7 +48,8 @@ def main() -> None:
     args = ap.parse_args()
     print("RAM includes each board's stack reservation; counts are instructions under QEMU -icount")
     print("ms est.: instructions taken as cycles at the board clock; µJ est.: a chip's datasheet run")
-    print("power, or (FPGA images) the core's dynamic power per MHz in silicon, core only")
+    print("power, or (FPGA images) the core's dynamic power per MHz in silicon, core only, or the")
+    print("run power of a production chip with the same core (AN386: STM32F405, AN500: PIC32CZ CA70)")
     print("(see `tinypipe boards` for each figure's source; '-': no figure for that board)")
     for label in args.model or ["digits_cnn", "ds_cnn"]:
         run(label, args.samples)

@@ -1,6 +1,7 @@
 """Latency and energy estimates: the arithmetic against the registry's own figures, recomputed
-here from first principles (a chip: E = V * I * t at the datasheet's clock; a core in silicon:
-E = P * t with P = (DMIPS/MHz) / (DMIPS/mW) mW per MHz times the clock; t = cycles / f), and
+here from first principles (a chip, or for an FPGA image a production chip with the same core:
+E = V * I * t at the datasheet's clock; a core in silicon: E = P * t with
+P = (DMIPS/MHz) / (DMIPS/mW) mW per MHz times the clock; t = cycles / f), and
 boards without a figure saying why energy is unavailable, in `tinypipe boards`, validate and the
 run report."""
 
@@ -14,7 +15,13 @@ from click.testing import CliRunner
 from tinypipe.check.validate import Verdict
 from tinypipe.cli import main
 from tinypipe.device.boards import BOARDS, get_board
-from tinypipe.device.energy import CorePowerFigure, PowerFigure, estimate, layer_estimates
+from tinypipe.device.energy import (
+    CorePowerFigure,
+    PowerFigure,
+    SameCoreChipFigure,
+    estimate,
+    layer_estimates,
+)
 from tinypipe.pipeline.report import render_markdown
 from tinypipe.pipeline.report_html import render_html
 
@@ -32,14 +39,20 @@ def _watts(b, clock_hz: float) -> float:
 
 def test_every_board_has_a_cited_figure_or_says_why_not() -> None:
     kinds = {type(b.power) for b in WITH_FIGURE}
-    assert kinds == {PowerFigure, CorePowerFigure}, "both kinds of figure are in use"
+    assert kinds == {PowerFigure, CorePowerFigure, SameCoreChipFigure}, "all kinds are in use"
     for b in WITH_FIGURE:
         p = b.power
         assert not b.power_missing and p.document and p.table and p.found
         if isinstance(p, PowerFigure):  # a chip: its datasheet's table
             assert p.current_ma > 0 and p.at_hz > 0 and 0 < p.supply_v < 6
-            assert any(w in p.document for w in ("datasheet", "Product Specification"))
-        else:  # an FPGA image: the core vendor's figure for the same core in silicon
+            doc = p.document.lower()
+            assert any(w in doc for w in ("datasheet", "data sheet", "product specification"))
+        if isinstance(p, SameCoreChipFigure):  # an FPGA image: another chip with its core
+            assert any("FPGA" in n for n in b.notes) and b.cpu == p.core.lower()
+            assert p.chip in p.summary() and "not the board's draw" in p.basis
+        elif not isinstance(
+            p, PowerFigure
+        ):  # an FPGA image: the core vendor's figure for the same core in silicon
             assert p.dmips_per_mw > 0 and p.dmips_per_mhz > 0 and p.process
             assert any("FPGA" in n for n in b.notes) and b.cpu == p.core.lower()
             assert "core alone" in p.conditions and "not the board's draw" in p.basis
@@ -85,10 +98,32 @@ def test_cortex_m3_core_figure_in_numbers() -> None:
     assert e.time_ms == pytest.approx(10_110_080 / 25e6 * 1e3)
 
 
+def test_cortex_m7_same_core_chip_figure_in_numbers() -> None:
+    """83 mA at 3.3 V and 300 MHz is 0.913 nJ a cycle: 5,769,120 cycles (ds_cnn on the AN500)
+    cost 5,267.20656 µJ, while the time is at the FPGA image's 25 MHz."""
+    b = get_board("mps2-an500")
+    e = estimate(b, 5_769_120)
+    assert e.energy_uj == pytest.approx(5267.20656, rel=1e-12)
+    assert e.time_ms == pytest.approx(5_769_120 / 25e6 * 1e3)
+    assert b.power.summary() == "83 mA at 300 MHz, 3.3 V (PIC32CZ CA70, same core)"
+    assert "run current of a production chip with the same core" in e.energy_basis
+
+
+def test_cortex_m4_image_borrows_the_netduino_chip_figure() -> None:
+    """Both Cortex-M4 boards rest on the STM32F405's run current, so the same cycles cost the
+    same energy on each, although the times differ with their clocks."""
+    an386, netduino = get_board("mps2-an386"), get_board("netduinoplus2")
+    assert an386.power.chip == "STM32F405" and an386.power.core == "Cortex-M4"
+    a, n = estimate(an386, 1_000_000), estimate(netduino, 1_000_000)
+    assert a.energy_uj == n.energy_uj == pytest.approx(3.3 * 0.040 * 1e6 / 168e6 * 1e6)
+    assert (a.time_ms, n.time_ms) == (40.0, 62.5)
+    assert a.energy_basis != n.energy_basis  # one is the board's own chip, the other is not
+
+
 def test_nothing_to_estimate_without_a_count_or_a_clock() -> None:
     assert estimate(get_board("host"), 123_456) is None
-    assert estimate(get_board("mps2-an386"), None) is None
-    assert layer_estimates(get_board("mps2-an386"), [25_000, None]) == [
+    assert estimate(get_board("mps3-an547"), None) is None
+    assert layer_estimates(get_board("mps3-an547"), [32_000, None]) == [
         {"time_ms": 1.0, "energy_uj": None},
         {"time_ms": None, "energy_uj": None},
     ]
@@ -107,7 +142,10 @@ def test_cli_boards_shows_power_and_sources() -> None:
     data = {d["name"]: d for d in json.loads(CliRunner().invoke(main, ["boards", "--json"]).output)}
     for b in BOARDS.values():
         p = data[b.name]["power"]
-        if isinstance(b.power, PowerFigure):
+        if isinstance(b.power, SameCoreChipFigure):
+            assert p["kind"] == "same-core chip supply current" and p["chip"] == b.power.chip
+            assert p["current_ma"] == b.power.current_ma and p["at_hz"] == b.power.at_hz
+        elif isinstance(b.power, PowerFigure):
             assert p["kind"] == "chip supply current" and p["current_ma"] == b.power.current_ma
         elif isinstance(b.power, CorePowerFigure):
             assert p["kind"] == "core dynamic power per MHz"
@@ -119,7 +157,7 @@ def test_cli_boards_shows_power_and_sources() -> None:
             assert p is None and data[b.name]["power_missing"]
 
 
-@pytest.mark.parametrize("name", ["netduinoplus2", "mps2-an385", "mps2-an386"])
+@pytest.mark.parametrize("name", ["netduinoplus2", "mps2-an385", "mps2-an500", "mps3-an547"])
 def test_validate_summary_labels_the_estimate(name: str) -> None:
     b = get_board(name)
     e = estimate(b, 1_000_000)
@@ -135,7 +173,7 @@ def test_validate_summary_labels_the_estimate(name: str) -> None:
 
 
 def test_report_shows_ms_and_uj_per_inference_and_per_layer() -> None:
-    with_fig, without = get_board("netduinoplus2"), get_board("mps2-an386")
+    with_fig, without = get_board("netduinoplus2"), get_board("mps3-an547")
     n = 2_000_000
     boards = {
         b.name: {"bit_exact": True, "samples": 1, "elements": 10, "mismatches": 0, "instructions": n,

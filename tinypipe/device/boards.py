@@ -4,7 +4,7 @@ Each board is a `Board` in `BOARDS`. Its PlatformIO side (compiler flags, linker
 console driver, upload commands) lives in the shipped platform folder
 `firmware/platforms/tinypipe/boards/<name>.json`; tests keep the two in agreement.
 
-    >>> from tinypipe.boards import get_board
+    >>> from tinypipe.device.boards import get_board
     >>> get_board("mps2-an386").qemu_machine
     'mps2-an386'
 """
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from tinypipe.errors import TinypipeError
 
-from .energy import CorePowerFigure, PowerFigure
+from .energy import CorePowerFigure, PowerFigure, SameCoreChipFigure
 
 KiB = 1024
 MiB = 1024 * 1024
@@ -59,7 +59,8 @@ class Board:
     hardware_protocol: str | None = None  # used for a real board (`tinypipe flash --port`)
     notes: tuple[str, ...] = field(default_factory=tuple)
     # the published figure energy estimates rest on: a chip's datasheet run current, or (FPGA
-    # images, which have no chip) the core vendor's dynamic power per MHz of the same core
+    # images, which have no chip) the core vendor's dynamic power per MHz of the same core, or
+    # failing that the datasheet run current of a production chip with the same core
     power: PowerFigure | CorePowerFigure | None = None
     power_missing: str = ""  # why there is no power figure (then energy is unavailable)
 
@@ -132,11 +133,12 @@ def _core_name(cpu: str) -> str:
     return "Cortex-" + cpu.split("-")[1].upper()
 
 
-def _fpga_power_missing(core: str) -> str:
+def _fpga_power_missing(core: str, chips_searched: str) -> str:
     return (
-        f"an FPGA prototyping image of the {core} (no chip, so no datasheet run current), and no "
+        f"an FPGA prototyping image of the {core} (no chip, so no datasheet run current); no "
         f"Arm-published power figure for the {core} core (power per MHz, or DMIPS/mW with "
-        "DMIPS/MHz, at a named process) was found in the sources searched"
+        f"DMIPS/MHz, at a named process) and no run-current table of a {core} chip "
+        f"({chips_searched}) was found in the sources searched"
     )
 
 
@@ -194,8 +196,35 @@ _CORTEX_M3_CORE = CorePowerFigure(
 )
 
 
+# Cortex-M4 (the AN386 image): no Arm-published power figure for the core was found, so the run
+# current of a production Cortex-M4 chip stands in: the netduinoplus2's own STM32F405.
+_CORTEX_M4_CHIP = SameCoreChipFigure(**asdict(_STM32F405_RUN), chip="STM32F405", core="Cortex-M4")
+
+# Cortex-M7 (the AN500 image): likewise a production Cortex-M7 chip's datasheet figure, running
+# CoreMark from TCM (the closest of its rows to the AN500 image, whose code and data sit in SRAM).
+_CORTEX_M7_CHIP = SameCoreChipFigure(
+    current_ma=83.0,
+    at_hz=300_000_000,
+    supply_v=3.3,
+    conditions="Active mode, typical, running CoreMark from TCM, single supply VDDIO = VDDIN = "
+    "3.3 V, PLLA 300 MHz with MCK 150 MHz (the core clock taken as the PLLA's 300 MHz), no "
+    "peripheral modules operating, core cache enabled; 98 mA maximum",
+    document="PIC32CZ CA70/MC70 Family Data Sheet, Microchip (online edition, "
+    "onlinedocs.microchip.com GUID-D4CAD149-CB72-498B-B8E7-7E8255593463, en-US-5 and en-US-7)",
+    table="Table 57-6, MCU Active Current Consumption Electrical Specifications (section 57.4, "
+    "-40 to +85 °C), row APWR_3",
+    found="stored copies of section 57.4 of both online editions (the same 90 mA from flash and "
+    "83 mA from TCM in each); the core clock: the data sheet's contents show the SAM E70's "
+    "clock blocks (PMC, EEFC), whose usual set-up is 'Clock Settings (300MHz HCLK, 150MHz MCK)' "
+    "in Microchip's system_same70.c (stored docs.ros.org copy), with the processor clock from "
+    "PLLA and MCK = HCLK / MDIV in Zephyr's SAM E70 clock options",
+    chip="PIC32CZ CA70",
+    core="Cortex-M7",
+)
+
+
 def _mps2(
-    name: str, cpu: str, fpu: str | None, title: str, power: CorePowerFigure | None = None
+    name: str, cpu: str, fpu: str | None, title: str, power: CorePowerFigure | PowerFigure
 ) -> Board:
     return Board(
         name=name,
@@ -221,7 +250,6 @@ def _mps2(
         upload_protocols=("qemu",),
         notes=("FPGA prototyping board; tinypipe runs it under QEMU.",),
         power=power,
-        power_missing="" if power else _fpga_power_missing(_core_name(cpu)),
     )
 
 
@@ -247,8 +275,16 @@ BOARDS: dict[str, Board] = {
             power_missing="the host computer: counts are wall-clock time, not cycles",
         ),
         _mps2("mps2-an385", "cortex-m3", None, "Arm MPS2+ AN385 (Cortex-M3)", _CORTEX_M3_CORE),
-        _mps2("mps2-an386", "cortex-m4", "fpv4-sp-d16", "Arm MPS2+ AN386 (Cortex-M4F)"),
-        _mps2("mps2-an500", "cortex-m7", "fpv5-d16", "Arm MPS2+ AN500 (Cortex-M7)"),
+        _mps2(
+            "mps2-an386",
+            "cortex-m4",
+            "fpv4-sp-d16",
+            "Arm MPS2+ AN386 (Cortex-M4F)",
+            _CORTEX_M4_CHIP,
+        ),
+        _mps2(
+            "mps2-an500", "cortex-m7", "fpv5-d16", "Arm MPS2+ AN500 (Cortex-M7)", _CORTEX_M7_CHIP
+        ),
         Board(
             name="netduinoplus2",
             title="Netduino Plus 2 (STM32F405RG, Cortex-M4F)",
@@ -314,7 +350,9 @@ BOARDS: dict[str, Board] = {
                 "Code runs from the 512 KB ITCM and data from the 512 KB DTCM (the image's larger "
                 "SRAM and DDR are left alone).",
             ),
-            power_missing=_fpga_power_missing(_core_name("cortex-m55")),
+            power_missing=_fpga_power_missing(
+                _core_name("cortex-m55"), "Alif Ensemble, Infineon PSOC Edge E84, ST STM32N6"
+            ),
         ),
         Board(
             name="microbit",
@@ -409,8 +447,8 @@ def format_boards(boards: list[Board] | None = None) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines += [
         "",
-        "Energy figures (a chip's datasheet run current at a clock and supply voltage, or for an FPGA "
-        "image the core's dynamic power per MHz in silicon):",
+        "Energy figures (a chip's datasheet run current at a clock and supply voltage; for an FPGA "
+        "image the core's dynamic power per MHz in silicon, or a same-core chip's run current):",
     ]
     for b in boards:
         if b.power:

@@ -5,7 +5,7 @@ per-core cycle model, so an instruction is taken as one cycle: on the in-order C
 ALU instructions take one cycle, while loads, multiplies, divisions and taken branches take more,
 so the times are lower bounds of the order of the truth rather than predictions.
 
-Energy comes from one of two kinds of published figure, each cited in the board registry:
+Energy comes from one of three kinds of published figure, each cited in the board registry:
 
 - `PowerFigure`: a chip's run-mode supply current at a stated clock and voltage, from its
   datasheet; energy is that supply power times the time the cycles take at that clock.
@@ -13,6 +13,9 @@ Energy comes from one of two kinds of published figure, each cited in the board 
   dynamic-power efficiency of the same core in silicon at a named process. That is core-only
   power (no memories, buses, peripherals or leakage) on a different technology, never the
   board's draw; energy is power per MHz times cycles (1 mW/MHz = 1 nJ per cycle).
+- `SameCoreChipFigure`: for an FPGA image whose core has no published vendor figure, the
+  datasheet run current of a production chip built on the same core; energy as for a chip, at
+  that chip's operating point. A whole MCU's draw, but another MCU's, never the board's.
 
 Boards with neither figure have no energy estimate, and say why.
 
@@ -65,6 +68,21 @@ class PowerFigure:
 
     basis = "datasheet run current"
     kind = "chip supply current"
+
+
+@dataclass(frozen=True)
+class SameCoreChipFigure(PowerFigure):
+    """For an FPGA image: a production chip with the same core, and that chip's datasheet run
+    current. Energy is computed as for the chip itself (`PowerFigure.energy_uj`)."""
+
+    chip: str = ""  # the chip the figure belongs to, e.g. "STM32F405"
+    core: str = ""  # the core it shares with the board, e.g. "Cortex-M4"
+
+    def summary(self) -> str:
+        return f"{super().summary()} ({self.chip}, same core)"
+
+    basis = "run current of a production chip with the same core, not the board's draw"
+    kind = "same-core chip supply current"
 
 
 @dataclass(frozen=True)
