@@ -125,6 +125,7 @@ def main() -> None:
               f"{fused['instr'] / before['instr'] - 1:>+9.1%}"
               f"{patched['instr'] / before['instr'] - 1:>+11.1%}")
         print(f"{'':<14}{default.patches_summary}")
+        print(f"{'':<14}{default.order_summary}")
         # The micro:bit build has the same arena; its stack reservation decides the fit.
         need = after["ram"] + microbit.stack_size
         if need <= microbit.ram_size and before["ram"] + microbit.stack_size > microbit.ram_size:

@@ -369,6 +369,7 @@ def export(
             f"weights: {res.weight_bytes} bytes"
         )
         click.echo(res.model.patches_summary)
+        click.echo(res.model.order_summary)
 
 
 # ---------------------------------------------------------------- run

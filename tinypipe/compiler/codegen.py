@@ -26,6 +26,7 @@ from .graph import Graph, Operator, Tensor, read_tflite
 from .inplace import choose_inplace
 from .iolayout import Packing
 from .ops.base import C, Lowered, P, Raw, T
+from .order import OrderChoice, reorder, search_order
 from .patches import DEFAULT_MAX_RECOMPUTE, Patching, choose_patches
 from .planner import MemoryPlan, plan_memory
 from .pointwise import Kernel, kernel_context, specialize_pointwise
@@ -56,12 +57,33 @@ class CModel:
     max_recompute: float = 0.0  # the bound the patches were chosen under
     pointwise: list[Kernel] = field(default_factory=list)  # generated pointwise kernels
     dense: list[DenseKernel] = field(default_factory=list)  # generated FULLY_CONNECTED kernels
+    # `graph` runs its operators in this order: the .tflite's index of each, by position
+    order: list[int] = field(default_factory=list)
+    order_choice: OrderChoice | None = None
+
+    @property
+    def order_summary(self) -> str:
+        """One line for the compile summary: the layer order and the RAM it saves."""
+        if self.order_choice is None:
+            return "Order: as given" if self.order != sorted(self.order) else "Order: the file's"
+        return self.order_choice.summary()
+
+    def file_index(self, k: int) -> int:
+        """The .tflite's operator index of the operator `graph` runs k-th."""
+        return self.order[k] if self.order else k
+
+    def by_file_index(self, values: list) -> list:
+        """Per-operator values in execution order (e.g. `plan.live_bytes`) in .tflite order."""
+        out = list(values)
+        for k, v in enumerate(values):
+            out[self.file_index(k)] = v
+        return out
 
     @property
     def patches_summary(self) -> str:
         """One line for the compile summary: the split, the grid, RAM before/after, recompute."""
         if self.patches is not None:
-            return self.patches.summary()
+            return self.patches.summary(self.file_index)
         if self.max_recompute <= 0:
             return "Patches: off (max recompute 0 %)"
         return (
@@ -203,6 +225,7 @@ def generate_c(
     fuse: bool = True,
     max_recompute: float = DEFAULT_MAX_RECOMPUTE,
     generated: bool = True,
+    order: list[int] | None = None,
 ) -> CModel:
     """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
 
@@ -212,18 +235,38 @@ def generate_c(
     first layers run patch by patch (patches.py) when that needs fewer bytes at a cost of at most
     `max_recompute` extra MACs (a fraction of the model's; 0 never patches).
     `generated=False` runs pointwise and dense layers on the runtime's kernels instead of generated
-    ones (pointwise.py, fully_connected_gen.py)."""
+    ones (pointwise.py, fully_connected_gen.py).
+    `order` runs the operators in that order (the .tflite's indices, a valid order); by default
+    the order needing the fewest bytes is searched for (order.py), the file's kept on ties."""
     check_c_name(name)
     if not 0 <= max_recompute <= 1:
         raise ValueError(f"max_recompute must lie in [0, 1], not {max_recompute}")
-    patching = None
+    source = graph
     lowered = lower_all(graph)
-    if inplace:
-        lowered, plan, patching = choose_patches(
-            graph, lowered, max_recompute, lambda low: _plan(graph, low, True, fuse)
-        )
+
+    def build(
+        g: Graph,
+    ) -> tuple[int, list[Lowered], tuple[Graph, list[Lowered], MemoryPlan, Patching | None]]:
+        low = lowered if g is source else lower_all(g)
+        patching = None
+        if inplace:
+            low, plan, patching = choose_patches(
+                g, low, max_recompute, lambda lw: _plan(g, lw, True, fuse)
+            )
+        else:
+            low, plan = _plan(g, low, False, fuse)
+        outside = [t for t in g.input_tensors if plan.storage[t.index][0] != "arena"]
+        ram = plan.arena_size + sum(t.nbytes for t in outside + g.output_tensors)
+        return ram, low, (g, low, plan, patching)
+
+    choice = None
+    if order is None:
+        choice = search_order(graph, lowered, build)
+        graph, lowered, plan, patching = choice.result
+        order = choice.order
     else:
-        lowered, plan = _plan(graph, lowered, False, fuse)
+        order = list(order)
+        graph, lowered, plan, patching = build(reorder(graph, order))[2]
     em = _Emitter(name, graph, plan)
     regions = arena_regions(graph, lowered, plan)
     lowered, kernels = specialize_pointwise(name, graph, lowered, enabled=generated)
@@ -241,7 +284,7 @@ def generate_c(
         if not low.emits_code:
             if low.fused_into is not None:
                 how = "patch" if lowered[low.fused_into].func == "tp_patches_s8" else "row"
-                note = f"computed {how} by {how} inside #{low.fused_into}"
+                note = f"computed {how} by {how} inside #{order[low.fused_into]}"
             elif low.alias:
                 note = "shares its input's memory"
             else:
@@ -249,6 +292,7 @@ def generate_c(
             calls.append(
                 {
                     "index": op.index,
+                    "op": order[op.index],
                     "opcode": c_comment_text(op.opcode),
                     "code": None,
                     "trace": None,
@@ -270,6 +314,7 @@ def generate_c(
         calls.append(
             {
                 "index": op.index,
+                "op": order[op.index],
                 "opcode": c_comment_text(op.opcode),
                 "code": f"{low.func}({', '.join(args)});",
                 "trace": (em.tensor_expr(out.index), out.nbytes),
@@ -351,7 +396,19 @@ def generate_c(
                 files[f.name] = f.read_text()
     bound = max_recompute if inplace else 0.0  # patches need the in-place plan
     return CModel(
-        name, graph, lowered, plan, files, weight_bytes, sources, patching, bound, kernels, dense
+        name,
+        graph,
+        lowered,
+        plan,
+        files,
+        weight_bytes,
+        sources,
+        patching,
+        bound,
+        kernels,
+        dense,
+        order,
+        choice,
     )
 
 

@@ -5,7 +5,7 @@ by patch.
 The four plans are made from the same lowering (codegen.generate_c with inplace=False, with
 fuse=False and no patches, with no patches, and the default), so the differences at each layer
 are exactly what computing in place (and keeping the model's input in the arena), fusing and
-patches save there.
+patches save there. All four run the layers in the default build's order (order.py), the rows'.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ def inplace_timeline(graph: Graph, after: CModel | None = None) -> list[dict]:
     ("inplace_only"), with fused blocks too ("fused") and with patches as well ("after", the
     default build or `after`), each plus the input and output buffers outside the arena, which
     the caller holds throughout; and what the layer does."""
-    before = generate_c(graph, inplace=False)
-    middle = generate_c(graph, fuse=False, max_recompute=0)
-    fused = generate_c(graph, max_recompute=0)
     after = after or generate_c(graph)
+    order = after.order
+    before = generate_c(graph, inplace=False, order=order)
+    middle = generate_c(graph, fuse=False, max_recompute=0, order=order)
+    fused = generate_c(graph, max_recompute=0, order=order)
     rows = []
     for op, low, b, m, f, a in zip(
-        graph.operators,
+        after.graph.operators,
         after.lowered,
         before.plan.live_bytes,
         middle.plan.live_bytes,
@@ -33,9 +34,10 @@ def inplace_timeline(graph: Graph, after: CModel | None = None) -> list[dict]:
         after.plan.live_bytes,
     ):
         if low.fused_into is not None:
-            how = f"fused into #{low.fused_into}"
+            into = after.file_index(low.fused_into)
+            how = f"fused into #{into}"
             if after.lowered[low.fused_into].func == "tp_patches_s8":
-                how = f"patch by patch in #{low.fused_into}"
+                how = f"patch by patch in #{into}"
         elif low.func == "tp_patches_s8" and after.patches is not None:
             p = after.patches
             how = f"{p.grid[0]}x{p.grid[1]} patches, +{100 * p.recompute:.1f} % MACs"
@@ -49,7 +51,7 @@ def inplace_timeline(graph: Graph, after: CModel | None = None) -> list[dict]:
             how = "element-wise"
         rows.append(
             {
-                "index": op.index,
+                "index": after.file_index(op.index),
                 "op": op.opcode,
                 "before": b + before.io_bytes,
                 "inplace_only": m + middle.io_bytes,
@@ -75,7 +77,8 @@ def timeline_markdown(rows: list[dict]) -> str:
         f"the model's input in the arena), {peak('fused'):,} B with layer pairs and residual "
         "blocks fused too (computed row by row over their input), "
         f"{peak('after'):,} B with the first layers run patch by patch where that needs less "
-        "(their halo computed again: the MACs it adds are given on the patched layer).",
+        "(their halo computed again: the MACs it adds are given on the patched layer). "
+        "Rows in execution order; # is the operator's index in the .tflite.",
         "",
         "| # | op | in place / fused / patches | live apart (B) | in place (B) | fused (B) "
         "| patches (B) | saved by in place (B) | saved by fusion (B) | saved by patches (B) |",

@@ -170,8 +170,9 @@ class Patching:
             rows.append(row)
         return np.asarray(rows, dtype=np.int32).reshape(-1)
 
-    def summary(self) -> str:
-        first, last = self.layers[0].op, self.layers[-1].op
+    def summary(self, label: Callable[[int], int] = int) -> str:
+        """`label(op position)`: the operator number to print (the .tflite's index)."""
+        first, last = label(self.layers[0].op), label(self.layers[-1].op)
         return (
             f"Patches: ops #{first}-#{last} run as {self.grid[0]}x{self.grid[1]} patches; "
             f"RAM {self.ram_before:,} -> {self.ram_after:,} B (arena + I/O), recompute "

@@ -208,7 +208,7 @@ def generate_model(
 
     extra = {} if max_recompute is None else {"max_recompute": max_recompute}
     cmodel = generate_c(read_tflite(path), name, **extra)
-    summary = cmodel.patches_summary
+    summary = f"{cmodel.patches_summary}\n{cmodel.order_summary}"
     return dict(cmodel.files), model_size(cmodel), cmodel.graph.model_bytes, summary
 
 
@@ -239,7 +239,7 @@ class Project:
     size: ModelSize
     fit: list[FitReport]
     files: list[str] = field(default_factory=list)
-    patches_summary: str = ""  # the compile summary's patch line (a .tflite model)
+    patches_summary: str = ""  # the compile summary's patch and order lines (a .tflite model)
 
     @property
     def envs(self) -> list[str]:

@@ -390,14 +390,12 @@ class Runner:
                 f"The device profiled inference {seq}, not the last one sent ({self._seq})."
             )
         self.last_profile_ticks = ticks
-        counts: list[int | None] = []
+        counts: list[int | None] = [None] * len(ticks)
         prev = 0  # converted cumulatively, so the counts add up like the ticks do
-        for t in ticks:
-            if t is None:
-                counts.append(None)
-                continue
-            end = int(round(t * self.ticks_to_count))
-            counts.append(end - prev)
+        # in the order the layers ran (rising ticks), which need not be the operators' order
+        for k in sorted((k for k, t in enumerate(ticks) if t is not None), key=lambda k: ticks[k]):
+            end = int(round(ticks[k] * self.ticks_to_count))
+            counts[k] = end - prev
             prev = end
         return counts
 

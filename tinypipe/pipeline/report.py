@@ -116,6 +116,7 @@ def render_markdown(r: dict) -> str:
         "",
         f"tinypipe arena: **{mem['arena_bytes']:,} B** (+ {mem['io_bytes']:,} B of input/output buffers); "
         f"TFLM's smallest arena for the same model: {_n(mem.get('tflm_arena_bytes'))} B.",
+        *([f"{mem['order']}."] if mem.get("order") else []),
         "",
         "![arena over the layers](memory.png)",
         "",

@@ -479,15 +479,16 @@ def _memory_rows(build: dict) -> dict:
     }
 
 
-def _arena_buffers(graph, plan) -> list[dict]:
-    """The memory plan's buffers (tensor or scratch, bytes, arena offset, first and last layer)."""
+def _arena_buffers(graph, plan, file_index) -> list[dict]:
+    """The memory plan's buffers (tensor or scratch, bytes, arena offset, first and last step of
+    the execution order; `file_index(step)`: that layer's operator index in the .tflite)."""
     out = []
     for b in plan.buffers:
         if b.key.startswith("t"):
             label = graph.tensors[int(b.key[1:])].name or b.key
             label = label if len(label) <= 28 else "…" + label[-27:]
         else:
-            label = f"scratch of #{b.key.removeprefix('scratch')}"
+            label = f"scratch of #{file_index(int(b.key.removeprefix('scratch')))}"
         out.append(
             {"label": label, "size": b.size, "offset": b.offset, "first": b.first, "last": b.last}
         )
@@ -518,12 +519,12 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
     graph = read_tflite(tflite)
     max_recompute = cfg.get("deploy", "max_recompute") / 100
     cm = generate_c(graph, cfg.get("project", "name"), max_recompute=max_recompute)
-    layers = []
-    for op, live in zip(graph.operators, cm.plan.live_bytes):
+    layers = []  # in execution order (cm.order); "index" is the operator's in the .tflite
+    for op, live in zip(cm.graph.operators, cm.plan.live_bytes):
         ins = [t for t in graph.op_inputs(op) if t is not None]
         layers.append(
             {
-                "index": op.index,
+                "index": cm.file_index(op.index),
                 "op": op.opcode,
                 "input": list(ins[0].shape) if ins else [],
                 "inputs": [list(t.shape) for t in ins if not t.is_const],
@@ -544,9 +545,9 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
         extra = v.get("extra", {})
         if extra.get("count_unit") == "instructions" and extra.get("layer_counts"):
             per_layer = layer_estimates(get_board(b), extra["layer_counts"])
-            for row, count, est in zip(layers, extra["layer_counts"], per_layer):
-                row["instructions"] = count
-                row.update(est)
+            for row in layers:  # the counts are per operator of the .tflite
+                row["instructions"] = extra["layer_counts"][row["index"]]
+                row.update(per_layer[row["index"]])
             layer_board = b
             break
     board_rows = {}
@@ -589,11 +590,12 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
         "memory": {
             "arena_bytes": cm.arena_size,
             "io_bytes": cm.io_bytes,
+            "order": cm.order_summary,
             "tflm_arena_bytes": export["tflm_arena_bytes"],
             "weight_bytes": cm.weight_bytes,
         },
         "layers": layers,
-        "arena_buffers": _arena_buffers(graph, cm.plan),
+        "arena_buffers": _arena_buffers(graph, cm.plan, cm.file_index),
         "inplace_timeline": inplace_timeline(graph, cm),
         "layer_instructions_board": layer_board,
         "boards": board_rows,
