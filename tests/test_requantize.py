@@ -1,7 +1,9 @@
 """The kernels' requantization (tp_requantize_nonneg in tp_common.h: both of TFLM's roundings
 folded into one 64-bit multiply-add) against TFLM's MultiplyByQuantizedMultiplier written out
 from the spec on Python integers (tinypipe.compiler.ops.fixedpoint), on random and edge values,
-compiled for this machine under UBSan."""
+compiled for this machine under UBSan. Each harness is built twice: with 64-bit products, and
+with TP_SPLIT_MULTIPLY, the form for cores without a 64-bit multiply (ARMv6-M), whose high
+words come from 16x16 products (tp_mul_high, checked on its own against Python integers)."""
 
 from __future__ import annotations
 
@@ -53,17 +55,28 @@ def _cases(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.stack([x, m, shift], axis=1)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_requantize_matches_tflm_arithmetic(tmp_path, seed: int) -> None:
+SPLIT = {"int64": [], "split": ["-DTP_SPLIT_MULTIPLY"]}
+
+
+def _build(tmp_path, source: str, flags: list[str]):
+    """The harness compiled under UBSan with the runtime's headers and `flags`."""
     cc = shutil.which("cc") or shutil.which("gcc")
     src = tmp_path / "harness.c"
-    src.write_text(HARNESS)
+    src.write_text(source)
     exe = tmp_path / "harness"
     subprocess.run(
         [cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-fsanitize=undefined",
-         "-fno-sanitize-recover", f"-I{firmware_dir() / 'runtime'}", str(src), "-o", str(exe)],
+         "-fno-sanitize-recover", *flags, f"-I{firmware_dir() / 'runtime'}", str(src), "-o",
+         str(exe)],
         check=True,
     )  # fmt: skip
+    return exe
+
+
+@pytest.mark.parametrize("form", list(SPLIT))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_requantize_matches_tflm_arithmetic(tmp_path, seed: int, form: str) -> None:
+    exe = _build(tmp_path, HARNESS, SPLIT[form])
     cases = _cases(np.random.default_rng(seed), 20000)
     stdin = "\n".join(f"{x} {m} {s}" for x, m, s in cases.tolist())
     out = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, check=True)
@@ -88,21 +101,14 @@ int main(void)
 """
 
 
+@pytest.mark.parametrize("form", list(SPLIT))
 @pytest.mark.parametrize("seed", [0, 1])
-def test_output_with_host_constants_matches_tflm_arithmetic(tmp_path, seed: int) -> None:
+def test_output_with_host_constants_matches_tflm_arithmetic(tmp_path, seed: int, form: str) -> None:
     """tp_output_rq_s8 with the words requant_records makes (zero point folded into the
     rounding constant) against clamp(MultiplyByQuantizedMultiplier + zp) from the spec, over
     accumulators up to the bound the host checked, every zero point and activation range."""
     rng = np.random.default_rng(seed)
-    cc = shutil.which("cc") or shutil.which("gcc")
-    src = tmp_path / "harness.c"
-    src.write_text(HARNESS_RQ)
-    exe = tmp_path / "harness"
-    subprocess.run(
-        [cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-fsanitize=undefined",
-         "-fno-sanitize-recover", f"-I{firmware_dir() / 'runtime'}", str(src), "-o", str(exe)],
-        check=True,
-    )  # fmt: skip
+    exe = _build(tmp_path, HARNESS_RQ, SPLIT[form])
     rows, want = [], []
     while len(rows) < 20000:
         bound = int(2 ** rng.uniform(4, 31)) - 1
@@ -133,3 +139,44 @@ def test_host_constants_refused_when_they_could_overflow() -> None:
     assert requant_records(m, np.array([-1]), 0, np.array([1000])) is None
     assert requant_records(m, np.array([-31]), 127, np.array([1000])) is None
     assert requant_records(m, np.array([-12]), 127, np.array([1000])) is not None
+
+
+HARNESS_HIGH = r"""
+#include <stdio.h>
+#include "tp_common.h"
+int main(void)
+{
+    long a, b, lo, hi;
+    while (scanf("%ld %ld %ld %ld", &a, &b, &lo, &hi) == 4) {
+        printf("%ld %ld\n", (long)tp_mul_high((int32_t)a, (int32_t)b),
+               (long)tp_mul_add_high((int32_t)a, (int32_t)b, (uint32_t)lo, (int32_t)hi));
+    }
+    return 0;
+}
+"""
+
+
+def test_split_high_word_matches_python_integers(tmp_path) -> None:
+    """tp_mul_high(a, b) = floor(a * b / 2^32) and tp_mul_add_high = the high word of
+    a * b + hi * 2^32 + lo wrapped to int32, for every pair of int32 edge values and random
+    words of every magnitude."""
+    rng = np.random.default_rng(7)
+    edges = [-(2**31), -(2**31) + 1, -(2**16) - 1, -(2**16), -(2**15), -1, 0, 1, 2**15 - 1,
+             2**15, 2**16 - 1, 2**16, 2**30, 2**31 - 1]  # fmt: skip
+    pairs = [(a, b) for a in edges for b in edges]
+    bits = rng.integers(0, 32, (20000, 2))
+    words = rng.integers(-(2**31), 2**31, (20000, 2), dtype=np.int64) >> bits
+    pairs += [tuple(p) for p in words.tolist()]
+    lo = rng.integers(0, 2**32, len(pairs), dtype=np.int64)
+    lo[::3] = rng.choice([0, 2**30, 3 * 2**30, 2**32 - 1], lo[::3].size)
+    hi = rng.integers(-(2**31), 2**31, len(pairs), dtype=np.int64) >> rng.integers(
+        0, 32, len(pairs)
+    )
+    exe = _build(tmp_path, HARNESS_HIGH, [])
+    rows = [f"{a} {b} {lo_} {hi_}" for (a, b), lo_, hi_ in zip(pairs, lo.tolist(), hi.tolist())]
+    out = subprocess.run(
+        [str(exe)], input="\n".join(rows), capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    for row, line, (a, b), lo_, hi_ in zip(rows, out, pairs, lo.tolist(), hi.tolist()):
+        wrapped = ((((a * b + (hi_ << 32) + lo_) >> 32) + 2**31) % 2**32) - 2**31
+        assert line.split() == [str((a * b) >> 32), str(wrapped)], row

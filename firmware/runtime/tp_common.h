@@ -105,6 +105,37 @@ static inline void tp_broadcast_s8(const tp_broadcast *b,
     }
 }
 
+/* ---- Products without a 64-bit multiply ----
+ *
+ * ARMv6-M (Cortex-M0/M0+) multiplies 32x32 -> 32 bits only: a 64-bit product in C becomes a
+ * call to libgcc's __aeabi_lmul (about 45 instructions with its register saves). The
+ * requantization needs only the high word of x * multiplier plus a constant, which four 16x16
+ * products give exactly (TP_SPLIT_MULTIPLY; defining it elsewhere tests this path on the host).
+ */
+#if defined(__ARM_ARCH_6M__) && !defined(TP_SPLIT_MULTIPLY)
+#define TP_SPLIT_MULTIPLY 1
+#endif
+
+/* floor(a * b / 2^32) for any int32 a, b (Hacker's Delight's mulhs). With a = aH * 2^16 + aL
+ * and b = bH * 2^16 + bL (aH, bH signed, aL, bL in [0, 2^16)), every partial sum below stays
+ * inside int32: aH * bL + 65535 <= 32768 * 65535 < 2^31, and likewise aL * bH + 65535. */
+static inline int32_t tp_mul_high(int32_t a, int32_t b)
+{
+    const int32_t a_hi = a >> 16, b_hi = b >> 16;
+    const uint32_t a_lo = (uint32_t)a & 0xFFFFu, b_lo = (uint32_t)b & 0xFFFFu;
+    const int32_t mid = a_hi * (int32_t)b_lo + (int32_t)((a_lo * b_lo) >> 16);
+    const int32_t mid2 = (int32_t)a_lo * b_hi + (int32_t)((uint32_t)mid & 0xFFFFu);
+    return a_hi * b_hi + (mid >> 16) + (mid2 >> 16);
+}
+
+/* The high word of a * b + (hi * 2^32 + lo), wrapped to 32 bits: the low word of a * b is one
+ * 32-bit multiply, and adding lo to it carries into the high word. */
+static inline int32_t tp_mul_add_high(int32_t a, int32_t b, uint32_t lo, int32_t hi)
+{
+    const uint32_t low = (uint32_t)a * (uint32_t)b + lo;
+    return (int32_t)((uint32_t)tp_mul_high(a, b) + (uint32_t)hi + (low < lo));
+}
+
 /* tp_requantize for a multiplier >= 0, which every multiplier the host makes is (the kernels
  * that use it refuse others on the host), in fewer instructions. It returns the same value:
  * - tp_sat_rounding_doubling_high_mul(a, b) saturates only for a = b = INT32_MIN, impossible
@@ -131,14 +162,26 @@ static inline int32_t tp_requantize_nonneg(int32_t x, int32_t multiplier, int32_
         const int32_t r1 = -shift - 1; /* r - 1, in [1, 30] as the host's shifts are >= -31 */
         const uint32_t lo = ((uint32_t)x & 0x80000000u) | 0x40000000u;
         const int32_t hi = (x >> 31) + (1 << (r1 - 1));
+#ifdef TP_SPLIT_MULTIPLY
+        return tp_mul_add_high(x, multiplier, lo, hi) >> r1;
+#else
         const int64_t z = (int64_t)x * multiplier + (int64_t)((uint64_t)(uint32_t)hi << 32 | lo);
         return (int32_t)(z >> 32) >> r1;
+#endif
     }
     const int left = shift > 0 ? shift : 0;
     const int right = shift > 0 ? 0 : -shift;
     const int32_t shifted = (int32_t)((uint32_t)x << left);
+#ifdef TP_SPLIT_MULTIPLY
+    /* floor((ab + 2^30) / 2^31) from the high word h and low word l of ab + 2^30 */
+    const uint32_t l = (uint32_t)shifted * (uint32_t)multiplier + 0x40000000u;
+    const int32_t h = tp_mul_add_high(shifted, multiplier, 0x40000000u, 0);
+    const int32_t t = (int32_t)(((uint32_t)h << 1) | (l >> 31));
+#else
     const int64_t ab = (int64_t)shifted * (int64_t)multiplier;
-    return tp_rounding_divide_by_pot((int32_t)((ab + ((int64_t)1 << 30)) >> 31), right);
+    const int32_t t = (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
+#endif
+    return tp_rounding_divide_by_pot(t, right);
 }
 
 /* The output side of a conv-like kernel: zero point and fused-activation clamp range. The
@@ -170,8 +213,12 @@ static inline int8_t tp_output_rq_s8(int32_t acc, const int32_t *rq, int32_t act
 {
     const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
     const int32_t hi = rq[1] + (acc >> 31);
+#ifdef TP_SPLIT_MULTIPLY
+    const int32_t v = tp_max_i32(tp_mul_add_high(acc, rq[0], lo, hi) >> rq[2], act_min);
+#else
     const int64_t z = (int64_t)acc * rq[0] + (int64_t)((uint64_t)(uint32_t)hi << 32 | lo);
     const int32_t v = tp_max_i32((int32_t)(z >> 32) >> rq[2], act_min);
+#endif
 #ifdef TP_DSP
     if (act_max == 127) { /* the usual case: one saturating instruction */
         return (int8_t)__ssat(v, 8);

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "tp_conv_thumb1.h"
+
 /* A Helium core gets tp_conv_s8 and tp_conv_w16_s8 from tp_conv_mve.c. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #define tp_conv_s8 tp_conv_generic_s8
@@ -173,6 +175,12 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
 static inline const int16_t *conv_dot1x4_w16(const int8_t *x, const int16_t *w, int32_t n,
                                              int32_t acc[4])
 {
+#if defined(__ARM_ARCH_6M__)
+    if (((uintptr_t)w & 3) == 0) { /* word loads of the weight pairs (tp_conv_thumb1.c) */
+        const int32_t *w32 = (const int32_t *)(const void *)w;
+        return (const int16_t *)(const void *)tp_t1_dot1x4_w16_conv(x, w32, w32 + 2 * n, acc);
+    }
+#endif
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     for (int32_t i = 0; i < n; i += 4, w += 16) {
 #ifdef TP_DSP
@@ -209,6 +217,14 @@ __attribute__((noinline))
 static const int16_t *conv_dot2x4_w16(const int8_t *x0, const int8_t *x1,
                                              const int16_t *w, int32_t n, int32_t acc[8])
 {
+#if defined(__ARM_ARCH_6M__)
+    /* Too few registers for a 2-pixel tile: one pixel at a time, each reading the weights. */
+    if (((uintptr_t)w & 3) == 0) {
+        const int32_t *w32 = (const int32_t *)(const void *)w;
+        tp_t1_dot1x4_w16_conv(x0, w32, w32 + 2 * n, acc);
+        return (const int16_t *)(const void *)tp_t1_dot1x4_w16_conv(x1, w32, w32 + 2 * n, acc + 4);
+    }
+#endif
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
 #ifdef TP_DSP

@@ -390,7 +390,7 @@ def generate_c(
     if any((runtime / f"{s}_mve.c").exists() for s in sources):
         common.append("tp_mve")  # Helium kernels, compiled only for cores with MVE
     for stem in common + sources:
-        for ext in (".h", ".c", "_mve.c"):
+        for ext in (".h", ".c", "_mve.c", "_thumb1.h", "_thumb1.c"):
             f = runtime / f"{stem}{ext}"
             if f.exists():
                 files[f.name] = f.read_text()

@@ -1,0 +1,19 @@
+/* Thumb-1 (ARMv6-M) inner loops of the int16-weight convolutions (tp_conv_thumb1.c).
+ * Declared for ARMv6-M builds only: other cores use the loops in tp_conv.c and the generated
+ * kernels' own paths. */
+#ifndef TP_CONV_THUMB1_H
+#define TP_CONV_THUMB1_H
+
+#include <stdint.h>
+
+#if defined(__ARM_ARCH_6M__)
+/* acc[c] += sum over the runs of 4 taps in [w, w_end) of the products of x's 4 bytes with
+ * channel c's int16 weights; x advances 4 bytes per run of 32 weight bytes. Returns w_end.
+ * _conv reads tp_conv_w16_s8's filter order, _pointwise the generated pointwise blob's. */
+const int32_t *tp_t1_dot1x4_w16_conv(const int8_t *x, const int32_t *w, const int32_t *w_end,
+                                     int32_t acc[4]);
+const int32_t *tp_t1_dot1x4_w16_pointwise(const int8_t *x, const int32_t *w,
+                                          const int32_t *w_end, int32_t acc[4]);
+#endif
+
+#endif
