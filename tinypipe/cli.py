@@ -463,6 +463,35 @@ def validate(
     sys.exit(0 if verdict.bit_exact else 1)
 
 
+@main.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--board", "-b", required=True, help="A Cortex-M3 or Cortex-M4 board: mps2-an385, mps2-an386, netduinoplus2.")
+@click.option("--inputs", "inputs", type=click.Path(path_type=Path), help=".npy of samples: the first one is run (default: a seeded random sample).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the report as JSON.")
+@_friendly
+def cycles(target: Path, board: str, inputs: Path | None, json_path: Path | None) -> None:
+    """Model the cycles of one inference from the core's Technical Reference Manual timings.
+
+    TARGET is a .tflite model (or a `tinypipe firmware` project folder). The firmware runs under
+    QEMU with block tracing, and the instructions it executed between the counter's start and
+    stop are replayed through the TRM's instruction timings and load/store pairing rules
+    (Cortex-M3: Arm 100165_0201 Table 3-1; Cortex-M4: Arm DDI 0439D Tables 3-1 and 3-2). Time
+    and energy are then estimated on those cycles instead of on instructions.
+
+    \b
+    Example:
+      tinypipe cycles model.tflite --board mps2-an386 --inputs x_test.npy
+    """
+    from .check.validate import cycles_on_board
+    from .outdir import check_output_file
+
+    check_output_file(json_path, "--json")
+    report = cycles_on_board(target, board, inputs)
+    click.echo(report.summary())
+    if json_path:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+
+
 # ---------------------------------------------------------------- boards / firmware / build / flash
 
 

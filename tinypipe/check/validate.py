@@ -385,3 +385,95 @@ def validate_on_board(
         }
     )
     return verdict, _single_or_list(outputs)
+
+
+@dataclass
+class CycleReport:
+    """`tinypipe cycles`: one inference's modelled cycles next to the firmware's own count."""
+
+    board: str
+    firmware_instructions: int  # the firmware's counter under QEMU -icount
+    traced_instructions: int  # the instructions in the trace window the model replays
+    cycles: int
+    by_class: dict[str, int]
+    unmodelled: dict[str, int]
+    basis: str
+    estimate: Estimate
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["estimate"] = self.estimate.to_dict()
+        return d
+
+    def summary(self) -> str:
+        cpi = self.cycles / self.traced_instructions
+        lines = [
+            f"{self.board}: {self.cycles:,} cycles (modelled) for {self.traced_instructions:,} "
+            f"instructions traced ({cpi:.3f} cycles per instruction); the firmware counted "
+            f"{self.firmware_instructions:,} instructions",
+            "cycles by class: "
+            + ", ".join(
+                f"{k} {v:,}" for k, v in sorted(self.by_class.items(), key=lambda kv: -kv[1])
+            ),
+        ]
+        if self.unmodelled:
+            lines.append(
+                "not in the TRM tables used, 1 cycle each: "
+                + ", ".join(f"{k} x{v:,}" for k, v in sorted(self.unmodelled.items()))
+            )
+        return "\n".join(lines + self.estimate.lines())
+
+
+def cycles_on_board(
+    target: str | Path, board: str, inputs_path: str | Path | None = None
+) -> CycleReport:
+    """Model the cycles of one inference of TARGET (a .tflite, or a firmware project folder) on a
+    Cortex-M3/M4 board: build the firmware, run the first sample (or a seeded random one) under
+    QEMU with block tracing, replay the trace through the core's TRM timings."""
+    from tinypipe.device.boards import get_board
+    from tinypipe.device.cycles import basis, timing_for, trace_inference
+    from tinypipe.device.firmware import build_project, create_project, project_model
+
+    b = get_board(board)
+    timing = timing_for(b.cpu)
+    if timing is None or not b.emulated:
+        raise TinypipeError(
+            f"No cycle model for {board} ({b.cpu}).",
+            "Cycle models exist for the Cortex-M3 and Cortex-M4 boards under QEMU: mps2-an385, "
+            "mps2-an386, netduinoplus2.",
+        )
+    target = Path(target)
+    project = target if target.is_dir() else None
+    graph = read_tflite(project_model(project) if project else target)
+    if inputs_path is not None:
+        x = [a[:1] for a in load_inputs(inputs_path, graph)]
+    else:
+        rng = np.random.default_rng(0)
+        x = [
+            rng.integers(
+                np.iinfo(t.dtype).min, np.iinfo(t.dtype).max + 1, (1, *t.shape[1:]), dtype=t.dtype
+            )
+            if np.issubdtype(np.dtype(t.dtype), np.integer)
+            else rng.standard_normal((1, *t.shape[1:])).astype(t.dtype)
+            for t in graph.input_tensors
+        ]
+    sample = Packing.of(graph.input_tensors).pack(x)[0].tobytes()
+    with tempfile.TemporaryDirectory(prefix="tinypipe-cycles-") as tmp:
+        if project is None:
+            model_path = Path(tmp) / "model.tflite"
+            model_path.write_bytes(graph.model_bytes)
+            project = Path(tmp) / "firmware"
+            create_project(model_path, [board], project, name="model")
+        built = build_project(project, board)
+        count, firmware_count = trace_inference(b, built.program, sample)
+    why = basis(timing)
+    return CycleReport(
+        board=board,
+        firmware_instructions=int(firmware_count),
+        traced_instructions=count.instructions,
+        cycles=count.cycles,
+        by_class=dict(count.by_class),
+        unmodelled=dict(count.unmodelled),
+        basis=why,
+        estimate=estimate(b, count.instructions, cycles=count.cycles, cycles_basis=why),
+    )

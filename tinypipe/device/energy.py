@@ -162,20 +162,23 @@ def energy_basis(board) -> str:
     return f"{p.summary()}, {p.basis}; {p.reference} (full source: `tinypipe boards`)"
 
 
-def estimate(board, instructions: int | float | None) -> Estimate | None:
+def estimate(
+    board, instructions: int | float | None, cycles: int | None = None, cycles_basis: str = ""
+) -> Estimate | None:
     """Time and energy of `instructions` on `board`; None where there is nothing to estimate
-    (no count, or a board without a clock such as the host)."""
+    (no count, or a board without a clock such as the host). With `cycles` (a cycle model's
+    count for the same run, `tinypipe.device.cycles`) those are used instead, with their basis."""
     if not instructions or not board.clock_hz:
         return None
-    cycles = int(round(instructions))
+    n = int(round(instructions)) if cycles is None else int(cycles)
     p = board.power
     return Estimate(
         board=board.name,
-        cycles=cycles,
-        cycles_basis=CYCLES_BASIS,
+        cycles=n,
+        cycles_basis=CYCLES_BASIS if cycles is None else cycles_basis,
         clock_hz=board.clock_hz,
-        time_ms=cycles / board.clock_hz * 1e3,
-        energy_uj=None if p is None else p.energy_uj(cycles),
+        time_ms=n / board.clock_hz * 1e3,
+        energy_uj=None if p is None else p.energy_uj(n),
         energy_basis=energy_basis(board),
     )
 
