@@ -11,7 +11,8 @@ compiler chooses patches for the model; otherwise it is the fused build).
 It runs the same inputs through each, checks them bit for bit against TFLM, and prints static
 RAM without the stack (.data + .bss: arena, input/output buffers, runtime state) next to TFLM +
 CMSIS-NN's .bss + .data on the same board, and the instruction cost of each technique against
-the build laid out apart. Models whose RAM (with stack) now fits the micro:bit's 16 KB are then
+the build laid out apart. Every build runs its layers in the order the compiler searches for
+(benchmarks/order.py compares it with the file's order). Models whose RAM (with stack) now fits the micro:bit's 16 KB are then
 validated on the micro:bit too.
 
     python benchmarks/ram.py [--samples 64] [--models ds_cnn resnet8]
@@ -63,13 +64,7 @@ def run(
     graph, x: np.ndarray, board: str, inplace: bool, fuse: bool = True, max_recompute: float = 0
 ) -> dict:
     cm = generate_c(graph, inplace=inplace, fuse=fuse, max_recompute=max_recompute)
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "c"
-        src.mkdir()
-        for name, text in cm.files.items():
-            (src / name).write_text(text)
-        create_project(src, [board], Path(tmp) / "fw")
-        verdict, _ = validate_on_board(graph, x, board, project=Path(tmp) / "fw")
+    verdict = run_c(graph, cm, x, board)
     build = verdict.extra["build"]
     return {
         "exact": verdict.bit_exact,
@@ -83,6 +78,18 @@ def run(
         "grid": "x".join(map(str, cm.patches.grid)) if cm.patches else "-",
         "recompute": cm.patches.recompute if cm.patches else 0.0,
     }
+
+
+def run_c(graph, cm, x: np.ndarray, board: str):
+    """Firmware for `board` from the compiled model `cm`, validated on `x`: the verdict."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "c"
+        src.mkdir()
+        for name, text in cm.files.items():
+            (src / name).write_text(text)
+        create_project(src, [board], Path(tmp) / "fw")
+        verdict, _ = validate_on_board(graph, x, board, project=Path(tmp) / "fw")
+    return verdict
 
 
 def main() -> None:

@@ -3,15 +3,19 @@ valid order, compiled in the order whose plan needs the fewest bytes, bit-exact 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from op_cases import check_bit_exact, labelled_failure, random_int8_inputs, random_quant
 
 from tinypipe.check.validate import validate_on_board
+from tinypipe.cli import main
 from tinypipe.compiler.codegen import generate_c, lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.memory_report import inplace_timeline
-from tinypipe.compiler.order import PeakModel, best_order, dependencies, is_valid
+from tinypipe.compiler.order import PeakModel, best_order, dependencies, is_valid, search_order
 from tinypipe.compiler.tflite_writer import ModelBuilder
 
 
@@ -198,11 +202,14 @@ def interleaved_model(seed: int = 7300) -> bytes:
     return net.build(None, [x], [y])
 
 
-def test_interleaved_branches_run_one_after_the_other() -> None:
+def test_interleaved_branches_run_one_after_the_other(tmp_path) -> None:
     """The constructed case: the search runs each branch to its end before the other starts
-    (each wide map dies before the next is made) and needs strictly fewer bytes; the memory
-    report's rows follow the execution order, numbered as in the .tflite."""
+    (each wide map dies before the next is made) and needs strictly fewer bytes; `tinypipe
+    export` says so and its model.c calls the layers in that order under their .tflite numbers;
+    the memory report's rows follow the execution order, numbered as in the .tflite."""
     model = interleaved_model()
+    path = tmp_path / "branches.tflite"
+    path.write_bytes(model)
     g = read_tflite(model)
     cm = generate_c(g)
     kept = generate_c(g, order=_file_order(g))
@@ -213,6 +220,11 @@ def test_interleaved_branches_run_one_after_the_other() -> None:
     assert cm.order_summary.startswith("Order: searched")
     assert f"{_ram(kept):,} -> {_ram(cm):,} B" in cm.order_summary
     assert "Order: the file's" in kept.order_summary
+    res = CliRunner().invoke(main, ["export", str(path), "-o", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    assert cm.order_summary in res.output
+    called = re.findall(r"/\* #(\d+) ", (tmp_path / "c" / "model.c").read_text())
+    assert [int(k) for k in called] == cm.order
     rows = inplace_timeline(g, cm)
     assert [r["index"] for r in rows] == cm.order
     assert [r["op"] for r in rows] == [g.operators[k].opcode for k in cm.order]
@@ -264,3 +276,30 @@ def test_searched_order_on_m4() -> None:
     whole = verdict.extra["counts"][-1]
     spent = sum(layers[k] for k in calls)
     assert 0 <= whole - spent <= 2 * 40, (whole, layers)  # one SysTick tick: 40 instructions
+
+
+def test_beam_above_the_state_cap_and_plan_budget(monkeypatch) -> None:
+    """Above MAX_STATES sets per step the search keeps the best (a beam): still a valid order,
+    marked inexact, never worse than the file's; the real planner runs at most `max_plans`
+    times."""
+    import tinypipe.compiler.order as order_mod
+
+    model = branchy_model(np.random.default_rng(7132), 3, "ADD")
+    g = read_tflite(model)
+    low = lower_all(g)
+    exact_order, exact = best_order(g, PeakModel(g, low, True))
+    assert exact
+    monkeypatch.setattr(order_mod, "MAX_STATES", 2)
+    order, exact = best_order(g, PeakModel(g, low, True))
+    assert not exact and is_valid(g, order)
+    cm = generate_c(g)
+    kept = generate_c(g, order=_file_order(g))
+    assert is_valid(g, cm.order) and _ram(cm) <= _ram(kept)
+    assert not cm.order_choice.exact
+    calls = []
+
+    def evaluate(graph):
+        calls.append(graph)
+        return 0, low, None
+
+    assert search_order(g, low, evaluate, max_plans=3).planned == len(calls) <= 3

@@ -210,23 +210,29 @@ class OrderChoice(Generic[R]):
         )
 
 
-MAX_PLANS = 16  # orders planned for real per model, the file's included
+# Orders planned for real per model, the file's included: at most MAX_PLANS, fewer for a big
+# graph (about PLANNED_OPS operators planned in all, at least 4 orders), so compile time stays
+# bounded; a count, not a time, so the same model always gets the same order.
+MAX_PLANS = 16
+PLANNED_OPS = 1500
 
 
 def search_order(
     graph: Graph,
     lowered: list[Lowered],
     evaluate: Callable[[Graph], tuple[int, list[Lowered], R]],
-    max_plans: int = MAX_PLANS,
+    max_plans: int | None = None,
 ) -> OrderChoice[R]:
     """The operator order whose real plan needs the fewest bytes. `evaluate(graph in an order)
     -> (bytes, planned lowering, result)` plans one order (fusion, in-place layers, patches,
     placement). Planned: the file's order; the optimum of the peak model on the file order's
     planned lowering (its fused layers store nothing), and on `lowered` with and without in-place
     layers; then, from the best, swaps of neighbouring independent operators while one needs
-    fewer bytes (the lowest model peak first), up to `max_plans` plans in all. The file's order
-    wins ties."""
+    fewer bytes (the lowest model peak first), up to `max_plans` plans in all (by default
+    MAX_PLANS, fewer for big graphs). The file's order wins ties."""
     n = len(graph.operators)
+    if max_plans is None:
+        max_plans = max(4, min(MAX_PLANS, PLANNED_OPS // max(n, 1)))
     ident = list(range(n))
     cost, planned_low, result = evaluate(graph)
     best = OrderChoice(ident, result, cost, cost)
