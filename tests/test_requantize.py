@@ -148,8 +148,9 @@ int main(void)
 {
     long a, b, lo, hi;
     while (scanf("%ld %ld %ld %ld", &a, &b, &lo, &hi) == 4) {
-        printf("%ld %ld\n", (long)tp_mul_high((int32_t)a, (int32_t)b),
-               (long)tp_mul_add_high((int32_t)a, (int32_t)b, (uint32_t)lo, (int32_t)hi));
+        printf("%ld %ld %ld\n", (long)tp_mul_high((int32_t)a, (int32_t)b),
+               (long)tp_mul_add_high((int32_t)a, (int32_t)b, (uint32_t)lo, (int32_t)hi),
+               b >= 0 ? (long)tp_mul_round_high_nonneg((int32_t)a, (int32_t)b) : 0L);
     }
     return 0;
 }
@@ -157,9 +158,10 @@ int main(void)
 
 
 def test_split_high_word_matches_python_integers(tmp_path) -> None:
-    """tp_mul_high(a, b) = floor(a * b / 2^32) and tp_mul_add_high = the high word of
-    a * b + hi * 2^32 + lo wrapped to int32, for every pair of int32 edge values and random
-    words of every magnitude."""
+    """tp_mul_high(a, b) = floor(a * b / 2^32), tp_mul_add_high = the high word of
+    a * b + hi * 2^32 + lo wrapped to int32, and for b >= 0 tp_mul_round_high_nonneg =
+    floor((a * b + 2^30 - [a < 0] * 2^31) / 2^32), for every pair of int32 edge values and
+    random words of every magnitude."""
     rng = np.random.default_rng(7)
     edges = [-(2**31), -(2**31) + 1, -(2**16) - 1, -(2**16), -(2**15), -1, 0, 1, 2**15 - 1,
              2**15, 2**16 - 1, 2**16, 2**30, 2**31 - 1]  # fmt: skip
@@ -179,4 +181,5 @@ def test_split_high_word_matches_python_integers(tmp_path) -> None:
     ).stdout.split("\n")
     for row, line, (a, b), lo_, hi_ in zip(rows, out, pairs, lo.tolist(), hi.tolist()):
         wrapped = ((((a * b + (hi_ << 32) + lo_) >> 32) + 2**31) % 2**32) - 2**31
-        assert line.split() == [str((a * b) >> 32), str(wrapped)], row
+        rounded = (a * b + 2**30 - (2**31 if a < 0 else 0)) >> 32 if b >= 0 else 0
+        assert line.split() == [str((a * b) >> 32), str(wrapped), str(rounded)], row

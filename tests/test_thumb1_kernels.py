@@ -1,8 +1,9 @@
 """The Cortex-M0 (ARMv6-M, Thumb-1) paths on the micro:bit, bit for bit against the TFLM
-interpreter on random one-op models: the int16-weight convolution's assembly loop
-(tp_conv_thumb1.c) and the requantization without 64-bit multiplies (TP_SPLIT_MULTIPLY in
-tp_common.h). Each case checks in the linked firmware that the Thumb-1 loop is there and that
-libgcc's 64-bit multiply is not."""
+interpreter on random one-op models: the assembly loops of the convolution on int16-expanded
+weights, on int8 weights and of the generated pointwise kernels (tp_conv_thumb1.c), and the
+requantization without 64-bit multiplies (TP_SPLIT_MULTIPLY in tp_common.h). Each case checks
+in the linked firmware that its Thumb-1 loop is there and that libgcc's 64-bit multiply is
+not."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from op_cases import labelled_failure, random_int8_inputs
-from test_op_conv import build_w16_conv, random_w16_conv_config
+from op_cases import (
+    build_conv,
+    build_pointwise_conv,
+    labelled_failure,
+    random_int8_inputs,
+    random_pointwise_config,
+)
+from test_op_conv import build_w16_conv, random_conv_config, random_w16_conv_config
 
 from tinypipe.check.validate import validate_on_board
+from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.device.firmware import create_project, program_path
 
@@ -49,4 +57,41 @@ def test_conv_w16_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
     with labelled_failure(f"seed {seed} config {cfg}"):
         symbols = firmware_symbols(build_w16_conv(cfg, rng), seed, tmp_path)
         assert "tp_t1_dot1x4_w16_conv" in symbols
+        assert "__aeabi_lmul" not in symbols
+
+
+def random_int8_conv(rng: np.random.Generator) -> tuple[dict, bytes]:
+    """A random CONV_2D (grouped or not) that runs on int8 weights (tp_conv_s8) with at least
+    4 output channels per group, which the Thumb-1 loop takes 4 at a time."""
+    while True:
+        cfg = random_conv_config(rng)
+        if cfg["out_per_group"] < 4:
+            continue
+        model = build_conv(cfg, rng)
+        (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+        if low.func == "tp_conv_s8":
+            return cfg, model
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1710, 1711, 1712])
+def test_conv_s8_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
+    """Random convs on int8 weights: groups, padding, stride, dilation, per-channel scales."""
+    rng = np.random.default_rng(seed)
+    cfg, model = random_int8_conv(rng)
+    with labelled_failure(f"seed {seed} config {cfg}"):
+        symbols = firmware_symbols(model, seed, tmp_path)
+        assert "tp_t1_dot1x4_s8" in symbols
+        assert "__aeabi_lmul" not in symbols
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1720, 1721])
+def test_generated_pointwise_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
+    """Random 1x1 convs on a generated pointwise kernel, whose C path calls the Thumb-1 loop."""
+    rng = np.random.default_rng(seed)
+    cfg = random_pointwise_config(rng)
+    with labelled_failure(f"seed {seed} config {cfg}"):
+        symbols = firmware_symbols(build_pointwise_conv(cfg, rng), seed, tmp_path)
+        assert "tp_t1_dot1x4_w16_pointwise" in symbols
         assert "__aeabi_lmul" not in symbols

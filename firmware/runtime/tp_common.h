@@ -136,6 +136,22 @@ static inline int32_t tp_mul_add_high(int32_t a, int32_t b, uint32_t lo, int32_t
     return (int32_t)((uint32_t)tp_mul_high(a, b) + (uint32_t)hi + (low < lo));
 }
 
+/* floor((a * m + 2^30 - [a < 0] * 2^31) / 2^32) for m in [0, 2^31): the high word of
+ * tp_requantize_nonneg's multiply-add below, without the low word. As in tp_mul_high, but the
+ * rounding term, 2^16 times (2^14 - [a < 0] * 2^15), goes into the middle sum: the product is
+ * H * 2^32 + mid2 * 2^16 + (a_lo * m_lo mod 2^16), and the last term is too small to carry
+ * into floor(mid2 / 2^16). mid2 stays inside int32: a_lo * m_hi <= 65535 * 32767, plus at
+ * most 65535 + 16384, or at least -16384. */
+static inline int32_t tp_mul_round_high_nonneg(int32_t a, int32_t m)
+{
+    const int32_t a_hi = a >> 16, m_hi = m >> 16;
+    const uint32_t a_lo = (uint32_t)a & 0xFFFFu, m_lo = (uint32_t)m & 0xFFFFu;
+    const int32_t mid = a_hi * (int32_t)m_lo + (int32_t)((a_lo * m_lo) >> 16);
+    const int32_t round = 0x4000 - (int32_t)((uint32_t)(a >> 31) & 0x8000u);
+    const int32_t mid2 = (int32_t)(a_lo * (uint32_t)m_hi) + (int32_t)((uint32_t)mid & 0xFFFFu) + round;
+    return a_hi * m_hi + (mid >> 16) + (mid2 >> 16);
+}
+
 /* tp_requantize for a multiplier >= 0, which every multiplier the host makes is (the kernels
  * that use it refuse others on the host), in fewer instructions. It returns the same value:
  * - tp_sat_rounding_doubling_high_mul(a, b) saturates only for a = b = INT32_MIN, impossible
@@ -160,11 +176,11 @@ static inline int32_t tp_requantize_nonneg(int32_t x, int32_t multiplier, int32_
 {
     if (shift <= -2) {
         const int32_t r1 = -shift - 1; /* r - 1, in [1, 30] as the host's shifts are >= -31 */
+#ifdef TP_SPLIT_MULTIPLY
+        return (tp_mul_round_high_nonneg(x, multiplier) + (1 << (r1 - 1))) >> r1;
+#else
         const uint32_t lo = ((uint32_t)x & 0x80000000u) | 0x40000000u;
         const int32_t hi = (x >> 31) + (1 << (r1 - 1));
-#ifdef TP_SPLIT_MULTIPLY
-        return tp_mul_add_high(x, multiplier, lo, hi) >> r1;
-#else
         const int64_t z = (int64_t)x * multiplier + (int64_t)((uint64_t)(uint32_t)hi << 32 | lo);
         return (int32_t)(z >> 32) >> r1;
 #endif
@@ -211,11 +227,11 @@ static inline int8_t tp_output_s8(int32_t acc, int32_t multiplier, int32_t shift
 static inline int8_t tp_output_rq_s8(int32_t acc, const int32_t *rq, int32_t act_min,
                                      int32_t act_max)
 {
+#ifdef TP_SPLIT_MULTIPLY
+    const int32_t v = tp_max_i32((tp_mul_round_high_nonneg(acc, rq[0]) + rq[1]) >> rq[2], act_min);
+#else
     const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
     const int32_t hi = rq[1] + (acc >> 31);
-#ifdef TP_SPLIT_MULTIPLY
-    const int32_t v = tp_max_i32(tp_mul_add_high(acc, rq[0], lo, hi) >> rq[2], act_min);
-#else
     const int64_t z = (int64_t)acc * rq[0] + (int64_t)((uint64_t)(uint32_t)hi << 32 | lo);
     const int32_t v = tp_max_i32((int32_t)(z >> 32) >> rq[2], act_min);
 #endif

@@ -2,8 +2,6 @@
 
 #include <string.h>
 
-#include "tp_conv_thumb1.h"
-
 /* A Helium core gets tp_conv_s8 and tp_conv_w16_s8 from tp_conv_mve.c. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #define tp_conv_s8 tp_conv_generic_s8
@@ -118,6 +116,26 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
                     const int32_t len = one_run ? filter_size : filter_row;
                     const int32_t oc_end = (g + 1) * filters_per_group;
                     int32_t oc = g * filters_per_group;
+#if defined(__ARM_ARCH_6M__)
+                    /* 4 channels per pass, each pixel on its own (tp_conv_thumb1.c) */
+                    for (; oc + 4 <= oc_end; oc += 4) {
+                        const int8_t *w0 = filter + oc * filter_size;
+                        int32_t a[4] = {bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]};
+                        int32_t b[4] = {a[0], a[1], a[2], a[3]};
+                        for (int32_t r = 0; r < rows; ++r) {
+                            tp_t1_dot1x4_s8(x0 + r * step0, w0 + r * len, filter_size, len, a);
+                            if (pair) {
+                                tp_t1_dot1x4_s8(x1 + r * step1, w0 + r * len, filter_size, len, b);
+                            }
+                        }
+                        for (int32_t c = 0; c < 4; ++c) {
+                            out0[oc + c] = tp_output_s8(a[c], mult[oc + c], shift[oc + c], q);
+                            if (pair) {
+                                out1[oc + c] = tp_output_s8(b[c], mult[oc + c], shift[oc + c], q);
+                            }
+                        }
+                    }
+#endif
                     for (; oc + 2 <= oc_end; oc += 2) {
                         const int8_t *w0 = filter + oc * filter_size, *w1 = w0 + filter_size;
                         const int32_t m0 = mult[oc], s0 = shift[oc];

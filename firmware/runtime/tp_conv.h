@@ -21,6 +21,7 @@
 #define TP_CONV_H
 
 #include "tp_common.h"
+#include "tp_conv_thumb1.h"
 
 typedef struct {
     int32_t batches;

@@ -14,6 +14,10 @@
  *   tp_conv_w16_s8 (tp_conv.h): channel c at 8c: (w[k], w[k+2]), then (w[k+1], w[k+3]);
  *   the generated pointwise kernels' blob (pointwise.py): channel c at 4c: (w[k], w[k+2]),
  *   and at 16 + 4c: (w[k+1], w[k+3]).
+ *
+ * tp_conv_s8's int8 filters (one channel's taps back to back) take a loop over one index
+ * register: LDRSB with a register offset reads the input byte and each channel's weight at
+ * the same index, so per tap 1 + 4 x (LDRSB, MULS, ADD) instructions, two taps per loop step.
  */
 #include "tp_conv_thumb1.h"
 
@@ -101,5 +105,80 @@
 
 TP_T1_DOT1X4(tp_t1_dot1x4_w16_conv, 0, 4, 8, 12, 16, 20, 24, 28);
 TP_T1_DOT1X4(tp_t1_dot1x4_w16_pointwise, 0, 16, 4, 20, 8, 24, 12, 28);
+
+/* One tap at index r5 of tp_t1_dot1x4_s8: input byte at r0, channel c's weight at r1-r4. */
+#define TP_T1_TAP_S8                                                                           \
+    "  ldrsb r6, [r0, r5]\n"                                                                   \
+    "  ldrsb r7, [r1, r5]\n"                                                                   \
+    "  muls r7, r6, r7\n"                                                                      \
+    "  add r8, r7\n"                                                                           \
+    "  ldrsb r7, [r2, r5]\n"                                                                   \
+    "  muls r7, r6, r7\n"                                                                      \
+    "  add r9, r7\n"                                                                           \
+    "  ldrsb r7, [r3, r5]\n"                                                                   \
+    "  muls r7, r6, r7\n"                                                                      \
+    "  add r10, r7\n"                                                                          \
+    "  ldrsb r7, [r4, r5]\n"                                                                   \
+    "  muls r7, r6, r7\n"                                                                      \
+    "  add r11, r7\n"                                                                          \
+    "  adds r5, r5, #1\n"
+
+/* void tp_t1_dot1x4_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t n,
+ *                      int32_t acc[4]): r0 x, r1 w, r2 stride, r3 n, acc on the stack. An odd
+ * first tap is taken alone, then two per loop step. */
+__asm__("  .pushsection .text.tp_t1_dot1x4_s8,\"ax\",%progbits\n"
+        "  .syntax unified\n"
+        "  .thumb\n"
+        "  .balign 2\n"
+        "  .global tp_t1_dot1x4_s8\n"
+        "  .thumb_func\n"
+        "  .type tp_t1_dot1x4_s8, %function\n"
+        "tp_t1_dot1x4_s8:\n"
+        "  push {r4-r7, lr}\n"
+        "  mov r4, r8\n"
+        "  mov r5, r9\n"
+        "  mov r6, r10\n"
+        "  mov r7, r11\n"
+        "  push {r4-r7}\n"
+        "  mov r12, r3\n"
+        "  ldr r7, [sp, #36]\n"
+        "  ldm r7!, {r3-r6}\n"
+        "  mov r8, r3\n"
+        "  mov r9, r4\n"
+        "  mov r10, r5\n"
+        "  mov r11, r6\n"
+        "  adds r3, r2, r2\n"
+        "  adds r4, r3, r2\n"
+        "  adds r2, r1, r2\n"
+        "  adds r3, r1, r3\n"
+        "  adds r4, r1, r4\n"
+        "  movs r5, #0\n"
+        "  mov r6, r12\n"
+        "  lsrs r6, r6, #1\n"
+        "  bcc 1f\n"
+        TP_T1_TAP_S8
+        "1:\n"
+        "  cmp r5, r12\n"
+        "  beq 2f\n"
+        "3:\n"
+        TP_T1_TAP_S8
+        TP_T1_TAP_S8
+        "  cmp r5, r12\n"
+        "  bne 3b\n"
+        "2:\n"
+        "  ldr r7, [sp, #36]\n"
+        "  mov r3, r8\n"
+        "  mov r4, r9\n"
+        "  mov r5, r10\n"
+        "  mov r6, r11\n"
+        "  stm r7!, {r3-r6}\n"
+        "  pop {r4-r7}\n"
+        "  mov r8, r4\n"
+        "  mov r9, r5\n"
+        "  mov r10, r6\n"
+        "  mov r11, r7\n"
+        "  pop {r4-r7, pc}\n"
+        "  .size tp_t1_dot1x4_s8, . - tp_t1_dot1x4_s8\n"
+        "  .popsection\n");
 
 #endif

@@ -14,6 +14,8 @@ const int32_t *tp_t1_dot1x4_w16_conv(const int8_t *x, const int32_t *w, const in
                                      int32_t acc[4]);
 const int32_t *tp_t1_dot1x4_w16_pointwise(const int8_t *x, const int32_t *w,
                                           const int32_t *w_end, int32_t acc[4]);
+/* acc[c] += sum_{i<n} x[i] * w[c * stride + i] for c in 0..3 (int8 filters, tp_conv_s8). */
+void tp_t1_dot1x4_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4]);
 #endif
 
 #endif
