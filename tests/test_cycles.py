@@ -75,6 +75,7 @@ def test_pipelining_and_its_exceptions() -> None:
     # an address from the data-processing instruction just before stalls a cycle
     assert cycles("adds r1, #4", "ldr r0, [r1]") == 4
     assert cycles("adds r2, #4", "ldr r0, [r1]") == 3
+    assert cycles("adds r0, #4", "ldm r0, {r1, r2}") == 1 + 3 + 1  # the base of an LDM too
 
 
 def test_branches_multiplies_and_it() -> None:

@@ -114,7 +114,15 @@ class Insn:
     def address_registers(self) -> set[int]:
         """Registers the address of a load or store is computed from (inside the brackets)."""
         m = re.search(r"\[([^\]]*)\]", self.operands)
-        return set(self.registers(m.group(1))) if m else set()
+        if m:
+            return set(self.registers(m.group(1)))
+        if self.op in _MULTI:  # LDM/STM Rn{!}, {list}; PUSH and POP address from SP
+            return (
+                {13}
+                if self.op in ("push", "pop")
+                else set(self.registers(self.operands.split("{")[0]))
+            )
+        return set()
 
     @cached_property
     def destinations(self) -> set[int]:
