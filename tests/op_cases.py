@@ -236,6 +236,47 @@ def build_depthwise(cfg: dict, rng: np.random.Generator, depth_multiplier: int |
     )
 
 
+def random_generated_depthwise_config(rng: np.random.Generator) -> dict:
+    """A random 3x3 DEPTHWISE_CONV_2D of the kind that gets a generated kernel (depthwise_gen.py):
+    depth multiplier 1, channels in fours, strides 1 or 2 on each axis, SAME padding (borders
+    on every side, odd totals) or VALID, even and odd output widths (a last pixel alone), batch
+    1 or 2, every activation."""
+    while True:
+        cfg = {
+            "batch": int(rng.choice([1, 1, 2])),
+            "in_h": int(rng.integers(1, 11)),
+            "in_w": int(rng.integers(1, 11)),
+            "in_c": int(rng.choice([4, 8, 12, 16, 24, 32])),
+            "mult": 1,
+            "k_h": 3, "k_w": 3, "dil_h": 1, "dil_w": 1,
+            "stride_h": int(rng.integers(1, 3)),
+            "stride_w": int(rng.integers(1, 3)),
+            "padding": str(rng.choice(["SAME", "SAME", "VALID"])),
+            "per_channel": bool(rng.integers(0, 2)),
+            "bias": bool(rng.integers(0, 4) > 0),
+            "act": str(rng.choice(ACTIVATIONS)),
+            "in_zp": int(rng.integers(-128, 128)),
+        }  # fmt: skip
+        cfg["out_h"], cfg["out_w"] = conv_output_size(cfg)
+        if cfg["out_h"] >= 1 and cfg["out_w"] >= 1:
+            return cfg
+
+
+def build_generated_depthwise(cfg: dict, rng: np.random.Generator) -> bytes:
+    """build_depthwise, drawn again until the layer runs on a generated depthwise kernel (which,
+    like tp_depthwise_conv_w16_s8, needs every channel's requantization as host-precomputed
+    records)."""
+    from tinypipe.compiler.codegen import generate_c
+
+    for _ in range(50):
+        model = build_depthwise(cfg, rng)
+        cm = generate_c(read_tflite(model))
+        (kern,) = cm.depthwise or [None]
+        if kern is not None and kern.layers == [0] and cm.lowered[0].func == f"{kern.name}_conv":
+            return model
+    raise AssertionError(f"no generated depthwise kernel for {cfg}")
+
+
 def _build_conv_like(
     opcode: str, options: str, cfg: dict, rng, in_c: int, filters, channel_axis: int, **fields
 ) -> bytes:

@@ -17,9 +17,11 @@ from op_cases import (
     build_conv,
     build_depthwise,
     build_fc,
+    build_generated_depthwise,
     build_pointwise_conv,
     check_bit_exact_on_board,
     conv_output_size,
+    random_generated_depthwise_config,
     random_pointwise_config,
 )
 from test_op_fully_connected import build_dense_fc, random_dense_fc_config
@@ -191,6 +193,19 @@ DENSE_SEEDS = [700, 701, 704, 706]
 def test_generated_fully_connected_on_m4_bit_exact(seed: int) -> None:
     rng = np.random.default_rng(seed)
     model = build_dense_fc(random_dense_fc_config(rng), rng)
+    _check_on_board(model, seed)
+
+
+# Random generated 3x3 depthwise kernels (depthwise_gen.py, their assembly): seeds whose draws
+# cover strides (1, 1), (2, 2), (2, 1) and (1, 2), odd and even output widths (a last pixel
+# alone), SAME borders on every side and VALID, batch 2, and clamps inside [-128, 127].
+DEPTHWISE_SEEDS = [802, 803, 804, 807, 815]
+
+
+@pytest.mark.parametrize("seed", DEPTHWISE_SEEDS)
+def test_generated_depthwise_on_m4_bit_exact(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    model = build_generated_depthwise(random_generated_depthwise_config(rng), rng)
     _check_on_board(model, seed)
 
 

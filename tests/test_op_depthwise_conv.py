@@ -12,14 +12,17 @@ import pytest
 from op_cases import (
     ACTIVATIONS,
     build_depthwise,
+    build_generated_depthwise,
     check_bit_exact,
     conv_output_size,
     random_conv_geometry,
+    random_generated_depthwise_config,
     run_random_cases,
 )
 
 from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import lower_all
+from tinypipe.compiler.depthwise_gen import depthwise_blob
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops.depthwise_conv import interleave_dw_w16
 from tinypipe.errors import UnsupportedModelError
@@ -86,6 +89,41 @@ def test_depthwise_w16_random_configs_bit_exact(chunk: int) -> None:
     """12 random depthwise layers on int16-expanded weights (the portable loop on this machine;
     the SMLABB/SMLATT path runs in test_kernels_on_m4.py)."""
     run_random_cases(random_w16_depthwise_config, build_w16_depthwise, 2500 + 6 * chunk, 6)
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_depthwise_generated_random_configs_bit_exact(chunk: int) -> None:
+    """12 random 3x3 layers on a generated kernel (its portable path here; the assembly runs in
+    test_kernels_on_m4.py), every 3rd under ASan/UBSan."""
+    run_random_cases(
+        random_generated_depthwise_config, build_generated_depthwise, 2600 + 6 * chunk, 6
+    )
+
+
+def test_depthwise_blob_layout() -> None:
+    """The words the generated kernel reads, element by element from depthwise_blob's
+    definition, starting from a filter in tp_depthwise_conv_w16_s8's layout."""
+    rng = np.random.default_rng(11)
+    channels, taps = 8, 9
+    w = rng.integers(-128, 128, (channels, taps)).astype(np.int8)
+    bias = rng.integers(-(2**20), 2**20, channels).astype(np.int32)
+    requant = rng.integers(-(2**30), 2**30, 3 * channels).astype(np.int32)
+    blob = depthwise_blob(interleave_dw_w16(w), bias, requant)
+    assert blob.dtype == np.int32 and blob.size == (channels // 4) * (4 + 2 * taps + 12)
+
+    def pair(t: int, lo: int, hi: int) -> int:
+        return int(np.int32((int(w[lo, t]) & 0xFFFF) | (int(w[hi, t]) << 16)))
+
+    pos = 0
+    for c in range(0, channels, 4):
+        assert list(blob[pos : pos + 4]) == list(bias[c : c + 4])
+        pos += 4
+        for t in range(taps):
+            assert list(blob[pos : pos + 2]) == [pair(t, c, c + 2), pair(t, c + 1, c + 3)]
+            pos += 2
+        assert list(blob[pos : pos + 12]) == list(requant[3 * c : 3 * c + 12])
+        pos += 12
+    assert pos == blob.size
 
 
 def test_interleave_dw_w16_layout() -> None:

@@ -20,6 +20,8 @@ from . import ops
 from .arena_regions import arena_regions, regions_c_array
 from .ctext import c_comment_text, check_c_name
 from .custom_ops import vela_refusal
+from .depthwise_gen import DwKernel, specialize_depthwise
+from .depthwise_gen import kernel_context as depthwise_context
 from .fully_connected_gen import DenseKernel, dense_context, specialize_fully_connected
 from .fusion import fuse_rows
 from .graph import Graph, Operator, Tensor, read_tflite
@@ -57,6 +59,7 @@ class CModel:
     max_recompute: float = 0.0  # the bound the patches were chosen under
     pointwise: list[Kernel] = field(default_factory=list)  # generated pointwise kernels
     dense: list[DenseKernel] = field(default_factory=list)  # generated FULLY_CONNECTED kernels
+    depthwise: list[DwKernel] = field(default_factory=list)  # generated DEPTHWISE_CONV_2D kernels
     # `graph` runs its operators in this order: the .tflite's index of each, by position
     order: list[int] = field(default_factory=list)
     order_choice: OrderChoice | None = None
@@ -234,8 +237,8 @@ def generate_c(
     pairs and residual blocks layer by layer instead of fused (fusion.py). With `inplace`, the
     first layers run patch by patch (patches.py) when that needs fewer bytes at a cost of at most
     `max_recompute` extra MACs (a fraction of the model's; 0 never patches).
-    `generated=False` runs pointwise and dense layers on the runtime's kernels instead of generated
-    ones (pointwise.py, fully_connected_gen.py).
+    `generated=False` runs pointwise, depthwise and dense layers on the runtime's kernels instead
+    of generated ones (pointwise.py, depthwise_gen.py, fully_connected_gen.py).
     `order` runs the operators in that order (the .tflite's indices, a valid order); by default
     the order needing the fewest bytes is searched for (order.py), the file's kept on ties."""
     check_c_name(name)
@@ -271,6 +274,7 @@ def generate_c(
     regions = arena_regions(graph, lowered, plan)
     lowered, kernels = specialize_pointwise(name, graph, lowered, enabled=generated)
     lowered, dense = specialize_fully_connected(name, graph, lowered, enabled=generated)
+    lowered, depthwise = specialize_depthwise(name, graph, lowered, enabled=generated)
 
     consts, params, calls = [], [], []
     for op, low in zip(graph.operators, lowered):
@@ -373,6 +377,7 @@ def generate_c(
         "headers": [f"{s}.h" for s in sources],
         "kernels": [kernel_context(k) for k in kernels],
         "dense_kernels": [dense_context(k) for k in dense],
+        "depthwise_kernels": [depthwise_context(k) for k in depthwise],
         "num_ops": len(graph.operators),
     }
     env = _env()
@@ -407,6 +412,7 @@ def generate_c(
         bound,
         kernels,
         dense,
+        depthwise,
         order,
         choice,
     )
