@@ -32,20 +32,24 @@ class _Net:
         self.shape[t], self.quant[t] = tuple(shape), (scale, zp)
         return t
 
-    def conv(self, rng, x: int, out_c: int, k: int, stride: int = 1, out_q=None) -> int:
-        """A SAME CONV_2D from `x`; its output quantized as `out_q` (scale, zero point) if given."""
+    def conv(
+        self, rng, x: int, out_c: int, k, stride: int = 1, out_q=None, padding: str = "SAME"
+    ) -> int:
+        """A CONV_2D from `x` with a k or (kh, kw) window; its output quantized as `out_q`
+        (scale, zero point) if given."""
         shape, (x_scale, _) = self.shape[x], self.quant[x]
         act = str(rng.choice(["NONE", "RELU"]))
-        taps = k * k * shape[3]
+        kh, kw = (k, k) if isinstance(k, int) else k
+        taps = kh * kw * shape[3]
         in_scale, w_scale, out_scale, out_zp = random_quant(rng, act, taps, out_c, True)
         if out_q is not None:  # the same multipliers for the given output scale
             w_scale, (out_scale, out_zp) = w_scale * out_q[0] / out_scale, out_q
         w_scale = w_scale * in_scale / x_scale
         w = self.b.tensor(
-            (out_c, k, k, shape[3]),
+            (out_c, kh, kw, shape[3]),
             scale=w_scale,
             zero_point=np.zeros(out_c, np.int64),
-            data=rng.integers(-127, 128, (out_c, k, k, shape[3])),
+            data=rng.integers(-127, 128, (out_c, kh, kw, shape[3])),
         )
         bias = self.b.tensor(
             (out_c,),
@@ -54,7 +58,10 @@ class _Net:
             zero_point=np.zeros(out_c, np.int64),
             data=np.round(rng.uniform(-0.5, 0.5, out_c) * 74 * 74 * np.sqrt(taps)),
         )
-        h, wd = -(-shape[1] // stride), -(-shape[2] // stride)
+        if padding == "VALID":
+            h, wd = (shape[1] - kh) // stride + 1, (shape[2] - kw) // stride + 1
+        else:
+            h, wd = -(-shape[1] // stride), -(-shape[2] // stride)
         y = self.tensor((1, h, wd, out_c), out_scale, out_zp)
         self.b.op(
             "CONV_2D",
@@ -62,7 +69,7 @@ class _Net:
             [y],
             "Conv2DOptions",
             version=3,
-            padding="SAME",
+            padding=padding,
             stride_h=stride,
             stride_w=stride,
             dilation_h_factor=1,
@@ -303,3 +310,52 @@ def test_beam_above_the_state_cap_and_plan_budget(monkeypatch) -> None:
         return 0, low, None
 
     assert search_order(g, low, evaluate, max_plans=3).planned == len(calls) <= 3
+
+
+def concat_model(rng: np.random.Generator, axis: int, repeat: bool) -> bytes:
+    """input -> QUANTIZE -> a; 2-4 VALID convolutions of a whose windows differ along `axis`
+    (or whose widths differ, on channels), CONCATENATION of them on `axis` (the first one twice
+    if `repeat`), then a 1x1 convolution to the output."""
+    h, w, c = (int(v) for v in rng.integers((5, 5, 1), (12, 12, 6)))
+    net = _Net()
+    x = net.tensor((1, h, w, c), 0.05, int(rng.integers(-50, 50)))
+    a = net.tensor((1, h, w, c), 0.06, int(rng.integers(-50, 50)))
+    net.b.op("QUANTIZE", [x], [a], version=2)
+    join_q = (float(rng.uniform(0.03, 0.2)), int(rng.integers(-60, 60)))
+    out_c = int(rng.integers(1, 9))
+    parts = []
+    for _ in range(int(rng.integers(2, 5))):
+        k = [1, 1]
+        if axis in (1, 2):
+            k[axis - 1] = int(rng.integers(1, 5))
+        width = int(rng.integers(1, 17)) if axis == 3 else out_c
+        parts.append(net.conv(rng, a, width, tuple(k), out_q=join_q, padding="VALID"))
+    if repeat:
+        parts.append(parts[0])
+    shape = list(net.shape[parts[0]])
+    shape[axis] = sum(net.shape[t][axis] for t in parts)
+    joined = net.tensor(shape, *join_q)
+    net.b.op("CONCATENATION", parts, [joined], "ConcatenationOptions", axis=axis)
+    y = net.conv(rng, joined, int(rng.integers(1, 5)), 1)
+    return net.build(rng, [x], [y])
+
+
+@pytest.mark.parametrize("axis", [1, 2, 3])
+def test_concatenation_in_place_bit_exact(axis: int) -> None:
+    """CONCATENATION written over its largest input (the input that dies with it, each row of
+    the output past the input rows still to read) that no other operand repeats, bit-exact with TFLM under ASan/UBSan and the run-time arena check, which sees every byte
+    it reads and writes."""
+    for n, repeat in enumerate((False, True)):
+        seed = 7500 + 10 * axis + n
+        model = concat_model(np.random.default_rng(seed), axis, repeat)
+        g = read_tflite(model)
+        with labelled_failure(f"seed {seed} axis {axis} repeat {repeat}"):
+            cm = generate_c(g)
+            (low,) = [low for low in cm.lowered if "concatenation" in low.func]
+            (op,) = [op for op in cm.graph.operators if op.opcode == "CONCATENATION"]
+            once = [t for t in op.inputs if op.inputs.count(t) == 1]  # the repeated one: never
+            assert low.func == "tp_concatenation_inplace_s8"
+            assert low.inplace_of == op.inputs[low.params["in_place"]]
+            assert low.inplace_of in once
+            assert g.tensors[low.inplace_of].nbytes == max(g.tensors[t].nbytes for t in once)
+            check_bit_exact(model, seed, sanitize=True)

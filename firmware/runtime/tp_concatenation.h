@@ -25,4 +25,20 @@ void tp_concatenation_s8(const tp_concatenation_params *p, const int8_t *in0,
                          const int8_t *in7, const int8_t *in8, const int8_t *in9,
                          int8_t *output);
 
+/* The same with the output written over input `in_place`, which starts where the output starts
+ * (the memory plan gives both one offset, see tinypipe/compiler/inplace.py). Rows are written
+ * from the last to the first, and in each row that input's bytes are moved first: row o of the
+ * output covers bytes [o * total, (o + 1) * total), past every byte of the input's rows 0..o-1,
+ * which are still to be read; the other inputs live elsewhere. */
+typedef struct {
+    tp_concatenation_params concat;
+    int32_t in_place; /* the input sharing the output's bytes */
+} tp_concatenation_inplace_params;
+
+void tp_concatenation_inplace_s8(const tp_concatenation_inplace_params *p, const int8_t *in0,
+                                 const int8_t *in1, const int8_t *in2, const int8_t *in3,
+                                 const int8_t *in4, const int8_t *in5, const int8_t *in6,
+                                 const int8_t *in7, const int8_t *in8, const int8_t *in9,
+                                 int8_t *output);
+
 #endif

@@ -5,6 +5,8 @@ Two kinds, chosen per layer after lowering:
 - element-wise ops (ADD, MUL, table lookups such as RELU/LOGISTIC, int8 requantize) whose output
   has the shape and size of an input: each output element is written after the input element at
   the same index is read, so the unchanged kernel runs with output == that input;
+- CONCATENATION (and PACK) over its largest input, written from its last row to its first
+  (tp_concatenation_inplace_s8): each output row lies past the input rows still to be read;
 - convolutions (CONV_2D, DEPTHWISE_CONV_2D) run one output row at a time by
   tp_conv_inplace_s8 / tp_depthwise_conv_inplace_s8 (firmware/runtime/tp_row_window.c): each input
   row is copied into a window of `extent_h` rows before any output row is written over it.
@@ -25,6 +27,7 @@ from .planner import alias_roots, lifetimes
 
 # int8 kernels whose loop reads element i of every input before it writes element i of the output.
 ELEMENTWISE = {"tp_add_s8", "tp_add_lut_s8", "tp_mul_s8", "tp_lut_s8"}
+CONCAT = "tp_concatenation_s8"  # copies rows of its inputs; in place over one of them
 # kernel -> (its in-place driver, the driver's params type, the runtime file holding it)
 ROWWISE = {
     "tp_conv_s8": ("tp_conv_inplace_s8", "tp_conv_inplace_params", "tp_conv_inplace"),
@@ -144,6 +147,27 @@ def _rowwise(low: Lowered, inp: int, out: int, g: RowWindow) -> Lowered:
     )
 
 
+def _concat_inplace(graph: Graph, low: Lowered, k: int, roots: dict[int, int], dies_at) -> Lowered:
+    """The concatenation over its largest input that dies with it (read by no other operand, so
+    no byte is read after it is overwritten), or `low` unchanged."""
+    ins = [a.index for a in low.args[:-1] if isinstance(a, T)]
+    cands = [
+        (graph.tensors[t].nbytes, -i, i, t)
+        for i, t in enumerate(ins)
+        if dies_at(t, k) and sum(roots[u] == roots[t] for u in ins) == 1
+    ]
+    if not cands:
+        return low
+    _, _, i, t = max(cands)
+    return replace(
+        low,
+        func="tp_concatenation_inplace_s8",
+        params_type="tp_concatenation_inplace_params",
+        params={**{f"concat.{f}": v for f, v in low.params.items()}, "in_place": i},
+        inplace_of=t,
+    )
+
+
 def choose_inplace(
     graph: Graph, lowered: list[Lowered], input_in_arena: bool = False
 ) -> list[Lowered]:
@@ -184,6 +208,9 @@ def choose_inplace(
                 and graph.tensors[a.index].shape == ot.shape
             ]
             result.append(replace(low, inplace_of=cands[0]) if cands else low)
+            continue
+        if low.func == CONCAT:
+            result.append(_concat_inplace(graph, low, k, roots, dies_at))
             continue
         if low.func in ROWWISE and low.args and isinstance(low.args[0], T):
             inp = low.args[0].index

@@ -45,6 +45,8 @@ def inplace_timeline(graph: Graph, after: CModel | None = None) -> list[dict]:
             how = "fused, row by row" + (" with the ADD" if low.params.get("residual") else "")
         elif low.inplace_of is None:
             how = ""
+        elif low.func == "tp_concatenation_inplace_s8":
+            how = "over its largest input"
         elif low.func.endswith("inplace_s8"):
             how = "row window"
         else:

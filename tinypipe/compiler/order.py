@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from .graph import Graph
-from .inplace import ELEMENTWISE, ROWWISE
+from .inplace import CONCAT, ELEMENTWISE, ROWWISE
 from .ops.base import Lowered
 from .planner import _align, alias_roots
 
@@ -113,7 +113,7 @@ class PeakModel:
         self.initial = sum(self.size[r] for r in self.size if r not in made_any and self.readers[r])
         self.scratch = [low.scratch_bytes if low.emits_code else 0 for low in lowered]
         self.in_place = [
-            inplace and low.emits_code and (low.func in ELEMENTWISE or low.func in ROWWISE)
+            inplace and low.emits_code and (low.func in ELEMENTWISE | set(ROWWISE) | {CONCAT})
             for low in lowered
         ]
         self.int8 = {r for r in self.size if graph.tensors[r].dtype == "int8"}
