@@ -160,6 +160,40 @@ def test_the_trace_reader_replays_the_inference_window() -> None:
     assert count_cycles(stream[:4], M4).cycles == 5 + M4.refill
 
 
+def test_profile_calls_cut_the_stream_into_layers() -> None:
+    """Each call into tp_profile ends a layer; the operator index is the constant moved into r0
+    just before the call (None when r0 came from elsewhere, as in LOG)."""
+
+    def block(sym, *lines, at):
+        return sym, [
+            Insn(at + 2 * k, 2, *(line.split(" ", 1) + [""])[:2]) for k, line in enumerate(lines)
+        ]
+
+    blocks = [
+        block("tpl_counter_start", "bx lr", at=0x100),
+        block("model_invoke", "ldr r1, [r2]", "movs r0, #5", "bl #0x300", at=0x200),
+        block("tp_profile", "bl #0x400", at=0x300),
+        block("tpl_counter_elapsed", "bx lr", at=0x400),
+        block("tp_profile", "bx lr", at=0x302),
+        block("model_invoke", "adds r1, #1", "movs r0, #9", "bl #0x300", at=0x206),
+        block("tp_profile", "bl #0x400", at=0x300),
+        block("tpl_counter_elapsed", "bx lr", at=0x400),
+        block("tp_profile", "bx lr", at=0x302),
+        block("tpl_link_run", "bl #0x400", at=0x500),
+        block("tpl_counter_elapsed", "bx lr", at=0x400),
+    ]
+    marks: list = []
+    c = count_cycles(inference_stream(blocks, marks=marks), M4, marks)
+    assert marks == [(3, 5), (9, 9)]
+    p = M4.refill
+    # ldr 2, movs 1, bl 1+P | then the profile call (bl, bx, bx) and adds 1, movs 1, bl 1+P
+    assert c.layers == [(5, 3, 2 + 1 + 1 + p), (9, 6, 4 * (1 + p) + 2)]
+    assert c.instructions == 13  # then the second call (bl, bx, bx) and the caller's final bl
+    marks = []
+    count_cycles(inference_stream(executed_blocks(LOG.splitlines()), marks=marks), M4, marks)
+    assert marks == [(8, None)]  # r0 was loaded from memory there
+
+
 def test_estimate_on_modelled_cycles() -> None:
     b = get_board("mps2-an386")
     e = estimate(b, 100_000, cycles=138_000, cycles_basis="modelled")
@@ -192,3 +226,12 @@ def test_traced_instructions_match_the_firmware_count(digits_tflite, tmp_path) -
     assert e["cycles"] == rep["cycles"] and e["cycles_basis"] == rep["basis"]
     assert e["time_ms"] == pytest.approx(rep["cycles"] / 25e6 * 1e3)
     assert "DDI 0439D" in rep["basis"] and "modelled" in r.output
+    # per layer: each row's traced instructions agree with the firmware's count for its operator
+    layers = rep["layers"]
+    assert layers and all(row["op"] is not None for row in layers)
+    for row in layers:
+        assert abs(row["instructions"] - row["firmware_instructions"]) <= max(
+            100, 0.02 * row["instructions"]
+        )
+        assert row["cycles"] >= row["instructions"]
+    assert sum(row["instructions"] for row in layers) <= rep["traced_instructions"]

@@ -399,6 +399,11 @@ class CycleReport:
     unmodelled: dict[str, int]
     basis: str
     estimate: Estimate
+    # per profile call in call order (what ran since the previous call): op, the operator whose
+    # call ends the row (None when the trace's calls could not be matched to the firmware's own
+    # per-operator counts), its opcode, instructions traced and counted by the firmware,
+    # modelled cycles, and ms / µJ on those cycles
+    layers: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -421,7 +426,20 @@ class CycleReport:
                 "not in the TRM tables used, 1 cycle each: "
                 + ", ".join(f"{k} x{v:,}" for k, v in sorted(self.unmodelled.items()))
             )
-        return "\n".join(lines + self.estimate.lines())
+        lines += self.estimate.lines()
+        if self.layers:
+            lines.append(
+                "per layer, modelled (a row: what ran since the row before, up to the end of the "
+                "operator named; operators with no profile call of their own fall in the next row):"
+            )
+            for r in self.layers:
+                op = "?" if r["op"] is None else f"to op {r['op']} {r['opcode']}"
+                uj = "-" if r["energy_uj"] is None else f"{r['energy_uj']:,.3f} µJ"
+                lines.append(
+                    f"  {op:<24} {r['instructions']:>12,} instr {r['cycles']:>12,} cycles "
+                    f"({r['cycles'] / r['instructions']:.2f}) {r['time_ms']:>10,.4f} ms {uj:>14}"
+                )
+        return "\n".join(lines)
 
 
 def cycles_on_board(
@@ -465,8 +483,33 @@ def cycles_on_board(
             project = Path(tmp) / "firmware"
             create_project(model_path, [board], project, name="model")
         built = build_project(project, board)
-        count, firmware_count = trace_inference(b, built.program, sample)
+        count, firmware_count, layer_counts = trace_inference(b, built.program, sample)
     why = basis(timing)
+    layers = []
+    for op, n, c in count.layers:
+        known = op is not None and 0 <= op < len(graph.operators)
+        e = estimate(b, n, cycles=c, cycles_basis=why)
+        layers.append(
+            {
+                "op": op if known else None,
+                "opcode": graph.operators[op].opcode if known else None,
+                "instructions": n,
+                "firmware_instructions": layer_counts[op]
+                if known and layer_counts and op < len(layer_counts)
+                else None,
+                "cycles": c,
+                "time_ms": e.time_ms,
+                "energy_uj": e.energy_uj,
+            }
+        )
+
+    def agrees(r: dict) -> bool:  # the firmware's counter ticks every few dozen instructions
+        fw = r["firmware_instructions"]
+        return fw is not None and abs(r["instructions"] - fw) <= max(100, 0.02 * r["instructions"])
+
+    if not all(agrees(r) for r in layers):  # calls not matched to operators: unnamed rows
+        for r in layers:
+            r["op"] = r["opcode"] = None
     return CycleReport(
         board=board,
         firmware_instructions=int(firmware_count),
@@ -476,4 +519,5 @@ def cycles_on_board(
         unmodelled=dict(count.unmodelled),
         basis=why,
         estimate=estimate(b, count.instructions, cycles=count.cycles, cycles_basis=why),
+        layers=layers,
     )

@@ -209,6 +209,8 @@ class CycleCount:
     cycles: int = 0
     by_class: Counter = field(default_factory=Counter)  # class -> cycles
     unmodelled: Counter = field(default_factory=Counter)  # mnemonic -> executions (1 cycle each)
+    # per profiled layer, in call order: (operator index or None, instructions, cycles)
+    layers: list[tuple[int | None, int, int]] = field(default_factory=list)
 
     @property
     def cycles_per_instruction(self) -> float:
@@ -238,11 +240,18 @@ def _class(insn: Insn) -> str:
     return "unmodelled"
 
 
-def count_cycles(stream: Iterable[tuple[Insn, bool]], timing: CoreTiming) -> CycleCount:
+def count_cycles(
+    stream: Iterable[tuple[Insn, bool]],
+    timing: CoreTiming,
+    marks: list[tuple[int, int | None]] | None = None,
+) -> CycleCount:
     """Cycles of `stream`: each executed instruction with whether the instruction after it in
-    the stream is not the next one in memory (a taken branch)."""
+    the stream is not the next one in memory (a taken branch). `marks` (filled by
+    `inference_stream` as the stream is read) cut it into layers: (position, operator index)."""
     p = timing.refill
     out = CycleCount()
+    marks = [] if marks is None else marks
+    next_mark, at = 0, (0, 0)
     prev: Insn | None = None
     prev_class = ""
     for insn, jumped in stream:
@@ -298,6 +307,9 @@ def count_cycles(stream: Iterable[tuple[Insn, bool]], timing: CoreTiming) -> Cyc
         out.cycles += c
         out.by_class[cls] += c
         prev, prev_class = insn, cls
+        while next_mark < len(marks) and marks[next_mark][0] == out.instructions:
+            out.layers.append((marks[next_mark][1], out.instructions - at[0], out.cycles - at[1]))
+            at, next_mark = (out.instructions, out.cycles), next_mark + 1
     return out
 
 
@@ -352,12 +364,17 @@ def inference_stream(
     start: str = "tpl_counter_start",
     stop: str = "tpl_counter_elapsed",
     nested: str = "tp_profile",
+    marks: list[tuple[int, int | None]] | None = None,
 ) -> Iterator[tuple[Insn, bool]]:
     """The instructions between the firmware's counter start and its final read (the per-layer
     reads from `tp_profile` in between are inside the window, as they are for the counter),
-    each with whether the next instruction run is not the next one in memory."""
+    each with whether the next instruction run is not the next one in memory. Each call into
+    `nested` (at the end of a layer) is appended to `marks`: (instructions before it, the
+    operator index the caller passed in r0 when an immediate move shows it, else None)."""
     state = "before"
     last: Insn | None = None
+    recent: list[Insn] = []  # the last few instructions, for the call's r0
+    seen = 0
     prev_sym = ""
     for sym, insns in blocks:
         if state == "before":
@@ -367,22 +384,42 @@ def inference_stream(
         if state == "in":
             if sym == stop and prev_sym not in (nested, stop):
                 break
+            if sym == nested and prev_sym not in (nested, stop) and marks is not None:
+                marks.append((seen, _r0_immediate(recent)))
             for insn in insns:
                 if last is not None:
                     yield last, insn.pc != last.pc + last.size
                 last = insn
+                seen += 1
+                recent = [*recent[-3:], insn]
         prev_sym = sym
     if last is not None:
         yield last, False
 
 
+def _r0_immediate(recent: list[Insn]) -> int | None:
+    """The constant the last write to r0 among `recent` put there, if it was a move of one."""
+    for insn in reversed(recent):
+        if 0 in insn.destinations:
+            m = re.fullmatch(r"r0, #(-?(?:0x[0-9a-f]+|\d+))", insn.operands)
+            return int(m.group(1), 0) if m and insn.op in ("mov", "movw") else None
+    return None
+
+
 def trace_inference(
     board, elf: str | Path, sample: bytes, timeout: float = 600.0
-) -> tuple[CycleCount, int]:
+) -> tuple[CycleCount, int, list[int | None] | None]:
     """Boot `elf` on `board` under QEMU with block tracing, run one inference on `sample` (the
     packed input bytes) and model its cycles with the board core's TRM timings. Returns the
-    model's count and the firmware's own instruction count for the same inference."""
-    from tinypipe.device.runners import ProcessTransport, Runner, qemu_binary, qemu_command
+    model's count, the firmware's own instruction count for the same inference, and the
+    firmware's per-operator counts (None when it cannot profile)."""
+    from tinypipe.device.runners import (
+        LinkError,
+        ProcessTransport,
+        Runner,
+        qemu_binary,
+        qemu_command,
+    )
 
     timing = timing_for(board.cpu)
     if timing is None or not board.emulated:
@@ -400,13 +437,19 @@ def trace_inference(
                         board, "instructions", 1e9 / board.qemu_systick_hz, timeout, 30.0)  # fmt: skip
         try:
             _, firmware_count = runner.infer(sample)
+            try:
+                layer_counts = runner.profile()
+            except LinkError:
+                layer_counts = None
         finally:
             runner.close()
+        marks: list[tuple[int, int | None]] = []
         with open(log, errors="replace") as lines:
-            result = count_cycles(inference_stream(executed_blocks(lines)), timing)
+            stream = inference_stream(executed_blocks(lines), marks=marks)
+            result = count_cycles(stream, timing, marks)
     if not result.instructions:
         raise TinypipeError(f"The QEMU trace of {board.name} holds no inference window.")
-    return result, firmware_count
+    return result, firmware_count, layer_counts
 
 
 def basis(timing: CoreTiming) -> str:
