@@ -35,9 +35,12 @@ def check_bit_exact(model: bytes, seed: int, sanitize: bool) -> None:
 
 
 def check_bit_exact_on_board(model: bytes, seed: int, board: str, samples: int) -> None:
-    """`samples` random int8 inputs (from `seed`) through firmware for `board`, against TFLM."""
+    """`samples` random int8 inputs (from `seed`; one array per model input) through firmware
+    for `board`, against TFLM."""
     g = read_tflite(model)
-    verdict, _ = validate_on_board(g, random_int8_inputs(g, seed, samples), board)
+    rng = np.random.default_rng(seed)
+    x = [rng.integers(-128, 128, (samples, *t.shape), dtype=np.int8) for t in g.input_tensors]
+    verdict, _ = validate_on_board(g, x if len(x) > 1 else x[0], board)
     assert verdict.samples == samples
     assert verdict.bit_exact, verdict.summary()
 
@@ -83,6 +86,38 @@ def run_random_cases(random_config, build, first_seed: int, count: int) -> None:
         cfg = random_config(rng)
         with labelled_failure(f"seed {seed} config {cfg}"):
             check_bit_exact(build(cfg, rng), seed, sanitize=k % 3 == 0)
+
+
+def merge_models(models: list[bytes]) -> bytes:
+    """Several single-subgraph models side by side in one graph (no tensor shared): the inputs
+    and then the outputs of each model in turn, so one firmware build runs them all."""
+    from tinypipe.compiler.graph import schema
+
+    merged = ModelBuilder()
+    inputs: list[int] = []
+    outputs: list[int] = []
+    for k, data in enumerate(models):
+        m = schema.ModelT.InitFromObj(schema.Model.GetRootAs(data, 0))
+        (sg,) = m.subgraphs
+        first = len(merged.tensors)
+        for t in sg.tensors:
+            if t.buffer:
+                merged.buffers.append(m.buffers[t.buffer])
+                t.buffer = len(merged.buffers) - 1
+            t.name = f"m{k}_{t.name.decode() if isinstance(t.name, bytes) else t.name}"
+            merged.tensors.append(t)
+        for o in sg.operators:
+            code = m.operatorCodes[o.opcodeIndex]
+            key = (max(code.builtinCode, code.deprecatedBuiltinCode), code.version, None)
+            if key not in merged.opcodes:
+                merged.opcodes.append(key)
+            o.opcodeIndex = merged.opcodes.index(key)
+            o.inputs = [i + first if i >= 0 else i for i in o.inputs]
+            o.outputs = [i + first for i in o.outputs]
+            merged.ops.append(o)
+        inputs += [i + first for i in sg.inputs]
+        outputs += [i + first for i in sg.outputs]
+    return merged.build(inputs, outputs)
 
 
 # ----------------------------------------------------------------------------- one-op models
