@@ -1,9 +1,10 @@
 """The Cortex-M0 (ARMv6-M, Thumb-1) paths on the micro:bit, bit for bit against the TFLM
 interpreter on random one-op models: the assembly loops of the convolution on int16-expanded
-weights, on int8 weights and of the generated pointwise kernels (tp_conv_thumb1.c), and the
-requantization without 64-bit multiplies (TP_SPLIT_MULTIPLY in tp_common.h). Each case checks
-in the linked firmware that its Thumb-1 loop is there and that libgcc's 64-bit multiply is
-not."""
+weights in the Thumb-1 order (thumb1.py), on int8 weights and of the generated pointwise
+kernels (tp_conv_thumb1.c), and the requantization without 64-bit multiplies
+(TP_SPLIT_MULTIPLY in tp_common.h). Each case checks in the linked firmware that its Thumb-1
+loop is there and that libgcc's 64-bit multiply is not. The Thumb-1 weight orders are checked
+on the host against the weights of the .tflite."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from op_cases import (
 from test_op_conv import build_w16_conv, random_conv_config, random_w16_conv_config
 
 from tinypipe.check.validate import validate_on_board
-from tinypipe.compiler.codegen import lower_all
+from tinypipe.compiler.codegen import generate_c, lower_all
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.thumb1 import thumb1_filter16, thumb1_pointwise_blob
 from tinypipe.device.firmware import create_project, program_path
 
 BOARD = "microbit"
@@ -56,7 +58,7 @@ def test_conv_w16_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
     cfg = random_w16_conv_config(rng)
     with labelled_failure(f"seed {seed} config {cfg}"):
         symbols = firmware_symbols(build_w16_conv(cfg, rng), seed, tmp_path)
-        assert "tp_t1_dot1x4_w16_conv" in symbols
+        assert "tp_t1_dot1x4_w16" in symbols
         assert "__aeabi_lmul" not in symbols
 
 
@@ -93,5 +95,44 @@ def test_generated_pointwise_thumb1_random_configs_bit_exact(tmp_path, seed: int
     cfg = random_pointwise_config(rng)
     with labelled_failure(f"seed {seed} config {cfg}"):
         symbols = firmware_symbols(build_pointwise_conv(cfg, rng), seed, tmp_path)
-        assert "tp_t1_dot1x4_w16_pointwise" in symbols
+        assert "tp_t1_dot1x4_w16" in symbols
         assert "__aeabi_lmul" not in symbols
+
+
+def _expected_words(w: np.ndarray) -> np.ndarray:
+    """The Thumb-1 order from its definition: per group of 4 output channels of the
+    [output_c, taps] filter w and per tap k, w[c0][k] + 2^16 w[c1][k], w[c2][k] + 2^16 w[c3][k]."""
+    rows = []
+    for b in range(w.shape[0] // 4):
+        c0, c1, c2, c3 = (w[4 * b + c].astype(np.int64) for c in range(4))
+        rows += [
+            v for k in range(w.shape[1]) for v in (c0[k] + c1[k] * 65536, c2[k] + c3[k] * 65536)
+        ]
+    return np.array(rows, np.int64)
+
+
+@pytest.mark.parametrize("seed", [1730, 1731, 1732])
+def test_thumb1_weight_orders_hold_the_model_weights(seed: int) -> None:
+    """The filter16 of a random int16-weight conv and the blob of a random generated pointwise
+    kernel, in the Thumb-1 order, against the .tflite's own weights."""
+    rng = np.random.default_rng(seed)
+    model = build_w16_conv(random_w16_conv_config(rng), rng)
+    g = read_tflite(model)
+    (low,) = [low for low in lower_all(g) if low.emits_code]
+    w = g.tensors[g.operators[0].inputs[1]].data.reshape(low.params["output_c"], -1)
+    w = np.pad(w, ((0, 0), (0, low.params["patch_pad"])))
+    words = thumb1_filter16(low.consts["filter16"], w.shape[0]).astype("<i2").view("<i4")
+    assert np.array_equal(words.astype(np.int64), _expected_words(w))
+
+    model = build_pointwise_conv(random_pointwise_config(rng), rng)
+    g = read_tflite(model)
+    cm = generate_c(g)
+    blob = cm.lowered[0].consts["pointwise"]
+    w = g.tensors[g.operators[0].inputs[1]].data.reshape(cm.lowered[0].args[-1], -1)
+    k = w.shape[1]
+    got = thumb1_pointwise_blob(blob, k).reshape(-1, 4 + 2 * k + 12).astype(np.int64)
+    want = _expected_words(w).reshape(-1, 2 * k)
+    assert np.array_equal(got[:, 4 : 4 + 2 * k], want)
+    plain = np.asarray(blob, np.int64).reshape(-1, 4 + 2 * k + 12)
+    assert np.array_equal(got[:, :4], plain[:, :4])  # bias
+    assert np.array_equal(got[:, 4 + 2 * k :], plain[:, 4 + 2 * k :])  # requantization words

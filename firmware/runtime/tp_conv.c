@@ -189,15 +189,35 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
  * pixels share each input load and extension. The products and sums are the plain loop's, in
  * another order, so the result is the same integer (the host bounds every partial sum). */
 
+#if defined(__ARM_ARCH_6M__)
+/* On a Cortex-M0 the host stores filter16 in the Thumb-1 order instead (thumb1.py): per tap k
+ * the int16 halves of w[c0][k] + 2^16 w[c1][k] and of w[c2][k] + 2^16 w[c3][k], that is
+ * w[c0][k], w[c1][k] - [w[c0][k] < 0], w[c2][k], w[c3][k] - [w[c2][k] < 0]. Whole words go to
+ * the assembly loop (tp_conv_thumb1.c); a filter that is not word-aligned takes this loop. */
+static const int16_t *conv_dot1x4_t1(const int8_t *x, const int16_t *w, int32_t n,
+                                     int32_t acc[4])
+{
+    if (((uintptr_t)w & 3) == 0) {
+        const int32_t *w32 = (const int32_t *)(const void *)w;
+        return (const int16_t *)(const void *)tp_t1_dot1x4_w16(x, w32, w32 + 2 * n, acc);
+    }
+    for (int32_t i = 0; i < n; ++i, w += 4) {
+        const int32_t xi = x[i];
+        acc[0] += xi * w[0];
+        acc[1] += xi * (w[1] + (w[0] < 0));
+        acc[2] += xi * w[2];
+        acc[3] += xi * (w[3] + (w[2] < 0));
+    }
+    return w;
+}
+#endif
+
 /* acc[c] += the 4-channel dot products of x over n bytes (n a multiple of 4); w advances. */
 static inline const int16_t *conv_dot1x4_w16(const int8_t *x, const int16_t *w, int32_t n,
                                              int32_t acc[4])
 {
 #if defined(__ARM_ARCH_6M__)
-    if (((uintptr_t)w & 3) == 0) { /* word loads of the weight pairs (tp_conv_thumb1.c) */
-        const int32_t *w32 = (const int32_t *)(const void *)w;
-        return (const int16_t *)(const void *)tp_t1_dot1x4_w16_conv(x, w32, w32 + 2 * n, acc);
-    }
+    return conv_dot1x4_t1(x, w, n, acc);
 #endif
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     for (int32_t i = 0; i < n; i += 4, w += 16) {
@@ -237,11 +257,8 @@ static const int16_t *conv_dot2x4_w16(const int8_t *x0, const int8_t *x1,
 {
 #if defined(__ARM_ARCH_6M__)
     /* Too few registers for a 2-pixel tile: one pixel at a time, each reading the weights. */
-    if (((uintptr_t)w & 3) == 0) {
-        const int32_t *w32 = (const int32_t *)(const void *)w;
-        tp_t1_dot1x4_w16_conv(x0, w32, w32 + 2 * n, acc);
-        return (const int16_t *)(const void *)tp_t1_dot1x4_w16_conv(x1, w32, w32 + 2 * n, acc + 4);
-    }
+    conv_dot1x4_t1(x0, w, n, acc);
+    return conv_dot1x4_t1(x1, w, n, acc + 4);
 #endif
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];

@@ -1,19 +1,20 @@
-/* Thumb-1 (ARMv6-M: Cortex-M0/M0+) inner loops of CONV_2D on int16-expanded weights.
+/* Thumb-1 (ARMv6-M: Cortex-M0/M0+) inner loops of CONV_2D.
  *
  * The core has 8 low registers that loads and MULS can use, no DSP extension and no
- * unaligned word loads. The loop of one pixel times 4 output channels keeps the 4
- * accumulators in r8-r11 (ADD accepts high registers), the 4 input bytes of a run of 4 taps
- * and the weight temporaries in low registers:
- *   per run: 4 x (LDRB + SXTB) for the inputs, then per channel 2 LDR of its int16 weight pairs,
- *   SXTH and ASR #16 to split each pair, 4 MULS and 4 ADD: 68 instructions per 16 MACs, the
- *   compiled C loop takes about 7 per MAC.
- * The products and their sum are the plain loop's (every int8 x int16 product is exact in 32
- * bits, the host bounds every partial sum), so the result is the same integer.
+ * unaligned word loads. Both loops take one pixel times 4 output channels, the 4 accumulators
+ * in r8-r11 (ADD accepts high registers). The products and their sum are the plain loop's
+ * (every product is exact in 32 bits, the host bounds every partial sum), so the result is
+ * the same integer.
  *
- * Two weight orders share the loop, as offsets of each channel's two words in a 32-byte run:
- *   tp_conv_w16_s8 (tp_conv.h): channel c at 8c: (w[k], w[k+2]), then (w[k+1], w[k+3]);
- *   the generated pointwise kernels' blob (pointwise.py): channel c at 4c: (w[k], w[k+2]),
- *   and at 16 + 4c: (w[k+1], w[k+3]).
+ * Int16-expanded weights (tp_conv_w16_s8's filter16 and the generated pointwise kernels'
+ * blobs) come in the Thumb-1 order for this core (tinypipe/compiler/thumb1.py): per tap k the
+ * words w[c0][k] + 2^16 w[c1][k] and w[c2][k] + 2^16 w[c3][k]. MULS of an input byte by a word
+ * gives both channels' products, one per half; the sum of two taps' products has the low
+ * channel's exact int16 sum in its low half (the weights are within +-127), which SXTH takes
+ * out, and the rest shifted right by 16 is the high channel's sum:
+ *   per 4 taps: 4 x (LDRB + SXTB) for the inputs, per channel pair and tap pair LDR, MULS, LDR,
+ *   MULS, ADDS, SXTH, SUBS, ASRS and 2 ADD: 52 instructions per 16 MACs, where the compiled
+ *   C loop took about 7 per MAC.
  *
  * tp_conv_s8's int8 filters (one channel's taps back to back) take a loop over one index
  * register: LDRSB with a register offset reads the input byte and each channel's weight at
@@ -26,85 +27,77 @@
 #define TP_STR2(x) #x
 #define TP_STR(x) TP_STR2(x)
 
-/* One channel of a run: r2-r5 hold x[k..k+3], r1 the run's weights, ACC the accumulator. */
-#define TP_T1_CHANNEL(ACC, OFF_EVEN, OFF_ODD)                                                   \
-    "  ldr r6, [r1, #" TP_STR(OFF_EVEN) "]\n"                                                   \
-    "  sxth r7, r6\n"                                                                          \
-    "  muls r7, r2, r7\n"                                                                      \
-    "  add " ACC ", r7\n"                                                                      \
-    "  asrs r6, r6, #16\n"                                                                     \
-    "  muls r6, r4, r6\n"                                                                      \
-    "  add " ACC ", r6\n"                                                                      \
-    "  ldr r6, [r1, #" TP_STR(OFF_ODD) "]\n"                                                    \
-    "  sxth r7, r6\n"                                                                          \
-    "  muls r7, r3, r7\n"                                                                      \
-    "  add " ACC ", r7\n"                                                                      \
-    "  asrs r6, r6, #16\n"                                                                     \
-    "  muls r6, r5, r6\n"                                                                      \
-    "  add " ACC ", r6\n"
+/* Taps t and t + 1 of a run for one channel pair: r2, r3 hold their inputs, r1 the run's
+ * words (the pair's word of tap t at OFF, of tap t + 1 at OFF + 8). */
+#define TP_T1_PAIR(LO, HI, OFF)                                                                \
+    "  ldr r4, [r1, #" TP_STR(OFF) "]\n"                                                        \
+    "  muls r4, r2, r4\n"                                                                      \
+    "  ldr r5, [r1, #" TP_STR(OFF) " + 8]\n"                                                    \
+    "  muls r5, r3, r5\n"                                                                      \
+    "  adds r4, r4, r5\n"                                                                      \
+    "  sxth r5, r4\n"                                                                          \
+    "  subs r4, r4, r5\n"                                                                      \
+    "  asrs r4, r4, #16\n"                                                                     \
+    "  add " LO ", r5\n"                                                                       \
+    "  add " HI ", r4\n"
 
-/* const int32_t *NAME(const int8_t *x, const int32_t *w, const int32_t *w_end, int32_t acc[4]):
- * acc[c] += the dot products of x with channel c's weights over the runs [w, w_end); returns
- * w_end. r8-r11 are callee-saved: kept on the stack with acc. */
-#define TP_T1_DOT1X4(NAME, E0, O0, E1, O1, E2, O2, E3, O3)                                      \
-    __asm__("  .pushsection .text." #NAME ",\"ax\",%progbits\n"                               \
-            "  .syntax unified\n"                                                              \
-            "  .thumb\n"                                                                       \
-            "  .balign 2\n"                                                                    \
-            "  .global " #NAME "\n"                                                            \
-            "  .thumb_func\n"                                                                  \
-            "  .type " #NAME ", %function\n"                                                   \
-            #NAME ":\n"                                                                        \
-            "  push {r4-r7, lr}\n"                                                             \
-            "  mov r4, r8\n"                                                                   \
-            "  mov r5, r9\n"                                                                   \
-            "  mov r6, r10\n"                                                                  \
-            "  mov r7, r11\n"                                                                  \
-            "  push {r3-r7}\n"                                                                 \
-            "  mov r12, r2\n"                                                                  \
-            "  ldm r3!, {r4-r7}\n"                                                             \
-            "  mov r8, r4\n"                                                                   \
-            "  mov r9, r5\n"                                                                   \
-            "  mov r10, r6\n"                                                                  \
-            "  mov r11, r7\n"                                                                  \
-            "  cmp r1, r12\n"                                                                  \
-            "  beq 2f\n"                                                                       \
-            "1:\n"                                                                             \
-            "  ldrb r2, [r0, #0]\n"                                                            \
-            "  sxtb r2, r2\n"                                                                  \
-            "  ldrb r3, [r0, #1]\n"                                                            \
-            "  sxtb r3, r3\n"                                                                  \
-            "  ldrb r4, [r0, #2]\n"                                                            \
-            "  sxtb r4, r4\n"                                                                  \
-            "  ldrb r5, [r0, #3]\n"                                                            \
-            "  sxtb r5, r5\n"                                                                  \
-            "  adds r0, r0, #4\n"                                                              \
-            TP_T1_CHANNEL("r8", E0, O0)                                                        \
-            TP_T1_CHANNEL("r9", E1, O1)                                                        \
-            TP_T1_CHANNEL("r10", E2, O2)                                                       \
-            TP_T1_CHANNEL("r11", E3, O3)                                                       \
-            "  adds r1, r1, #32\n"                                                             \
-            "  cmp r1, r12\n"                                                                  \
-            "  bne 1b\n"                                                                       \
-            "2:\n"                                                                             \
-            "  ldr r3, [sp, #0]\n"                                                             \
-            "  mov r4, r8\n"                                                                   \
-            "  mov r5, r9\n"                                                                   \
-            "  mov r6, r10\n"                                                                  \
-            "  mov r7, r11\n"                                                                  \
-            "  stm r3!, {r4-r7}\n"                                                             \
-            "  mov r0, r1\n"                                                                   \
-            "  pop {r3-r7}\n"                                                                  \
-            "  mov r8, r4\n"                                                                   \
-            "  mov r9, r5\n"                                                                   \
-            "  mov r10, r6\n"                                                                  \
-            "  mov r11, r7\n"                                                                  \
-            "  pop {r4-r7, pc}\n"                                                              \
-            "  .size " #NAME ", . - " #NAME "\n"                                               \
-            "  .popsection\n")
+/* Taps t and t + 1 of a run: inputs x[t], x[t + 1], then both channel pairs. */
+#define TP_T1_TAPS(T)                                                                          \
+    "  ldrb r2, [r0, #" TP_STR(T) "]\n"                                                         \
+    "  sxtb r2, r2\n"                                                                          \
+    "  ldrb r3, [r0, #" TP_STR(T) " + 1]\n"                                                     \
+    "  sxtb r3, r3\n"                                                                          \
+    TP_T1_PAIR("r8", "r9", 8 * T)                                                              \
+    TP_T1_PAIR("r10", "r11", 8 * T + 4)
 
-TP_T1_DOT1X4(tp_t1_dot1x4_w16_conv, 0, 4, 8, 12, 16, 20, 24, 28);
-TP_T1_DOT1X4(tp_t1_dot1x4_w16_pointwise, 0, 16, 4, 20, 8, 24, 12, 28);
+/* const int32_t *tp_t1_dot1x4_w16(const int8_t *x, const int32_t *w, const int32_t *w_end,
+ *                                 int32_t acc[4]): r8-r11 are callee-saved, kept on the stack
+ * with acc. */
+__asm__("  .pushsection .text.tp_t1_dot1x4_w16,\"ax\",%progbits\n"
+        "  .syntax unified\n"
+        "  .thumb\n"
+        "  .balign 2\n"
+        "  .global tp_t1_dot1x4_w16\n"
+        "  .thumb_func\n"
+        "  .type tp_t1_dot1x4_w16, %function\n"
+        "tp_t1_dot1x4_w16:\n"
+        "  push {r4-r7, lr}\n"
+        "  mov r4, r8\n"
+        "  mov r5, r9\n"
+        "  mov r6, r10\n"
+        "  mov r7, r11\n"
+        "  push {r3-r7}\n"
+        "  mov r12, r2\n"
+        "  ldm r3!, {r4-r7}\n"
+        "  mov r8, r4\n"
+        "  mov r9, r5\n"
+        "  mov r10, r6\n"
+        "  mov r11, r7\n"
+        "  cmp r1, r12\n"
+        "  beq 2f\n"
+        "1:\n"
+        TP_T1_TAPS(0)
+        TP_T1_TAPS(2)
+        "  adds r0, r0, #4\n"
+        "  adds r1, r1, #32\n"
+        "  cmp r1, r12\n"
+        "  bne 1b\n"
+        "2:\n"
+        "  ldr r3, [sp, #0]\n"
+        "  mov r4, r8\n"
+        "  mov r5, r9\n"
+        "  mov r6, r10\n"
+        "  mov r7, r11\n"
+        "  stm r3!, {r4-r7}\n"
+        "  mov r0, r1\n"
+        "  pop {r3-r7}\n"
+        "  mov r8, r4\n"
+        "  mov r9, r5\n"
+        "  mov r10, r6\n"
+        "  mov r11, r7\n"
+        "  pop {r4-r7, pc}\n"
+        "  .size tp_t1_dot1x4_w16, . - tp_t1_dot1x4_w16\n"
+        "  .popsection\n");
 
 /* One tap at index r5 of tp_t1_dot1x4_s8: input byte at r0, channel c's weight at r1-r4. */
 #define TP_T1_TAP_S8                                                                           \

@@ -1,4 +1,4 @@
-/* Thumb-1 (ARMv6-M) inner loops of the int16-weight convolutions (tp_conv_thumb1.c).
+/* Thumb-1 (ARMv6-M) inner loops of the convolutions (tp_conv_thumb1.c).
  * Declared for ARMv6-M builds only: other cores use the loops in tp_conv.c and the generated
  * kernels' own paths. */
 #ifndef TP_CONV_THUMB1_H
@@ -8,12 +8,10 @@
 
 #if defined(__ARM_ARCH_6M__)
 /* acc[c] += sum over the runs of 4 taps in [w, w_end) of the products of x's 4 bytes with
- * channel c's int16 weights; x advances 4 bytes per run of 32 weight bytes. Returns w_end.
- * _conv reads tp_conv_w16_s8's filter order, _pointwise the generated pointwise blob's. */
-const int32_t *tp_t1_dot1x4_w16_conv(const int8_t *x, const int32_t *w, const int32_t *w_end,
-                                     int32_t acc[4]);
-const int32_t *tp_t1_dot1x4_w16_pointwise(const int8_t *x, const int32_t *w,
-                                          const int32_t *w_end, int32_t acc[4]);
+ * channel c's weights, in the Thumb-1 order (tinypipe/compiler/thumb1.py); x advances 4
+ * bytes per run of 32 weight bytes. Returns w_end. */
+const int32_t *tp_t1_dot1x4_w16(const int8_t *x, const int32_t *w, const int32_t *w_end,
+                                int32_t acc[4]);
 /* acc[c] += sum_{i<n} x[i] * w[c * stride + i] for c in 0..3 (int8 filters, tp_conv_s8). */
 void tp_t1_dot1x4_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4]);
 #endif

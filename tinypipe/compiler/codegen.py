@@ -33,6 +33,8 @@ from .patches import DEFAULT_MAX_RECOMPUTE, Patching, choose_patches
 from .planner import MemoryPlan, plan_memory
 from .pointwise import Kernel, kernel_context, specialize_pointwise
 from .shapes import check_static_shapes
+from .thumb1 import GUARD as THUMB1_GUARD
+from .thumb1 import thumb1_filter16, thumb1_pointwise_blob
 
 _CTYPES = {
     "int8": "int8_t",
@@ -280,7 +282,7 @@ def generate_c(
     for op, low in zip(graph.operators, lowered):
         layer = low if low.fused_into is not None else low.inner
         if layer is not None:  # computed inside a fused call: its constants and parameters
-            consts += _consts(name, op, layer)
+            consts += _consts(name, graph, op, layer)
             fields = [(k, em.expr(v, op)) for k, v in layer.params.items()]
             params.append(
                 {"type": layer.params_type, "name": f"{name}_op{op.index}_layer", "fields": fields}
@@ -304,7 +306,7 @@ def generate_c(
                 }
             )
             continue
-        consts += _consts(name, op, low)
+        consts += _consts(name, graph, op, low)
         args = []
         if low.params_type:
             pname = f"{name}_op{op.index}_params"
@@ -418,17 +420,27 @@ def generate_c(
     )
 
 
-def _consts(name: str, op: Operator, low: Lowered) -> list[dict]:
-    """The op-local constant arrays of a layer, for the template."""
+def _consts(name: str, graph: Graph, op: Operator, low: Lowered) -> list[dict]:
+    """The op-local constant arrays of a layer, for the template; `alt` is the body of the
+    convolution weights' Thumb-1 order (thumb1.py), None for other arrays."""
     out = []
     for cname, arr in low.consts.items():
         arr = np.asarray(arr)
+        alt = None
+        if op.opcode == "CONV_2D" and cname in ("filter16", "pointwise"):
+            shape = graph.tensors[op.inputs[1]].shape  # output_c, kh, kw, input_c
+            if cname == "filter16":
+                alt = thumb1_filter16(arr, shape[0])
+            else:
+                alt = thumb1_pointwise_blob(arr, shape[3]).astype(arr.dtype)
         out.append(
             {
                 "ctype": _CTYPES[arr.dtype.name],
                 "name": f"{name}_op{op.index}_{cname}",
                 "count": max(arr.size, 1),
                 "body": _format_array(arr) if arr.size else "0",
+                "alt": None if alt is None else _format_array(alt),
+                "alt_guard": THUMB1_GUARD,
             }
         )
     return out

@@ -277,7 +277,9 @@ def lower(op: Operator, g: Graph) -> Lowered:
     # gathered, and the gathered patch, padded with up to 3 bytes met by zero weights, runs on
     # the int16 tile too.
     gather_all = filter_row % 4 != 0 and filter_row < MIN_IN_PLACE_ROW
-    if expand_weights_pays(params, 4 if gather_all else filter_row):
+    # Weights of -128 (outside TFLite's symmetric int8 range) would overflow the int16 sums of
+    # two products the Cortex-M0 order of these weights relies on (thumb1.py).
+    if expand_weights_pays(params, 4 if gather_all else filter_row) and w.min() > -128:
         if gather_all:
             pad = (-w.shape[1]) % 4
             low.params.update(read_in_place=0, patch_pad=pad)

@@ -1,0 +1,62 @@
+"""Weight layouts for ARMv6-M cores (Cortex-M0/M0+: Thumb-1, 32x32 -> 32-bit MULS only).
+
+The int16-expanded convolution filters (tp_conv_w16_s8's, ops/conv.py interleave_w16) and the
+generated pointwise kernels' blobs (pointwise.py) are laid out for SMLAD, which a Cortex-M0
+lacks. For it the same bytes hold another order, emitted under `#if defined(__ARM_ARCH_6M__)`
+(the layer's array has one name, size and type; the preprocessor keeps one of the two bodies,
+so the flash is the same), read by tp_conv_thumb1.c:
+
+  per group of 4 output channels c0..c3 and per tap k, two words:
+      w[c0][k] + 2^16 * w[c1][k],   w[c2][k] + 2^16 * w[c3][k]      (exact, signed)
+
+One MULS of an input byte x by such a word gives x * w[c0][k] in the low half and
+x * w[c1][k] in the high half; two taps' products added keep the low half's sum exact as an
+int16 (|x * w| <= 128 * 127, so two of them stay within +-32512: weights of -128 are outside
+TFLite's int8 spec, and ops/conv.py keeps such layers off the int16 layout), which SXTH takes
+out, and the rest shifted down is the high channel's sum. 2 channels x 2 taps in 10
+instructions instead of 14.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .pointwise import blob_blocks
+
+GUARD = "defined(__ARM_ARCH_6M__)"
+
+
+def _taps_from_w16(filter16: np.ndarray, taps: int) -> np.ndarray:
+    """w[block, channel (4), tap] from interleave_w16's order (its [0, 2, 1, 3] per run of 4
+    taps is its own inverse)."""
+    w = np.asarray(filter16, np.int64).reshape(-1, taps // 4, 4, 4)[..., [0, 2, 1, 3]]
+    return w.transpose(0, 2, 1, 3).reshape(-1, 4, taps)
+
+
+def _pair_words(w: np.ndarray) -> np.ndarray:
+    """The Thumb-1 words of w[block, channel (4), tap]: [block, tap, pair] as int64 values."""
+    low, high = w[:, 0::2, :], w[:, 1::2, :]  # channels c0, c2 and c1, c3
+    return (low + (high << 16)).transpose(0, 2, 1)
+
+
+def thumb1_filter16(filter16: np.ndarray, output_c: int) -> np.ndarray:
+    """tp_conv_w16_s8's filter16 (interleave_w16, output_c channels) in the Thumb-1 order, as
+    int16 values of the same count (the little-endian halves of each word)."""
+    taps = np.asarray(filter16).size // output_c
+    words = _pair_words(_taps_from_w16(filter16, taps)).reshape(-1)
+    return words.astype("<i4").view("<i2").astype(np.int16)
+
+
+def thumb1_pointwise_blob(blob: np.ndarray, k: int) -> np.ndarray:
+    """A generated pointwise kernel's blob (pointwise_blob, K = k input channels) with each block's
+    weight words in the Thumb-1 order; bias and requantization words stay where they are."""
+    blocks = np.asarray(blob, np.int64).reshape(-1, 4 + 2 * k + 12)
+    words = blocks[:, 4 : 4 + 2 * k].reshape(-1, k // 4, 2, 4)  # block, run, half, channel
+    lo, hi = words & 0xFFFF, words >> 16  # lo: taps k, k+1; hi: taps k+2, k+3 (signed)
+    lo = np.where(lo >= 0x8000, lo - 0x10000, lo)
+    w = np.stack([lo[:, :, 0], lo[:, :, 1], hi[:, :, 0], hi[:, :, 1]], axis=-1)  # taps k..k+3
+    w = w.transpose(0, 2, 1, 3).reshape(-1, 4, k)  # block, channel, tap
+    return blob_blocks(
+        blocks[:, :4].reshape(-1), _pair_words(w).reshape(len(blocks), -1),
+        blocks[:, 4 + 2 * k :].reshape(-1), 4,
+    )  # fmt: skip
