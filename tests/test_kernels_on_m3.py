@@ -2,9 +2,10 @@
 DSP extension, so no SMLAD/SXTB16 paths, but with SMULL and MLA), bit for bit against the TFLM
 interpreter on random one-op models.
 
-The host tests (test_op_*.py) run the same portable C built for x86, and the M4/M0 tests the DSP
+The host tests (test_op_*.py) run the portable C built for x86, and the M4/M0 tests the DSP
 and Thumb-1 paths; here gcc compiles that C for ARMv7-M, where the requantization's 64-bit
-products become SMULL/SMLAL. To keep the builds few, each test merges its random one-op models
+products become SMULL/SMLAL, and the generated kernels take their ARMv7-M assembly (LDRSB,
+SXTH/ASR and MLA in place of SXTB16 and the SMLAxy/SMLAD family). To keep the builds few, each test merges its random one-op models
 into one graph (op_cases.merge_models: independent inputs and outputs) and checks that every
 layer still lowers to the variant it stands for before running it once on the board.
 """
@@ -28,7 +29,7 @@ from op_cases import (
     random_generated_depthwise_config,
     random_pointwise_config,
 )
-from test_kernels_on_m4 import CONV_CASES, DW_CASES, FC_CASES, _finish_dw
+from test_kernels_on_m4 import CONV_CASES, DEPTHWISE_SEEDS, DW_CASES, FC_CASES, _finish_dw
 from test_op_conv import build_w16_conv, random_conv_config, random_w16_conv_config
 from test_op_depthwise_conv import (
     build_w16_depthwise,
@@ -59,6 +60,16 @@ Case = tuple[str, Callable[[np.random.Generator], bytes], str]
 
 def _random(random_config, build) -> Callable[[np.random.Generator], bytes]:
     return lambda rng: build(random_config(rng), rng)
+
+
+def _seeded(seed: int, random_config, build) -> Callable[[np.random.Generator], bytes]:
+    """A random case drawn from its own seed (one the M4 tests chose for what it covers)."""
+
+    def make(_: np.random.Generator) -> bytes:
+        rng = np.random.default_rng(seed)
+        return build(random_config(rng), rng)
+
+    return make
 
 
 def _fixed(cfg: dict, build) -> Callable[[np.random.Generator], bytes]:
@@ -118,7 +129,8 @@ def test_conv_variants_on_m3_bit_exact() -> None:
 @pytest.mark.slow
 def test_depthwise_variants_on_m3_bit_exact() -> None:
     """Generic DEPTHWISE_CONV_2D (depth multipliers, dilation), a window over the tap table,
-    int16-expanded weights (3x3 written out and the tap loop) and generated 3x3 kernels."""
+    int16-expanded weights (3x3 written out and the tap loop) and the generated 3x3 kernels'
+    ARMv7-M assembly on the M4 tests' draws (every stride pair, odd widths, SAME and VALID)."""
     cases: list[Case] = [
         *[(f"generic {k}", _random(random_depthwise_config, build_depthwise),
            "tp_depthwise_conv_s8") for k in range(3)],
@@ -128,8 +140,8 @@ def test_depthwise_variants_on_m3_bit_exact() -> None:
            "tp_depthwise_conv_w16_s8") for k in range(2)],
         ("w16 2x5 stride 2", _fixed(_finish_dw(DW_CASES["dw_w16_2x5_stride2"]), build_depthwise),
          "tp_depthwise_conv_w16_s8"),
-        *[(f"generated {k}", _random(random_generated_depthwise_config, build_generated_depthwise),
-           "generated depthwise") for k in range(3)],
+        *[(f"generated seed {seed}", _seeded(seed, random_generated_depthwise_config,
+           build_generated_depthwise), "generated depthwise") for seed in DEPTHWISE_SEEDS],
     ]  # fmt: skip
     _run(cases, 3200)
 
