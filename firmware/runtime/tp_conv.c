@@ -130,9 +130,9 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
                         }
                         for (int32_t c = 0; c < 4; ++c) {
                             out0[oc + c] = tp_output_s8(a[c], mult[oc + c], shift[oc + c], q);
-                            if (pair) {
-                                out1[oc + c] = tp_output_s8(b[c], mult[oc + c], shift[oc + c], q);
-                            }
+                        }
+                        for (int32_t c = 0; pair && c < 4; ++c) {
+                            out1[oc + c] = tp_output_s8(b[c], mult[oc + c], shift[oc + c], q);
                         }
                     }
 #endif
@@ -257,6 +257,10 @@ static const int16_t *conv_dot2x4_w16(const int8_t *x0, const int8_t *x1,
 {
 #if defined(__ARM_ARCH_6M__)
     /* Too few registers for a 2-pixel tile: one pixel at a time, each reading the weights. */
+    if (((uintptr_t)w & 3) == 0) {
+        const int32_t *w32 = (const int32_t *)(const void *)w;
+        return (const int16_t *)(const void *)tp_t1_dot2x4_w16(x0, x1, w32, w32 + 2 * n, acc);
+    }
     conv_dot1x4_t1(x0, w, n, acc);
     return conv_dot1x4_t1(x1, w, n, acc + 4);
 #endif

@@ -99,6 +99,79 @@ __asm__("  .pushsection .text.tp_t1_dot1x4_w16,\"ax\",%progbits\n"
         "  .size tp_t1_dot1x4_w16, . - tp_t1_dot1x4_w16\n"
         "  .popsection\n");
 
+/* The loop over the runs [r1, r12) for one pixel at r0 (labels L and L_end, numeric). */
+#define TP_T1_RUNS(L)                                                                          \
+    "  cmp r1, r12\n"                                                                          \
+    "  beq " #L "1f\n"                                                                         \
+    #L "0:\n"                                                                                  \
+    TP_T1_TAPS(0)                                                                              \
+    TP_T1_TAPS(2)                                                                              \
+    "  adds r0, r0, #4\n"                                                                      \
+    "  adds r1, r1, #32\n"                                                                     \
+    "  cmp r1, r12\n"                                                                          \
+    "  bne " #L "0b\n"                                                                         \
+    #L "1:\n"
+
+/* const int32_t *tp_t1_dot2x4_w16(const int8_t *x0, const int8_t *x1, const int32_t *w,
+ *                                 const int32_t *w_end, int32_t acc[8]):
+ * tp_t1_dot1x4_w16 for x0 into acc[0..3], then for x1 into acc[4..7], in one call (the
+ * register saves once per pixel pair). Stack: x1, w, then the saved registers; acc above. */
+__asm__("  .pushsection .text.tp_t1_dot2x4_w16,\"ax\",%progbits\n"
+        "  .syntax unified\n"
+        "  .thumb\n"
+        "  .balign 2\n"
+        "  .global tp_t1_dot2x4_w16\n"
+        "  .thumb_func\n"
+        "  .type tp_t1_dot2x4_w16, %function\n"
+        "tp_t1_dot2x4_w16:\n"
+        "  push {r4-r7, lr}\n"
+        "  mov r4, r8\n"
+        "  mov r5, r9\n"
+        "  mov r6, r10\n"
+        "  mov r7, r11\n"
+        "  push {r4-r7}\n"
+        "  push {r1, r2}\n"
+        "  mov r12, r3\n"
+        "  ldr r7, [sp, #44]\n"
+        "  ldm r7!, {r3-r6}\n"
+        "  mov r8, r3\n"
+        "  mov r9, r4\n"
+        "  mov r10, r5\n"
+        "  mov r11, r6\n"
+        "  mov r1, r2\n"
+        TP_T1_RUNS(3)
+        "  ldr r7, [sp, #44]\n"
+        "  mov r3, r8\n"
+        "  mov r4, r9\n"
+        "  mov r5, r10\n"
+        "  mov r6, r11\n"
+        "  stm r7!, {r3-r6}\n"
+        "  ldm r7!, {r3-r6}\n"
+        "  mov r8, r3\n"
+        "  mov r9, r4\n"
+        "  mov r10, r5\n"
+        "  mov r11, r6\n"
+        "  ldr r0, [sp, #0]\n"
+        "  ldr r1, [sp, #4]\n"
+        TP_T1_RUNS(4)
+        "  ldr r7, [sp, #44]\n"
+        "  adds r7, r7, #16\n"
+        "  mov r3, r8\n"
+        "  mov r4, r9\n"
+        "  mov r5, r10\n"
+        "  mov r6, r11\n"
+        "  stm r7!, {r3-r6}\n"
+        "  mov r0, r12\n"
+        "  add sp, sp, #8\n"
+        "  pop {r4-r7}\n"
+        "  mov r8, r4\n"
+        "  mov r9, r5\n"
+        "  mov r10, r6\n"
+        "  mov r11, r7\n"
+        "  pop {r4-r7, pc}\n"
+        "  .size tp_t1_dot2x4_w16, . - tp_t1_dot2x4_w16\n"
+        "  .popsection\n");
+
 /* One tap at index r5 of tp_t1_dot1x4_s8: input byte at r0, channel c's weight at r1-r4. */
 #define TP_T1_TAP_S8                                                                           \
     "  ldrsb r6, [r0, r5]\n"                                                                   \
