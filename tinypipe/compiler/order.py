@@ -172,6 +172,23 @@ def best_order(graph: Graph, model: PeakModel) -> tuple[list[int], bool]:
     return list(order), exact
 
 
+def all_orders(graph: Graph, limit: int) -> list[list[int]] | None:
+    """Every valid order (the file's first), or None when there are more than `limit`."""
+    deps = dependencies(graph)
+    n = len(graph.operators)
+    found: list[list[int]] = []
+    stack: list[list[int]] = [[]]  # depth first without recursion: graphs may be deep
+    while stack and len(found) <= limit:
+        order = stack.pop()
+        if len(order) == n:
+            found.append(order)
+            continue
+        done = set(order)
+        ready = [k for k in range(n) if k not in done and deps[k] <= done]
+        stack += [order + [k] for k in reversed(ready)]  # the lowest index first
+    return found if len(found) <= limit else None
+
+
 def single_order(graph: Graph) -> bool:
     """The file's order is the only valid one: each operator depends on the one before it."""
     deps = dependencies(graph)
@@ -187,6 +204,7 @@ class OrderChoice(Generic[R]):
     planned: int = 1  # orders planned for real, the file's included
     exact: bool = True  # the peak model's optimum was found by a complete search
     single: bool = False  # the file's order is the only valid one
+    complete: bool = False  # every valid order was planned: the real optimum
 
     @property
     def changed(self) -> bool:
@@ -196,12 +214,16 @@ class OrderChoice(Generic[R]):
         """One line for the compile summary."""
         if self.single:
             return "Order: the file's (the only valid order of its layers)"
+        planned = f"all {self.planned} valid orders" if self.complete else f"{self.planned} orders"
         if self.changed:
             moved = sum(1 for pos, k in enumerate(self.order) if pos != k)
             return (
                 f"Order: searched, {moved} of {len(self.order)} layers moved; RAM "
-                f"{self.file_bytes:,} -> {self.bytes:,} B (arena + I/O), {self.planned} orders "
-                "planned"
+                f"{self.file_bytes:,} -> {self.bytes:,} B (arena + I/O), {planned} planned"
+            )
+        if self.complete:
+            return (
+                f"Order: the file's ({planned} planned; none needs less than {self.file_bytes:,} B)"
             )
         how = "exhaustive" if self.exact else "beam"
         return (
@@ -225,7 +247,8 @@ def search_order(
 ) -> OrderChoice[R]:
     """The operator order whose real plan needs the fewest bytes. `evaluate(graph in an order)
     -> (bytes, planned lowering, result)` plans one order (fusion, in-place layers, patches,
-    placement). Planned: the file's order; the optimum of the peak model on the file order's
+    placement). When a graph has at most `max_plans` valid orders, all are planned. Otherwise,
+    planned: the file's order; the optimum of the peak model on the file order's
     planned lowering (its fused layers store nothing), and on `lowered` with and without in-place
     layers; then, from the best, swaps of neighbouring independent operators while one needs
     fewer bytes (the lowest model peak first), up to `max_plans` plans in all (by default
@@ -241,6 +264,7 @@ def search_order(
         return best
     deps = dependencies(graph)
     tried: dict[tuple[int, ...], int] = {tuple(ident): cost}
+    every = all_orders(graph, max_plans)
 
     def attempt(order: list[int]) -> bool:
         """Plan `order` if new and within budget; True when it needs fewer bytes than the best."""
@@ -254,6 +278,11 @@ def search_order(
             return True
         return False
 
+    if every is not None:
+        for order in every:
+            attempt(order)
+        best.planned, best.complete = len(tried), True
+        return best
     models = [PeakModel(graph, planned_low, True)]
     models += [PeakModel(graph, lowered, inplace) for inplace in (True, False)]
     for model in models:
