@@ -124,8 +124,10 @@ def kernel_context(kernel: DwKernel) -> dict[str, object]:
         "slots": slots,
         "taps": key.k_h * key.k_w,
         "reads": reads,
-        # the pair's table and the 3 words after it, copied onto the stack in runs of 8
-        "copy_runs": [min(8, slots + 3 - i) for i in range(0, slots + 3, 8)],
+        # the pair's table and the 5 words after it, copied onto the stack in runs of 8
+        "copy_runs": [min(8, slots + 5 - i) for i in range(0, slots + 5, 8)],
+        # the table, advanced from one pair to the next in runs of 8
+        "step_runs": [min(8, slots - i) for i in range(0, slots, 8)],
     }
 
 
