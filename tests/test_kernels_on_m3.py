@@ -29,7 +29,14 @@ from op_cases import (
     random_generated_depthwise_config,
     random_pointwise_config,
 )
-from test_kernels_on_m4 import CONV_CASES, DEPTHWISE_SEEDS, DW_CASES, FC_CASES, _finish_dw
+from test_kernels_on_m4 import (
+    CONV_CASES,
+    DEPTHWISE_SEEDS,
+    DW_CASES,
+    FC_CASES,
+    POINTWISE_SEEDS,
+    _finish_dw,
+)
 from test_op_conv import build_w16_conv, random_conv_config, random_w16_conv_config
 from test_op_depthwise_conv import (
     build_w16_depthwise,
@@ -113,15 +120,16 @@ def _run(cases: list[Case], seed: int) -> None:
 def test_conv_variants_on_m3_bit_exact() -> None:
     """Generic CONV_2D (groups, dilation, strides, per-tensor and per-channel), int16-weight
     pixel-pair tiles (in place and gathered), first layers (1 channel; 3 channels padded to whole
-    words) and the generated pointwise kernels' C path."""
+    words) and the generated pointwise kernels' ARMv7-M assembly on the M4 tests' draws (the
+    inner loop written out whole and in passes)."""
     cases: list[Case] = [
         *[(f"generic {k}", _random(random_conv_config, build_conv), "tp_conv_s8") for k in range(3)],
         *[(f"w16 {k}", _random(random_w16_conv_config, build_w16_conv), "tp_conv_w16_s8")
           for k in range(2)],
         ("first layer", _fixed(CONV_CASES["conv_w16_first_layer"], build_conv), "tp_conv_w16_s8"),
         ("rgb padded", _fixed(CONV_CASES["conv_w16_rgb_padded"], build_conv), "tp_conv_w16_s8"),
-        *[(f"pointwise {k}", _random(random_pointwise_config, build_pointwise_conv),
-           "generated pointwise") for k in range(2)],
+        *[(f"pointwise seed {seed}", _seeded(seed, random_pointwise_config, build_pointwise_conv),
+           "generated pointwise") for seed in POINTWISE_SEEDS],
     ]  # fmt: skip
     _run(cases, 3100)
 
@@ -225,3 +233,10 @@ def test_requantization_edges_on_m3_bit_exact() -> None:
         ("multiplier above 1", _extreme_conv, "tp_conv_s8"),
     ]
     _run(cases, 3400)
+
+
+@pytest.mark.slow
+def test_digits_cnn_on_m3_bit_exact(digits_tflite) -> None:
+    """A whole model: the generated depthwise and pointwise kernels through the fused row
+    windows, pooling, dense layers and softmax."""
+    check_bit_exact_on_board(digits_tflite.read_bytes(), 3500, BOARD, SAMPLES)
