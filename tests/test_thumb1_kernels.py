@@ -1,7 +1,8 @@
 """The Cortex-M0 (ARMv6-M, Thumb-1) paths on the micro:bit, bit for bit against the TFLM
 interpreter on random one-op models: the assembly loops of the convolution on int16-expanded
 weights in the Thumb-1 order (thumb1.py), on int8 weights and of the generated pointwise
-kernels (tp_conv_thumb1.c), and the requantization without 64-bit multiplies
+kernels (tp_conv_thumb1.c), the generated depthwise kernels' taps (depthwise_thumb1.j2), and
+the requantization without 64-bit multiplies
 (TP_SPLIT_MULTIPLY in tp_common.h). Each case checks in the linked firmware that its Thumb-1
 loop is there and that libgcc's 64-bit multiply is not. The Thumb-1 weight orders are checked
 on the host against the weights of the .tflite."""
@@ -15,8 +16,10 @@ import numpy as np
 import pytest
 from op_cases import (
     build_conv,
+    build_generated_depthwise,
     build_pointwise_conv,
     labelled_failure,
+    random_generated_depthwise_config,
     random_int8_inputs,
     random_pointwise_config,
 )
@@ -136,3 +139,15 @@ def test_thumb1_weight_orders_hold_the_model_weights(seed: int) -> None:
     plain = np.asarray(blob, np.int64).reshape(-1, 4 + 2 * k + 12)
     assert np.array_equal(got[:, :4], plain[:, :4])  # bias
     assert np.array_equal(got[:, 4 + 2 * k :], plain[:, 4 + 2 * k :])  # requantization words
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1740, 1741])
+def test_generated_depthwise_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
+    """Random 3x3 depthwise layers on a generated kernel, whose taps run in Thumb-1 assembly."""
+    rng = np.random.default_rng(seed)
+    cfg = random_generated_depthwise_config(rng)
+    with labelled_failure(f"seed {seed} config {cfg}"):
+        symbols = firmware_symbols(build_generated_depthwise(cfg, rng), seed, tmp_path)
+        assert {"model_depthwise0_t1_p0", "model_depthwise0_t1_p1"} <= symbols
+        assert "__aeabi_lmul" not in symbols

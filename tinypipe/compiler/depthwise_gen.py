@@ -27,6 +27,7 @@ import numpy as np
 from .graph import Graph
 from .ops.base import C, Lowered, P, Raw
 from .pointwise import blob_blocks, clamp_lines
+from .thumb1 import depthwise_taps
 
 GENERIC = "tp_depthwise_conv_w16_s8"
 WINDOW_GENERIC = "tp_depthwise_w16_window"  # GENERIC on a window (fusion.py, patches.py)
@@ -128,6 +129,7 @@ def kernel_context(kernel: DwKernel) -> dict[str, object]:
         "copy_runs": [min(8, slots + 5 - i) for i in range(0, slots + 5, 8)],
         # the table, advanced from one pair to the next in runs of 8
         "step_runs": [min(8, slots - i) for i in range(0, slots, 8)],
+        "thumb1": depthwise_taps(key.k_h, key.k_w, key.stride_w, cols),
     }
 
 

@@ -60,3 +60,21 @@ def thumb1_pointwise_blob(blob: np.ndarray, k: int) -> np.ndarray:
         blocks[:, :4].reshape(-1), _pair_words(w).reshape(len(blocks), -1),
         blocks[:, 4 + 2 * k :].reshape(-1), 4,
     )  # fmt: skip
+
+
+def depthwise_taps(k_h: int, k_w: int, stride_w: int, cols: int) -> list[list[dict]] | None:
+    """For the Thumb-1 taps of a generated depthwise kernel (depthwise_thumb1.j2): per pixel of
+    the pair, per tap, the byte offset of its input column's pointer in the pair's table and of
+    its first weight word in the block (after the 4 bias words); None when one is past the
+    124 bytes LDR's immediate reaches (the kernel keeps its C loop)."""
+    pixels = []
+    for pixel in (0, 1):
+        taps = []
+        for ky in range(k_h):
+            for kx in range(k_w):
+                t = ky * k_w + kx
+                taps.append({"col": 4 * (ky * cols + kx + pixel * stride_w), "w": 4 * (4 + 2 * t)})
+        pixels.append(taps)
+    if max(max(t["col"], t["w"] + 4) for taps in pixels for t in taps) > 124:
+        return None
+    return pixels
