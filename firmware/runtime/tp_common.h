@@ -144,12 +144,47 @@ static inline int32_t tp_mul_add_high(int32_t a, int32_t b, uint32_t lo, int32_t
  * most 65535 + 16384, or at least -16384. */
 static inline int32_t tp_mul_round_high_nonneg(int32_t a, int32_t m)
 {
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+    /* The same steps in 23 Thumb-1 instructions (gcc's own take about 35, moving the halves
+     * through high registers). The round term is 0x4000 - [a < 0] * 0x8000. */
+    int32_t a_hi, a_lo, m_lo, m_hi, t;
+    __asm__(".syntax unified\n\t"
+            "asrs %[ah], %[a], #16\n\t"
+            "uxth %[al], %[a]\n\t"
+            "uxth %[ml], %[m]\n\t"
+            "lsrs %[mh], %[m], #16\n\t"
+            "movs %[t], %[al]\n\t"
+            "muls %[t], %[ml], %[t]\n\t" /* a_lo * m_lo */
+            "lsrs %[t], %[t], #16\n\t"
+            "muls %[ml], %[ah], %[ml]\n\t"
+            "adds %[ml], %[ml], %[t]\n\t" /* mid */
+            "uxth %[t], %[ml]\n\t"
+            "asrs %[ml], %[ml], #16\n\t"
+            "muls %[al], %[mh], %[al]\n\t"
+            "adds %[al], %[al], %[t]\n\t"
+            "asrs %[t], %[a], #31\n\t"
+            "lsls %[t], %[t], #15\n\t"
+            "adds %[al], %[al], %[t]\n\t"
+            "movs %[t], #64\n\t"
+            "lsls %[t], %[t], #8\n\t"
+            "adds %[al], %[al], %[t]\n\t" /* mid2 */
+            "asrs %[al], %[al], #16\n\t"
+            "muls %[mh], %[ah], %[mh]\n\t"
+            "adds %[mh], %[mh], %[ml]\n\t"
+            "adds %[mh], %[mh], %[al]\n\t"
+            ".syntax divided"
+            : [ah] "=&l"(a_hi), [al] "=&l"(a_lo), [ml] "=&l"(m_lo), [mh] "=&l"(m_hi), [t] "=&l"(t)
+            : [a] "l"(a), [m] "l"(m)
+            : "cc");
+    return m_hi;
+#else
     const int32_t a_hi = a >> 16, m_hi = m >> 16;
     const uint32_t a_lo = (uint32_t)a & 0xFFFFu, m_lo = (uint32_t)m & 0xFFFFu;
     const int32_t mid = a_hi * (int32_t)m_lo + (int32_t)((a_lo * m_lo) >> 16);
     const int32_t round = 0x4000 - (int32_t)((uint32_t)(a >> 31) & 0x8000u);
     const int32_t mid2 = (int32_t)(a_lo * (uint32_t)m_hi) + (int32_t)((uint32_t)mid & 0xFFFFu) + round;
     return a_hi * m_hi + (mid >> 16) + (mid2 >> 16);
+#endif
 }
 
 /* tp_requantize for a multiplier >= 0, which every multiplier the host makes is (the kernels
