@@ -319,8 +319,8 @@ def test_beam_above_the_state_cap_and_plan_budget(monkeypatch) -> None:
     assert not cm.order_choice.exact
     calls = []
 
-    def evaluate(graph):
-        calls.append(graph)
+    def evaluate(order):
+        calls.append(order)
         return 0, low, None
 
     assert search_order(g, low, evaluate, max_plans=3).planned == len(calls) <= 3

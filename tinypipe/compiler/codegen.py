@@ -250,9 +250,11 @@ def generate_c(
     lowered = lower_all(graph)
 
     def build(
-        g: Graph,
+        order: list[int],
     ) -> tuple[int, list[Lowered], tuple[Graph, list[Lowered], MemoryPlan, Patching | None]]:
-        low = lowered if g is source else lower_all(g)
+        # a layer's lowering does not depend on its position: the file order's, permuted
+        g = source if order == sorted(order) else reorder(source, order)
+        low = [lowered[k] for k in order]
         patching = None
         if inplace:
             low, plan, patching = choose_patches(
@@ -271,7 +273,7 @@ def generate_c(
         order = choice.order
     else:
         order = list(order)
-        graph, lowered, plan, patching = build(reorder(graph, order))[2]
+        graph, lowered, plan, patching = build(order)[2]
     em = _Emitter(name, graph, plan)
     regions = arena_regions(graph, lowered, plan)
     lowered, kernels = specialize_pointwise(name, graph, lowered, enabled=generated)

@@ -236,18 +236,18 @@ class OrderChoice(Generic[R]):
 # graph (about PLANNED_OPS operators planned in all, at least 4 orders), so compile time stays
 # bounded; a count, not a time, so the same model always gets the same order.
 MAX_PLANS = 16
-PLANNED_OPS = 1500
+PLANNED_OPS = 600
 
 
 def search_order(
     graph: Graph,
     lowered: list[Lowered],
-    evaluate: Callable[[Graph], tuple[int, list[Lowered], R]],
+    evaluate: Callable[[list[int]], tuple[int, list[Lowered], R]],
     max_plans: int | None = None,
 ) -> OrderChoice[R]:
-    """The operator order whose real plan needs the fewest bytes. `evaluate(graph in an order)
-    -> (bytes, planned lowering, result)` plans one order (fusion, in-place layers, patches,
-    placement). When a graph has at most `max_plans` valid orders, all are planned. Otherwise,
+    """The operator order whose real plan needs the fewest bytes. `evaluate(order) -> (bytes,
+    planned lowering, result)` plans the graph in one valid order (fusion, in-place layers,
+    patches, placement). When a graph has at most `max_plans` valid orders, all are planned. Otherwise,
     planned: the file's order; the optimum of the peak model on the file order's
     planned lowering (its fused layers store nothing), and on `lowered` with and without in-place
     layers; then, from the best, swaps of neighbouring independent operators while one needs
@@ -257,7 +257,7 @@ def search_order(
     if max_plans is None:
         max_plans = max(4, min(MAX_PLANS, PLANNED_OPS // max(n, 1)))
     ident = list(range(n))
-    cost, planned_low, result = evaluate(graph)
+    cost, planned_low, result = evaluate(ident)
     best = OrderChoice(ident, result, cost, cost)
     if single_order(graph) or not is_valid(graph, ident):
         best.single = True
@@ -271,7 +271,7 @@ def search_order(
         key = tuple(order)
         if key in tried or len(tried) >= max_plans:
             return False
-        cost, _, result = evaluate(reorder(graph, order))
+        cost, _, result = evaluate(order)
         tried[key] = cost
         if cost < best.bytes:
             best.order, best.result, best.bytes = list(order), result, cost
