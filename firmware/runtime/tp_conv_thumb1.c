@@ -172,6 +172,95 @@ __asm__("  .pushsection .text.tp_t1_dot2x4_w16,\"ax\",%progbits\n"
         "  .size tp_t1_dot2x4_w16, . - tp_t1_dot2x4_w16\n"
         "  .popsection\n");
 
+/* One output of tp_t1_block_w16: the accumulator ACC requantized with the 3 words at r1 + OFF
+ * (tp_output_rq_s8: tp_mul_round_high_nonneg's steps, the rounding word, the shift), clamped
+ * to the range at the stack's clamp pointer, stored at out + C. */
+#define TP_T1_REQUANT(ACC, OFF, C)                                                             \
+    "  mov r0, " ACC "\n"                                                                      \
+    "  ldr r2, [r1, #" TP_STR(OFF) "]\n"                                                        \
+    "  asrs r3, r0, #16\n"                                                                     \
+    "  uxth r4, r0\n"                                                                          \
+    "  uxth r5, r2\n"                                                                          \
+    "  lsrs r6, r2, #16\n"                                                                     \
+    "  movs r7, r4\n"                                                                          \
+    "  muls r7, r5, r7\n"                                                                      \
+    "  lsrs r7, r7, #16\n"                                                                     \
+    "  muls r5, r3, r5\n"                                                                      \
+    "  adds r5, r5, r7\n"                                                                      \
+    "  uxth r7, r5\n"                                                                          \
+    "  asrs r5, r5, #16\n"                                                                     \
+    "  muls r4, r6, r4\n"                                                                      \
+    "  adds r4, r4, r7\n"                                                                      \
+    "  asrs r7, r0, #31\n"                                                                     \
+    "  lsls r7, r7, #15\n"                                                                     \
+    "  adds r4, r4, r7\n"                                                                      \
+    "  movs r7, #64\n"                                                                         \
+    "  lsls r7, r7, #8\n"                                                                      \
+    "  adds r4, r4, r7\n"                                                                      \
+    "  asrs r4, r4, #16\n"                                                                     \
+    "  muls r6, r3, r6\n"                                                                      \
+    "  adds r6, r6, r5\n"                                                                      \
+    "  adds r6, r6, r4\n"                                                                      \
+    "  ldr r7, [r1, #" TP_STR(OFF) " + 4]\n"                                                    \
+    "  adds r6, r6, r7\n"                                                                      \
+    "  ldr r7, [r1, #" TP_STR(OFF) " + 8]\n"                                                    \
+    "  asrs r6, r6, r7\n"                                                                      \
+    "  ldr r2, [sp, #40]\n"                                                                    \
+    "  ldr r7, [r2, #0]\n"                                                                     \
+    "  cmp r6, r7\n"                                                                           \
+    "  bge 6f\n"                                                                               \
+    "  mov r6, r7\n"                                                                           \
+    "6:\n"                                                                                     \
+    "  ldr r7, [r2, #4]\n"                                                                     \
+    "  cmp r6, r7\n"                                                                           \
+    "  ble 7f\n"                                                                               \
+    "  mov r6, r7\n"                                                                           \
+    "7:\n"                                                                                     \
+    "  ldr r0, [sp, #0]\n"                                                                     \
+    "  strb r6, [r0, #" TP_STR(C) "]\n"
+
+/* void tp_t1_block_w16(const int8_t *x, const int32_t *block, const int32_t *w_end,
+ *                      int8_t *out, const int32_t clamp[2]):
+ * 4 output channels of one pixel from a block of a generated pointwise blob (bias, weights
+ * in the Thumb-1 order up to w_end, then the 12 requantization words): the bias straight into
+ * r8-r11, the runs as tp_t1_dot1x4_w16, each output requantized and clamped to
+ * [clamp[0], clamp[1]] as tp_output_rq_s8 does. Stack: out, the saved registers; clamp above. */
+__asm__("  .pushsection .text.tp_t1_block_w16,\"ax\",%progbits\n"
+        "  .syntax unified\n"
+        "  .thumb\n"
+        "  .balign 2\n"
+        "  .global tp_t1_block_w16\n"
+        "  .thumb_func\n"
+        "  .type tp_t1_block_w16, %function\n"
+        "tp_t1_block_w16:\n"
+        "  push {r4-r7, lr}\n"
+        "  mov r4, r8\n"
+        "  mov r5, r9\n"
+        "  mov r6, r10\n"
+        "  mov r7, r11\n"
+        "  push {r4-r7}\n"
+        "  push {r3}\n"
+        "  mov r12, r2\n"
+        "  ldm r1!, {r4-r7}\n"
+        "  mov r8, r4\n"
+        "  mov r9, r5\n"
+        "  mov r10, r6\n"
+        "  mov r11, r7\n"
+        TP_T1_RUNS(5)
+        TP_T1_REQUANT("r8", 0, 0)
+        TP_T1_REQUANT("r9", 12, 1)
+        TP_T1_REQUANT("r10", 24, 2)
+        TP_T1_REQUANT("r11", 36, 3)
+        "  add sp, sp, #4\n"
+        "  pop {r4-r7}\n"
+        "  mov r8, r4\n"
+        "  mov r9, r5\n"
+        "  mov r10, r6\n"
+        "  mov r11, r7\n"
+        "  pop {r4-r7, pc}\n"
+        "  .size tp_t1_block_w16, . - tp_t1_block_w16\n"
+        "  .popsection\n");
+
 /* One tap at index r5 of tp_t1_dot1x4_s8: input byte at r0, channel c's weight at r1-r4. */
 #define TP_T1_TAP_S8                                                                           \
     "  ldrsb r6, [r0, r5]\n"                                                                   \
