@@ -25,8 +25,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .graph import Graph
-from .ops.base import C, Lowered, P, Raw
-from .pointwise import blob_blocks, clamp_lines
+from .ops.base import Lowered, Raw
+from .pointwise import (
+    blob_blocks,
+    clamp_lines,
+    inplace_call,
+    kernel_finder,
+    swap_windows,
+    unprefixed,
+)
 from .thumb1 import depthwise_taps
 
 GENERIC = "tp_depthwise_conv_w16_s8"
@@ -156,14 +163,9 @@ def specialize_depthwise(
     result = list(lowered)
     kernels: dict[DwKey, DwKernel] = {}
 
-    def kernel_for(own: Lowered, k: int) -> DwKernel | None:
-        key = depthwise_key(own)
-        if key is None:
-            return None
-        if key not in kernels:
-            kernels[key] = DwKernel(key, f"{name}_depthwise{len(kernels)}")
-        kernels[key].layers.append(k)
-        return kernels[key]
+    kernel_for = kernel_finder(
+        kernels, depthwise_key, lambda key, i: DwKernel(key, f"{name}_depthwise{i}")
+    )
 
     def blob_arg(k: int) -> Raw:
         return Raw(f"(const int16_t *)(const void *){name}_op{k}_depthwise")
@@ -179,46 +181,11 @@ def specialize_depthwise(
                 args += [] if low.scratch_bytes else [Raw("NULL")]
                 result[k] = replace(own, func=f"{kern.name}_conv", args=args)
         elif low.func == INPLACE_GENERIC and low.params.get("kernel") == Raw(GENERIC):
-            inner = replace(
-                low,
-                func=GENERIC,
-                params={k2[5:]: v for k2, v in low.params.items() if k2.startswith("conv.")},
-            )
+            inner = replace(low, func=GENERIC, params=unprefixed(low.params, "conv."))
             kern = kernel_for(inner, k)
             if kern is not None:
                 kern.conv_entry = True
-                params = {
-                    key: (None if key in ("conv.bias", "conv.requant") else v)
-                    for key, v in low.params.items()
-                }
-                params["kernel"] = Raw(f"{kern.name}_conv")
-                result[k] = replace(
-                    low,
-                    params=params,
-                    args=[low.args[0], blob_arg(k)],
-                    consts={"depthwise": _blob_of(inner)},
-                )
-        else:  # fused row pairs and patches: each layer as <prefix>.window/.params/.filter
-            params = dict(result[k].params)
-            for fld, fn in low.params.items():
-                if not fld.endswith(".window") or fn != Raw(WINDOW_GENERIC):
-                    continue
-                prefix = fld[: -len(".window")]
-                layer_op = params.get(f"{prefix}.params")
-                if not isinstance(layer_op, P):
-                    continue
-                j = layer_op.op
-                own = lowered[j] if lowered[j].fused_into is not None else lowered[j].inner
-                kern = kernel_for(own, j) if own is not None else None
-                if kern is None:
-                    continue
-                kern.window_entry = True
-                params[fld] = Raw(f"{kern.name}_window")
-                params[f"{prefix}.filter"] = C("depthwise", j)
-                if own is lowered[j]:
-                    result[j] = _layer_consts(own)
-                else:
-                    result[j] = replace(result[j], inner=_layer_consts(own))
-            if params != result[k].params:
-                result[k] = replace(result[k], params=params)
+                result[k] = inplace_call(low, kern.name, blob_arg(k), "depthwise", _blob_of(inner))
+        else:  # fused row pairs and patches
+            swap_windows(lowered, result, k, WINDOW_GENERIC, kernel_for, "depthwise", _layer_consts)
     return result, list(kernels.values())

@@ -19,7 +19,9 @@ cores without the DSP extension) reads the same blob.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -188,14 +190,9 @@ def specialize_pointwise(
     result = list(lowered)
     kernels: dict[Key, Kernel] = {}
 
-    def kernel_for(own: Lowered, k: int) -> Kernel | None:
-        key = pointwise_key(own)
-        if key is None:
-            return None
-        if key not in kernels:
-            kernels[key] = Kernel(key, f"{name}_pointwise{len(kernels)}")
-        kernels[key].layers.append(k)
-        return kernels[key]
+    kernel_for = kernel_finder(
+        kernels, pointwise_key, lambda key, i: Kernel(key, f"{name}_pointwise{i}")
+    )
 
     for k, low in enumerate(lowered):
         if low.func == GENERIC and low.emits_code:
@@ -212,47 +209,80 @@ def specialize_pointwise(
                     inplace_of=low.inplace_of,
                 )
         elif low.func == INPLACE_GENERIC and low.params.get("kernel") == Raw(GENERIC):
-            inner = replace(low, func=GENERIC, params=_unprefixed(low.params, "conv."))
+            inner = replace(low, func=GENERIC, params=unprefixed(low.params, "conv."))
             kern = kernel_for(inner, k)
             if kern is not None:
                 kern.conv_entry = True
-                params = {
-                    key: (None if key in ("conv.bias", "conv.requant") else v)
-                    for key, v in low.params.items()
-                }
-                params["kernel"] = Raw(f"{kern.name}_conv")
                 cast = Raw(f"(const int16_t *)(const void *){name}_op{k}_pointwise")
-                result[k] = replace(
-                    low,
-                    params=params,
-                    args=[low.args[0], cast],
-                    consts={"pointwise": _blob_of(inner)},
-                )
-        else:  # fused row pairs and patches: each layer as <prefix>.window/.params/.filter
-            params = dict(low.params)
-            for field, fn in low.params.items():
-                prefix = field[: -len(".window")]
-                layer_op = params.get(f"{prefix}.params")
-                if not field.endswith(".window") or fn != Raw(WINDOW_GENERIC):
-                    continue
-                if not isinstance(layer_op, P):
-                    continue
-                j = layer_op.op
-                own = lowered[j] if lowered[j].fused_into is not None else lowered[j].inner
-                kern = kernel_for(own, j) if own is not None else None
-                if kern is None:
-                    continue
-                kern.window_entry = True
-                params[field] = Raw(f"{kern.name}_window")
-                params[f"{prefix}.filter"] = C("pointwise", j)
-                if own is lowered[j]:
-                    result[j] = _layer_consts(own)
-                else:
-                    result[j] = replace(result[j], inner=_layer_consts(own))
-            if params != low.params:
-                result[k] = replace(result[k], params=params)
+                result[k] = inplace_call(low, kern.name, cast, "pointwise", _blob_of(inner))
+        else:
+            swap_windows(lowered, result, k, WINDOW_GENERIC, kernel_for, "pointwise", _layer_consts)
     return result, list(kernels.values())
 
 
-def _unprefixed(params: dict[str, object], prefix: str) -> dict[str, object]:
+def kernel_finder(
+    kernels: dict[Any, Any], key_of: Callable[[Lowered], Any], make: Callable[[Any, int], Any]
+) -> Callable[[Lowered, int], Any]:
+    """A function giving the generated kernel (from `kernels`, by `key_of`, new ones from `make`
+    with their number) that layer k, lowered as `own`, runs on, and listing k under it; None
+    when `key_of` finds no key."""
+
+    def kernel_for(own: Lowered, k: int) -> Any:
+        key = key_of(own)
+        if key is None:
+            return None
+        if key not in kernels:
+            kernels[key] = make(key, len(kernels))
+        kernels[key].layers.append(k)
+        return kernels[key]
+
+    return kernel_for
+
+
+def inplace_call(low: Lowered, kernel: str, cast: Raw, blob: str, words: np.ndarray) -> Lowered:
+    """The in-place row driver's call `low` running the generated kernel's `<kernel>_conv`
+    wrapper on its constant array `blob` (`words`, passed as `cast` where filter16 was); the
+    generic kernel's bias and requantization arrays are no longer emitted."""
+    params = {k: (None if k in ("conv.bias", "conv.requant") else v) for k, v in low.params.items()}
+    params["kernel"] = Raw(f"{kernel}_conv")
+    return replace(low, params=params, args=[low.args[0], cast], consts={blob: words})
+
+
+def swap_windows(
+    lowered: list[Lowered],
+    result: list[Lowered],
+    k: int,
+    generic: str,
+    kernel_for: Callable[[Lowered, int], Any],
+    blob: str,
+    layer_consts: Callable[[Lowered], Lowered],
+) -> None:
+    """In result[k], a fused row pair or patches (each layer as the fields <prefix>.window,
+    .params, .filter): every layer run on window function `generic` that `kernel_for` gives a
+    generated kernel runs on that kernel's `<name>_window` wrapper instead, reading its constant
+    array `blob`; the layer's own entry (result[j], or its `inner`) gets `layer_consts`."""
+    params = dict(result[k].params)
+    for fld, fn in result[k].params.items():
+        layer_op = params.get(f"{fld[: -len('.window')]}.params")
+        if not fld.endswith(".window") or fn != Raw(generic) or not isinstance(layer_op, P):
+            continue
+        j = layer_op.op
+        own = lowered[j] if lowered[j].fused_into is not None else lowered[j].inner
+        kern = kernel_for(own, j) if own is not None else None
+        if kern is None:
+            continue
+        kern.window_entry = True
+        params[fld] = Raw(f"{kern.name}_window")
+        params[f"{fld[: -len('.window')]}.filter"] = C(blob, j)
+        if own is lowered[j]:
+            result[j] = layer_consts(own)
+        else:
+            result[j] = replace(result[j], inner=layer_consts(own))
+    if params != result[k].params:
+        result[k] = replace(result[k], params=params)
+
+
+def unprefixed(params: dict[str, object], prefix: str) -> dict[str, object]:
+    """The fields of `params` named `prefix`..., without the prefix (an in-place driver's
+    `conv.` fields as the layer's own)."""
     return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
