@@ -27,6 +27,37 @@
 #define TP_STR2(x) #x
 #define TP_STR(x) TP_STR2(x)
 
+/* What every function below starts and ends with: its own section (--gc-sections drops what
+ * no layer calls), r4-r7 and lr pushed, and the moves between r4-r7 and r8-r11 (the
+ * accumulators; PUSH and POP take low registers only, so r8-r11 are saved through r4-r7). */
+#define TP_T1_ACC_TO_R4                                                                        \
+    "  mov r4, r8\n"                                                                           \
+    "  mov r5, r9\n"                                                                           \
+    "  mov r6, r10\n"                                                                          \
+    "  mov r7, r11\n"
+#define TP_T1_R4_TO_ACC                                                                        \
+    "  mov r8, r4\n"                                                                           \
+    "  mov r9, r5\n"                                                                           \
+    "  mov r10, r6\n"                                                                          \
+    "  mov r11, r7\n"
+#define TP_T1_BEGIN(NAME)                                                                      \
+    "  .pushsection .text." #NAME ",\"ax\",%progbits\n"                                        \
+    "  .syntax unified\n"                                                                      \
+    "  .thumb\n"                                                                               \
+    "  .balign 2\n"                                                                            \
+    "  .global " #NAME "\n"                                                                    \
+    "  .thumb_func\n"                                                                          \
+    "  .type " #NAME ", %function\n"                                                           \
+    #NAME ":\n"                                                                                \
+    "  push {r4-r7, lr}\n"                                                                     \
+    TP_T1_ACC_TO_R4
+/* After the function's own POP has put the caller's r8-r11 into r4-r7. */
+#define TP_T1_END(NAME)                                                                        \
+    TP_T1_R4_TO_ACC                                                                            \
+    "  pop {r4-r7, pc}\n"                                                                      \
+    "  .size " #NAME ", . - " #NAME "\n"                                                       \
+    "  .popsection\n"
+
 /* Taps t and t + 1 of a run for one channel pair: r2, r3 hold their inputs, r1 the run's
  * words (the pair's word of tap t at OFF, of tap t + 1 at OFF + 8). */
 #define TP_T1_PAIR(LO, HI, OFF)                                                                \
@@ -53,26 +84,11 @@
 /* const int32_t *tp_t1_dot1x4_w16(const int8_t *x, const int32_t *w, const int32_t *w_end,
  *                                 int32_t acc[4]): r8-r11 are callee-saved, kept on the stack
  * with acc. */
-__asm__("  .pushsection .text.tp_t1_dot1x4_w16,\"ax\",%progbits\n"
-        "  .syntax unified\n"
-        "  .thumb\n"
-        "  .balign 2\n"
-        "  .global tp_t1_dot1x4_w16\n"
-        "  .thumb_func\n"
-        "  .type tp_t1_dot1x4_w16, %function\n"
-        "tp_t1_dot1x4_w16:\n"
-        "  push {r4-r7, lr}\n"
-        "  mov r4, r8\n"
-        "  mov r5, r9\n"
-        "  mov r6, r10\n"
-        "  mov r7, r11\n"
+__asm__(TP_T1_BEGIN(tp_t1_dot1x4_w16)
         "  push {r3-r7}\n"
         "  mov r12, r2\n"
         "  ldm r3!, {r4-r7}\n"
-        "  mov r8, r4\n"
-        "  mov r9, r5\n"
-        "  mov r10, r6\n"
-        "  mov r11, r7\n"
+        TP_T1_R4_TO_ACC
         "  cmp r1, r12\n"
         "  beq 2f\n"
         "1:\n"
@@ -84,20 +100,11 @@ __asm__("  .pushsection .text.tp_t1_dot1x4_w16,\"ax\",%progbits\n"
         "  bne 1b\n"
         "2:\n"
         "  ldr r3, [sp, #0]\n"
-        "  mov r4, r8\n"
-        "  mov r5, r9\n"
-        "  mov r6, r10\n"
-        "  mov r7, r11\n"
+        TP_T1_ACC_TO_R4
         "  stm r3!, {r4-r7}\n"
         "  mov r0, r1\n"
         "  pop {r3-r7}\n"
-        "  mov r8, r4\n"
-        "  mov r9, r5\n"
-        "  mov r10, r6\n"
-        "  mov r11, r7\n"
-        "  pop {r4-r7, pc}\n"
-        "  .size tp_t1_dot1x4_w16, . - tp_t1_dot1x4_w16\n"
-        "  .popsection\n");
+        TP_T1_END(tp_t1_dot1x4_w16));
 
 /* The loop over the runs [r1, r12) for one pixel at r0 (labels L and L_end, numeric). */
 #define TP_T1_RUNS(L)                                                                          \
@@ -116,19 +123,7 @@ __asm__("  .pushsection .text.tp_t1_dot1x4_w16,\"ax\",%progbits\n"
  *                                 const int32_t *w_end, int32_t acc[8]):
  * tp_t1_dot1x4_w16 for x0 into acc[0..3], then for x1 into acc[4..7], in one call (the
  * register saves once per pixel pair). Stack: x1, w, then the saved registers; acc above. */
-__asm__("  .pushsection .text.tp_t1_dot2x4_w16,\"ax\",%progbits\n"
-        "  .syntax unified\n"
-        "  .thumb\n"
-        "  .balign 2\n"
-        "  .global tp_t1_dot2x4_w16\n"
-        "  .thumb_func\n"
-        "  .type tp_t1_dot2x4_w16, %function\n"
-        "tp_t1_dot2x4_w16:\n"
-        "  push {r4-r7, lr}\n"
-        "  mov r4, r8\n"
-        "  mov r5, r9\n"
-        "  mov r6, r10\n"
-        "  mov r7, r11\n"
+__asm__(TP_T1_BEGIN(tp_t1_dot2x4_w16)
         "  push {r4-r7}\n"
         "  push {r1, r2}\n"
         "  mov r12, r3\n"
@@ -164,13 +159,7 @@ __asm__("  .pushsection .text.tp_t1_dot2x4_w16,\"ax\",%progbits\n"
         "  mov r0, r12\n"
         "  add sp, sp, #8\n"
         "  pop {r4-r7}\n"
-        "  mov r8, r4\n"
-        "  mov r9, r5\n"
-        "  mov r10, r6\n"
-        "  mov r11, r7\n"
-        "  pop {r4-r7, pc}\n"
-        "  .size tp_t1_dot2x4_w16, . - tp_t1_dot2x4_w16\n"
-        "  .popsection\n");
+        TP_T1_END(tp_t1_dot2x4_w16));
 
 /* One output of tp_t1_block_w16: the accumulator ACC requantized with the 3 words at r1 + OFF
  * (tp_output_rq_s8: tp_mul_round_high_nonneg's steps, the rounding word, the shift), clamped
@@ -225,27 +214,12 @@ __asm__("  .pushsection .text.tp_t1_dot2x4_w16,\"ax\",%progbits\n"
  * in the Thumb-1 order up to w_end, then the 12 requantization words): the bias straight into
  * r8-r11, the runs as tp_t1_dot1x4_w16, each output requantized and clamped to
  * [clamp[0], clamp[1]] as tp_output_rq_s8 does. Stack: out, the saved registers; clamp above. */
-__asm__("  .pushsection .text.tp_t1_block_w16,\"ax\",%progbits\n"
-        "  .syntax unified\n"
-        "  .thumb\n"
-        "  .balign 2\n"
-        "  .global tp_t1_block_w16\n"
-        "  .thumb_func\n"
-        "  .type tp_t1_block_w16, %function\n"
-        "tp_t1_block_w16:\n"
-        "  push {r4-r7, lr}\n"
-        "  mov r4, r8\n"
-        "  mov r5, r9\n"
-        "  mov r6, r10\n"
-        "  mov r7, r11\n"
+__asm__(TP_T1_BEGIN(tp_t1_block_w16)
         "  push {r4-r7}\n"
         "  push {r3}\n"
         "  mov r12, r2\n"
         "  ldm r1!, {r4-r7}\n"
-        "  mov r8, r4\n"
-        "  mov r9, r5\n"
-        "  mov r10, r6\n"
-        "  mov r11, r7\n"
+        TP_T1_R4_TO_ACC
         TP_T1_RUNS(5)
         TP_T1_REQUANT("r8", 0, 0)
         TP_T1_REQUANT("r9", 12, 1)
@@ -253,13 +227,7 @@ __asm__("  .pushsection .text.tp_t1_block_w16,\"ax\",%progbits\n"
         TP_T1_REQUANT("r11", 36, 3)
         "  add sp, sp, #4\n"
         "  pop {r4-r7}\n"
-        "  mov r8, r4\n"
-        "  mov r9, r5\n"
-        "  mov r10, r6\n"
-        "  mov r11, r7\n"
-        "  pop {r4-r7, pc}\n"
-        "  .size tp_t1_block_w16, . - tp_t1_block_w16\n"
-        "  .popsection\n");
+        TP_T1_END(tp_t1_block_w16));
 
 /* One tap at index r5 of tp_t1_dot1x4_s8: input byte at r0, channel c's weight at r1-r4. */
 #define TP_T1_TAP_S8                                                                           \
@@ -281,19 +249,7 @@ __asm__("  .pushsection .text.tp_t1_block_w16,\"ax\",%progbits\n"
 /* void tp_t1_dot1x4_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t n,
  *                      int32_t acc[4]): r0 x, r1 w, r2 stride, r3 n, acc on the stack. An odd
  * first tap is taken alone, then two per loop step. */
-__asm__("  .pushsection .text.tp_t1_dot1x4_s8,\"ax\",%progbits\n"
-        "  .syntax unified\n"
-        "  .thumb\n"
-        "  .balign 2\n"
-        "  .global tp_t1_dot1x4_s8\n"
-        "  .thumb_func\n"
-        "  .type tp_t1_dot1x4_s8, %function\n"
-        "tp_t1_dot1x4_s8:\n"
-        "  push {r4-r7, lr}\n"
-        "  mov r4, r8\n"
-        "  mov r5, r9\n"
-        "  mov r6, r10\n"
-        "  mov r7, r11\n"
+__asm__(TP_T1_BEGIN(tp_t1_dot1x4_s8)
         "  push {r4-r7}\n"
         "  mov r12, r3\n"
         "  ldr r7, [sp, #36]\n"
@@ -328,12 +284,6 @@ __asm__("  .pushsection .text.tp_t1_dot1x4_s8,\"ax\",%progbits\n"
         "  mov r6, r11\n"
         "  stm r7!, {r3-r6}\n"
         "  pop {r4-r7}\n"
-        "  mov r8, r4\n"
-        "  mov r9, r5\n"
-        "  mov r10, r6\n"
-        "  mov r11, r7\n"
-        "  pop {r4-r7, pc}\n"
-        "  .size tp_t1_dot1x4_s8, . - tp_t1_dot1x4_s8\n"
-        "  .popsection\n");
+        TP_T1_END(tp_t1_dot1x4_s8));
 
 #endif
