@@ -156,14 +156,10 @@ def test_depthwise_variants_on_m3_bit_exact() -> None:
 
 
 @pytest.mark.slow
-def test_dense_pool_add_mul_on_m3_bit_exact() -> None:
-    """FULLY_CONNECTED (generic with asymmetric weights, four outputs at a time, the generated
-    kernels' ARMv7-M assembly on the M4 tests' draws: the inner loop whole and in passes),
-    MAX/AVERAGE_POOL_2D, ADD (elementwise and through input tables) and MUL with broadcasting."""
-    big_add = {
-        "full": [1, 8, 8, 16], "small": [1, 8, 8, 16], "mode": "same", "swap": False,
-        "scales": (0.1, 0.1, 0.17), "zero_points": (3, 3, -4), "act": "RELU",
-    }  # fmt: skip
+def test_dense_on_m3_bit_exact() -> None:
+    """FULLY_CONNECTED: generic (with asymmetric weights), four outputs at a time, and the
+    generated kernels' ARMv7-M assembly on the M4 tests' draws (the inner loop whole and in
+    passes)."""
     cases: list[Case] = [
         *[(f"fc generic {k}", _random(random_fc_config, build_fc), "tp_fully_connected_s8")
           for k in range(2)],
@@ -172,15 +168,29 @@ def test_dense_pool_add_mul_on_m3_bit_exact() -> None:
           for k in range(2)],
         *[(f"fc generated seed {seed}", _seeded(seed, random_dense_fc_config, build_dense_fc),
            "generated dense") for seed in DENSE_SEEDS],
+    ]  # fmt: skip
+    _run(cases, 3300)
+
+
+@pytest.mark.slow
+def test_pool_add_mul_on_m3_bit_exact() -> None:
+    """MAX/AVERAGE_POOL_2D, ADD (elementwise and through input tables) and MUL with
+    broadcasting."""
+    big_add = {
+        "full": [1, 8, 8, 16], "small": [1, 8, 8, 16], "mode": "same", "swap": False,
+        "scales": (0.1, 0.1, 0.17), "zero_points": (3, 3, -4), "act": "RELU",
+    }  # fmt: skip
+    cases: list[Case] = [
         *[(f"{op} {k}", lambda rng, op=op: build_pool(op, random_pool_config(rng)), kind)
-          for op, kind in (("MAX_POOL_2D", "tp_max_pool_s8"), ("AVERAGE_POOL_2D", "tp_average_pool_s8"))
+          for op, kind in (("MAX_POOL_2D", "tp_max_pool_s8"),
+                           ("AVERAGE_POOL_2D", "tp_average_pool_s8"))
           for k in range(2)],
         *[(f"{op} {k}", lambda rng, op=op: build_binary(op, random_binary_config(rng, op), rng),
            kind) for op, kind in (("ADD", "tp_add_s8"), ("MUL", "tp_mul_s8")) for k in range(2)],
         ("ADD tables", _fixed(big_add, lambda cfg, rng: build_binary("ADD", cfg, rng)),
          "tp_add_lut_s8"),
     ]  # fmt: skip
-    _run(cases, 3300)
+    _run(cases, 3350)
 
 
 def _extreme_fc(rng: np.random.Generator) -> bytes:
