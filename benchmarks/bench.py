@@ -5,7 +5,7 @@ RAM and flash, and their ratios to TFLM's figures on the same emulated board (tf
 and to TFLM's smallest host arena measured in this run; then the wall time of
 `tinypipe run examples/digits`. Ratios below 1 mean tinypipe needs less.
 
-    python benchmarks/bench.py [--samples 3] [--skip-run]
+    python benchmarks/bench.py [--samples 3] [--skip-run] [--model resnet8[,ds_cnn...]]
 """
 
 from __future__ import annotations
@@ -42,9 +42,14 @@ def host_code_size(cm) -> int:
         for name in cm.files:
             if name.endswith(".c"):
                 obj = Path(tmp) / (name[:-2] + ".o")
-                subprocess.run(["cc", "-std=c99", "-O2", "-c", str(Path(tmp) / name), "-o", str(obj)], check=True)
+                subprocess.run(
+                    ["cc", "-std=c99", "-O2", "-c", str(Path(tmp) / name), "-o", str(obj)],
+                    check=True,
+                )
                 objs.append(str(obj))
-        out = subprocess.run(["size", "-B", *objs], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["size", "-B", *objs], capture_output=True, text=True, check=True
+        ).stdout
     rows = [line.split() for line in out.splitlines()[1:]]
     return sum(int(r[0]) + int(r[1]) for r in rows)
 
@@ -54,7 +59,9 @@ def bench_model(label: str, samples: int) -> dict:
     model = make_int8_model(name, **kw)
     graph = read_tflite(model)
     cm = generate_c(graph)
-    x = np.random.default_rng(0).integers(-128, 128, (samples, *graph.input_tensors[0].shape), dtype=np.int8)
+    x = np.random.default_rng(0).integers(
+        -128, 128, (samples, *graph.input_tensors[0].shape), dtype=np.int8
+    )
     verdict, _ = validate_on_board(graph, x, BOARD)
     build = verdict.extra["build"]
     base = TFLM_M4[label]
@@ -87,35 +94,58 @@ def time_digits_run() -> float:
         cfg = Path(tmp) / "tinypipe.toml"
         shutil.copy(root / "examples" / "digits" / "tinypipe.toml", cfg)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "tinypipe.cli", "run", str(cfg)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "tinypipe.cli", "run", str(cfg)], check=True, capture_output=True
+        )
         return time.perf_counter() - t0
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--samples", type=int, default=3, help="inputs per model on the board")
-    ap.add_argument("--skip-run", action="store_true", help="do not time `tinypipe run examples/digits`")
+    ap.add_argument(
+        "--skip-run", action="store_true", help="do not time `tinypipe run examples/digits`"
+    )
+    ap.add_argument("--model", help="comma-separated models to run (default: all)")
     args = ap.parse_args()
+    labels = args.model.split(",") if args.model else list(REFERENCE_MODELS)
+    unknown = [m for m in labels if m not in REFERENCE_MODELS]
+    if unknown:
+        ap.error(f"unknown model {', '.join(unknown)}; choose from {', '.join(REFERENCE_MODELS)}")
 
-    rows = [bench_model(m, args.samples) for m in REFERENCE_MODELS]
-    print(f"tinypipe on {BOARD} (QEMU -icount, Cortex-M4F, arm-none-eabi-gcc -O2) vs TFLM on the same board")
+    rows = [bench_model(m, args.samples) for m in labels]
+    print(
+        f"tinypipe on {BOARD} (QEMU -icount, Cortex-M4F, arm-none-eabi-gcc -O2) vs TFLM on the same board"
+    )
     print("instr: instructions per inference; RAM: arena + input/output buffers; flash: whole ELF")
     print("TFLM flash = its runtime+libc (BASELINES.md) + this model's .tflite size\n")
-    head = (f"{'model':<15}{'exact':>6}{'instr':>13}{'i/MAC':>7}{'x ref':>7}{'x cmsis':>8}"
-            f"{'RAM B':>9}{'x host':>8}{'x M4':>7}{'flash B':>10}{'x ref':>7}{'x cmsis':>8}")
+    head = (
+        f"{'model':<15}{'exact':>6}{'instr':>13}{'i/MAC':>7}{'x ref':>7}{'x cmsis':>8}"
+        f"{'RAM B':>9}{'x host':>8}{'x M4':>7}{'flash B':>10}{'x ref':>7}{'x cmsis':>8}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['model']:<15}{'yes' if r['bit_exact'] else 'NO':>6}{r['instr']:>13,}{r['instr_per_mac']:>7.2f}"
-              f"{r['x_ref']:>7.2f}{r['x_cmsis']:>8.2f}{r['ram']:>9,}{r['ram_x_tflm_host']:>8.2f}"
-              f"{r['ram_x_tflm_m4']:>7.2f}{r['flash']:>10,}{r['flash_x_ref']:>7.2f}{r['flash_x_cmsis']:>8.2f}")
-    print("\nx host: vs TFLM's smallest arena found with the tflite-micro host interpreter in this run "
-          "(" + ", ".join(f"{r['model']} {r['tflm_host_arena']:,} B" for r in rows) + ")")
+        print(
+            f"{r['model']:<15}{'yes' if r['bit_exact'] else 'NO':>6}{r['instr']:>13,}{r['instr_per_mac']:>7.2f}"
+            f"{r['x_ref']:>7.2f}{r['x_cmsis']:>8.2f}{r['ram']:>9,}{r['ram_x_tflm_host']:>8.2f}"
+            f"{r['ram_x_tflm_m4']:>7.2f}{r['flash']:>10,}{r['flash_x_ref']:>7.2f}{r['flash_x_cmsis']:>8.2f}"
+        )
+    print(
+        "\nx host: vs TFLM's smallest arena found with the tflite-micro host interpreter in this run "
+        "(" + ", ".join(f"{r['model']} {r['tflm_host_arena']:,} B" for r in rows) + ")"
+    )
     print("x M4: vs TFLM's smallest arena on the M4 (reference kernels, BASELINES.md)")
-    print("generated code + weights compiled for the host (cc -O2, text+data): "
-          + ", ".join(f"{r['model']} {r['host_code']:,} B" for r in rows))
+    print(
+        "generated code + weights compiled for the host (cc -O2, text+data): "
+        + ", ".join(f"{r['model']} {r['host_code']:,} B" for r in rows)
+    )
     if not args.skip_run:
-        print(f"\nwall time of `tinypipe run examples/digits` (train..report, fresh output): {time_digits_run():.1f} s")
+        print(
+            f"\nwall time of `tinypipe run examples/digits` (train..report, fresh output): {time_digits_run():.1f} s"
+        )
 
 
 if __name__ == "__main__":

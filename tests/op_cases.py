@@ -16,6 +16,7 @@ import numpy as np
 
 from tinypipe.check.validate import validate_host, validate_on_board
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.base import Raw
 from tinypipe.compiler.ops.conv import conv_padding
 from tinypipe.compiler.tflite_writer import ModelBuilder
 
@@ -246,14 +247,75 @@ def random_pointwise_config(rng: np.random.Generator) -> dict:
 def build_pointwise_conv(cfg: dict, rng: np.random.Generator) -> bytes:
     """build_conv, drawn again until the layer runs on a generated pointwise kernel (which, like
     tp_conv_w16_s8, needs every channel's requantization as host-precomputed records)."""
+    return _build_conv_until(
+        cfg,
+        rng,
+        lambda cm: (
+            [k.layers for k in cm.pointwise] == [[0]] and cm.lowered[0].func == cm.pointwise[0].name
+        ),
+        "generated pointwise kernel",
+    )
+
+
+def _build_conv_until(cfg: dict, rng: np.random.Generator, chosen, what: str) -> bytes:
+    """build_conv, drawn again (at most 50 times) until `chosen(generate_c(model))` holds."""
     from tinypipe.compiler.codegen import generate_c
 
     for _ in range(50):
         model = build_conv(cfg, rng)
-        cm = generate_c(read_tflite(model))
-        if [k.layers for k in cm.pointwise] == [[0]] and cm.lowered[0].func == cm.pointwise[0].name:
+        if chosen(generate_c(read_tflite(model))):
             return model
-    raise AssertionError(f"no generated pointwise kernel for {cfg}")
+    raise AssertionError(f"no {what} for {cfg}")
+
+
+def random_tiled_conv_config(rng: np.random.Generator) -> dict:
+    """A random ungrouped CONV_2D of the kind that gets a generated tile (conv_gen.py): windows of
+    1-4 rows and columns with filter rows of whole words read in place (windows inside, gathered
+    at the borders, pairs and single pixels, vertical dilation), or rows of 1-3 channels gathered
+    whole; strides 1-3 (2 and 3 wider than a 1-wide window); SAME/VALID; 4-24 output channels;
+    odd and even output widths, batch 1 or 2; every activation."""
+    while True:
+        cfg = random_conv_geometry(
+            rng,
+            lambda r: {
+                "batch": int(r.choice([1, 1, 2])),
+                "in_h": int(r.integers(4, 12)),
+                "in_w": int(r.integers(4, 12)),
+                "filter_c": int(r.choice([1, 2, 3, 4, 8, 12, 16, 32])),
+                "groups": 1,
+                "out_per_group": int(r.choice([4, 8, 12, 24])),
+            },
+        )
+        cfg["k_h"], cfg["k_w"] = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        cfg["dil_w"] = 1
+        cfg["out_h"], cfg["out_w"] = conv_output_size(cfg)
+        row = cfg["k_w"] * cfg["filter_c"]
+        pointwise = cfg["k_h"] == cfg["k_w"] == cfg["stride_h"] == cfg["stride_w"] == 1
+        if (
+            min(cfg["out_h"], cfg["out_w"]) >= 1
+            and cfg["out_h"] * cfg["out_w"] >= 16  # int16 weights pay from 16 pixels
+            and (row % 4 == 0 or row < 16)
+            and not pointwise
+        ):
+            return cfg
+
+
+def build_tiled_conv(cfg: dict, rng: np.random.Generator) -> bytes:
+    """build_conv, drawn again until the layer runs on a generated tile (which, like
+    tp_conv_w16_s8, needs every channel's requantization as host-precomputed records)."""
+    return _build_conv_until(
+        cfg,
+        rng,
+        lambda cm: (
+            [k.layers for k in cm.convs] == [[0]] and tiled_call(cm.lowered[0], cm.convs[0].name)
+        ),
+        "generated conv tile",
+    )
+
+
+def tiled_call(low, name: str) -> bool:
+    """Whether layer `low` runs on generated tile `name`, directly or row by row in place."""
+    return low.func == name or low.params.get("kernel") == Raw(f"{name}_conv")
 
 
 def build_depthwise(cfg: dict, rng: np.random.Generator, depth_multiplier: int | None = None):

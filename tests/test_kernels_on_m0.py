@@ -2,7 +2,7 @@
 extension, no 64-bit multiply instruction), bit for bit against the TFLM interpreter: CONV_2D on
 int16-expanded weights (pixel pairs and a gathered, padded first-layer patch), DEPTHWISE_CONV_2D
 on int16-expanded weights (3x3 and another window), FULLY_CONNECTED four outputs at a time, and
-the generated pointwise, depthwise and dense kernels' C paths (random layers drawn as on the M4, each
+the generated pointwise, conv tile, depthwise and dense kernels' C paths (random layers drawn as on the M4, each
 built until the generated kernel is chosen). The layer shapes are the M4 tests'
 (test_kernels_on_m4.py)."""
 
@@ -16,9 +16,11 @@ from op_cases import (
     build_fc,
     build_generated_depthwise,
     build_pointwise_conv,
+    build_tiled_conv,
     check_bit_exact_on_board,
     random_generated_depthwise_config,
     random_pointwise_config,
+    random_tiled_conv_config,
 )
 from test_kernels_on_m4 import CONV_CASES, DW_CASES, FC_CASES, _finish_dw
 from test_op_fully_connected import build_dense_fc, random_dense_fc_config
@@ -40,6 +42,7 @@ CASES = {
     "depthwise_generated": lambda rng: build_generated_depthwise(
         random_generated_depthwise_config(rng), rng
     ),
+    "conv_tile_generated": lambda rng: build_tiled_conv(random_tiled_conv_config(rng), rng),
 }
 FAST = {"tp_conv_w16_s8", "tp_depthwise_conv_w16_s8", "tp_fully_connected_x4_s8"}
 

@@ -19,10 +19,12 @@ from op_cases import (
     build_fc,
     build_generated_depthwise,
     build_pointwise_conv,
+    build_tiled_conv,
     check_bit_exact_on_board,
     conv_output_size,
     random_generated_depthwise_config,
     random_pointwise_config,
+    random_tiled_conv_config,
 )
 from test_op_fully_connected import build_dense_fc, random_dense_fc_config
 
@@ -180,6 +182,20 @@ POINTWISE_SEEDS = [500, 501, 503, 508, 522]
 def test_generated_pointwise_on_m4_bit_exact(seed: int) -> None:
     rng = np.random.default_rng(seed)
     model = build_pointwise_conv(random_pointwise_config(rng), rng)
+    _check_on_board(model, seed)
+
+
+# Random generated conv tiles (conv_gen.py, their assembly): seeds whose draws cover filter rows
+# looped in passes over 3 rows (902, batch 2, VALID) and written out over 4 rows with vertical
+# dilation (913), windows gathered whole (910, 3 channels), stride 2 with padded borders and an
+# odd output width (916), and a stride wider than the window (923: border pixels one at a time).
+TILE_SEEDS = [902, 910, 913, 916, 923]
+
+
+@pytest.mark.parametrize("seed", TILE_SEEDS)
+def test_generated_conv_tile_on_m4_bit_exact(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    model = build_tiled_conv(random_tiled_conv_config(rng), rng)
     _check_on_board(model, seed)
 
 

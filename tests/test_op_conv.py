@@ -13,9 +13,11 @@ from op_cases import (
     ACTIVATIONS,
     build_conv,
     build_pointwise_conv,
+    build_tiled_conv,
     check_bit_exact,
     random_conv_geometry,
     random_pointwise_config,
+    random_tiled_conv_config,
     run_random_cases,
 )
 
@@ -97,6 +99,13 @@ def test_conv_generated_pointwise_random_configs_bit_exact(chunk: int) -> None:
     """12 random 1x1 convs on a generated kernel (its portable path here; the assembly runs in
     test_kernels_on_m4.py), every 3rd under ASan/UBSan."""
     run_random_cases(random_pointwise_config, build_pointwise_conv, 1600 + 6 * chunk, 6)
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_conv_generated_tile_random_configs_bit_exact(chunk: int) -> None:
+    """12 random KxK / strided convs on a generated tile (conv_gen.py; its portable path here, the
+    assembly runs in test_kernels_on_m4.py), every 3rd under ASan/UBSan."""
+    run_random_cases(random_tiled_conv_config, build_tiled_conv, 900 + 6 * chunk, 6)
 
 
 def test_pointwise_blob_layout() -> None:

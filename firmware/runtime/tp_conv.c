@@ -24,11 +24,9 @@
  *   products use SMLAD (see tp_common.h).
  */
 
-/* The patch of the output pixel whose window starts at input (iy0, ix0), for the input
- * channels [c0, c0 + filter_c): either in place, or gathered into col with padded taps set to
- * the input zero point. *row_step is the distance between its filter rows. */
-static const int8_t *conv_patch(const tp_conv_params *p, const int8_t *in_b, int32_t iy0,
-                                int32_t ix0, int32_t c0, int8_t *col, int32_t *row_step)
+/* tp_conv.h */
+const int8_t *tp_conv_patch(const tp_conv_params *p, const int8_t *in_b, int32_t iy0,
+                            int32_t ix0, int32_t c0, int8_t *col, int32_t *row_step)
 {
     const int32_t k_h = p->filter_h, k_w = p->filter_w, k_c = p->filter_c;
     const int32_t input_row = p->input_w * p->input_c;
@@ -104,10 +102,10 @@ void tp_conv_s8(const tp_conv_params *p, const int8_t *input, const int8_t *filt
                 int8_t *out1 = out0 + out_c;
                 for (int32_t g = 0; g < groups; ++g) {
                     int32_t step0, step1 = filter_row;
-                    const int8_t *x0 = conv_patch(p, in_b, iy0, ix0, g * k_c, col, &step0);
+                    const int8_t *x0 = tp_conv_patch(p, in_b, iy0, ix0, g * k_c, col, &step0);
                     const int8_t *x1 = x0;
                     if (pair) {
-                        x1 = conv_patch(p, in_b, iy0, ix0 + stride_w, g * k_c,
+                        x1 = tp_conv_patch(p, in_b, iy0, ix0 + stride_w, g * k_c,
                                         col + filter_size, &step1);
                     }
                     /* Back-to-back filter rows make the patch one run of filter_size bytes. */
@@ -376,10 +374,10 @@ void tp_conv_w16_s8(const tp_conv_params *p, const int8_t *input, const int16_t 
                 int8_t *out0 = output + ((b * out_h + y) * out_w + x) * out_c;
                 int8_t *out1 = out0 + out_c;
                 int32_t step0, step1 = filter_row;
-                const int8_t *x0 = conv_patch(p, in_b, iy0, ix0, 0, col, &step0);
+                const int8_t *x0 = tp_conv_patch(p, in_b, iy0, ix0, 0, col, &step0);
                 const int8_t *x1 = x0;
                 if (pair) {
-                    x1 = conv_patch(p, in_b, iy0, ix0 + stride_w, 0, col + filter_size, &step1);
+                    x1 = tp_conv_patch(p, in_b, iy0, ix0 + stride_w, 0, col + filter_size, &step1);
                 }
                 const int one_run = k_h == 1 || (step0 == filter_row && step1 == filter_row);
                 const int32_t rows = one_run ? 1 : k_h;

@@ -46,6 +46,13 @@ typedef struct {
                                              tp_output_rq_s8 (multiplier and shift unused) */
 } tp_conv_params;
 
+/* The patch of the output pixel whose window starts at input (iy0, ix0) of image in_b, for the
+ * input channels [c0, c0 + filter_c): either in place (p->read_in_place and the window inside
+ * the input), or gathered into col with padded taps set to the input zero point, followed by
+ * p->patch_pad bytes. *row_step is the distance between its filter rows. */
+const int8_t *tp_conv_patch(const tp_conv_params *p, const int8_t *in_b, int32_t iy0,
+                            int32_t ix0, int32_t c0, int8_t *col, int32_t *row_step);
+
 /* read_in_place is set by the host for ungrouped convs without horizontal dilation whose
  * filter rows are long enough (or back to back in the input) to be read where they lie. Every
  * other window is gathered into scratch: 2 * filter_h * filter_w * filter_c bytes (two output

@@ -4,19 +4,6 @@
 #include "tp_depthwise_conv.h"
 #include "tp_pooling.h"
 
-/* A layer's whole-tensor params cut to one window (batch 1): conv and depthwise params name
- * these fields alike. */
-#define TP_CUT_TO_WINDOW(q, w)       \
-    do {                             \
-        (q).batches = 1;             \
-        (q).input_h = (w)->in_h;     \
-        (q).input_w = (w)->in_w;     \
-        (q).pad_h = (w)->pad_top;    \
-        (q).pad_w = (w)->pad_left;   \
-        (q).output_h = (w)->out_h;   \
-        (q).output_w = (w)->out_w;   \
-    } while (0)
-
 static tp_conv_params conv_cut(const void *params, const tp_window *w)
 {
     tp_conv_params q = *(const tp_conv_params *)params;

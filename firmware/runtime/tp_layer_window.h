@@ -20,6 +20,19 @@ typedef struct {
     int32_t out_h, out_w;      /* the outputs computed */
 } tp_window;
 
+/* A layer's whole-tensor params cut to one window (batch 1): conv and depthwise params name
+ * these fields alike. */
+#define TP_CUT_TO_WINDOW(q, w)       \
+    do {                             \
+        (q).batches = 1;             \
+        (q).input_h = (w)->in_h;     \
+        (q).input_w = (w)->in_w;     \
+        (q).pad_h = (w)->pad_top;    \
+        (q).pad_w = (w)->pad_left;   \
+        (q).output_h = (w)->out_h;   \
+        (q).output_w = (w)->out_w;   \
+    } while (0)
+
 /* The layer with parameters `params` (its kernel's type) and filter `filter` (int8_t or
  * int16_t, as its kernel takes) on window `w`; scratch as the kernel's. */
 typedef void (*tp_window_fn)(const void *params, const void *filter, const int8_t *input,

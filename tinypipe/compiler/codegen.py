@@ -18,6 +18,7 @@ from tinypipe.resources import firmware_dir, template_env
 
 from . import ops
 from .arena_regions import arena_regions, regions_c_array
+from .conv_gen import ConvKernel, conv_contexts, specialize_conv
 from .ctext import c_comment_text, check_c_name
 from .custom_ops import vela_refusal
 from .depthwise_gen import DwKernel, specialize_depthwise
@@ -62,6 +63,7 @@ class CModel:
     pointwise: list[Kernel] = field(default_factory=list)  # generated pointwise kernels
     dense: list[DenseKernel] = field(default_factory=list)  # generated FULLY_CONNECTED kernels
     depthwise: list[DwKernel] = field(default_factory=list)  # generated DEPTHWISE_CONV_2D kernels
+    convs: list[ConvKernel] = field(default_factory=list)  # generated CONV_2D tiles (conv_gen.py)
     # `graph` runs its operators in this order: the .tflite's index of each, by position
     order: list[int] = field(default_factory=list)
     order_choice: OrderChoice | None = None
@@ -239,8 +241,9 @@ def generate_c(
     pairs and residual blocks layer by layer instead of fused (fusion.py). With `inplace`, the
     first layers run patch by patch (patches.py) when that needs fewer bytes at a cost of at most
     `max_recompute` extra MACs (a fraction of the model's; 0 never patches).
-    `generated=False` runs pointwise, depthwise and dense layers on the runtime's kernels instead
-    of generated ones (pointwise.py, depthwise_gen.py, fully_connected_gen.py).
+    `generated=False` runs pointwise, other conv, depthwise and dense layers on the runtime's
+    kernels instead of generated ones (pointwise.py, conv_gen.py, depthwise_gen.py,
+    fully_connected_gen.py).
     `order` runs the operators in that order (the .tflite's indices, a valid order); by default
     the order needing the fewest bytes is searched for (order.py), the file's kept on ties."""
     check_c_name(name)
@@ -277,6 +280,7 @@ def generate_c(
     em = _Emitter(name, graph, plan)
     regions = arena_regions(graph, lowered, plan)
     lowered, kernels = specialize_pointwise(name, graph, lowered, enabled=generated)
+    lowered, convs = specialize_conv(name, graph, lowered, enabled=generated)
     lowered, dense = specialize_fully_connected(name, graph, lowered, enabled=generated)
     lowered, depthwise = specialize_depthwise(name, graph, lowered, enabled=generated)
 
@@ -382,6 +386,7 @@ def generate_c(
         "kernels": [kernel_context(k) for k in kernels],
         "dense_kernels": [dense_context(k) for k in dense],
         "depthwise_kernels": [depthwise_context(k) for k in depthwise],
+        "conv_kernels": conv_contexts(name, convs),
         "num_ops": len(graph.operators),
     }
     env = _env()
@@ -417,6 +422,7 @@ def generate_c(
         kernels,
         dense,
         depthwise,
+        convs,
         order,
         choice,
     )
@@ -433,8 +439,9 @@ def _consts(name: str, graph: Graph, op: Operator, low: Lowered) -> list[dict]:
             shape = graph.tensors[op.inputs[1]].shape  # output_c, kh, kw, input_c
             if cname == "filter16":
                 alt = thumb1_filter16(arr, shape[0])
-            else:
-                alt = thumb1_pointwise_blob(arr, shape[3]).astype(arr.dtype)
+            else:  # per 4 output channels: 4 bias words, 2 per tap, 12 requantization words
+                taps = (arr.size // (shape[0] // 4) - 16) // 2
+                alt = thumb1_pointwise_blob(arr, taps).astype(arr.dtype)
         out.append(
             {
                 "ctype": _CTYPES[arr.dtype.name],

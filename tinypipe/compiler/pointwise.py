@@ -161,13 +161,12 @@ def kernel_context(kernel: Kernel) -> dict[str, object]:
 
 
 def _blob_of(low: Lowered) -> np.ndarray:
-    p = low.params
+    """A tp_conv_w16_s8 layer's constants as one blob: its filter16 holds, per output channel,
+    as many int16 weights as its (padded) window has taps (input_c for a pointwise layer)."""
+    filter16 = low.consts["filter16"]
+    n = low.params["output_c"]
     return pointwise_blob(
-        low.consts["filter16"],
-        low.consts["bias"],
-        low.consts["requant"],
-        p["input_c"],
-        p["output_c"],
+        filter16, low.consts["bias"], low.consts["requant"], filter16.size // n, n
     )
 
 
