@@ -23,11 +23,13 @@ from op_cases import (
     build_fc,
     build_generated_depthwise,
     build_pointwise_conv,
+    build_tiled_conv,
     check_bit_exact_on_board,
     merge_models,
     random_binary_config,
     random_generated_depthwise_config,
     random_pointwise_config,
+    random_tiled_conv_config,
 )
 from test_kernels_on_m4 import (
     CONV_CASES,
@@ -36,6 +38,7 @@ from test_kernels_on_m4 import (
     DW_CASES,
     FC_CASES,
     POINTWISE_SEEDS,
+    TILE_SEEDS,
     _finish_dw,
 )
 from test_op_conv import build_w16_conv, random_conv_config, random_w16_conv_config
@@ -96,6 +99,8 @@ def _kind(func: str, cm) -> str:
         return "generated pointwise"
     if func in {k.name for k in cm.dense}:
         return "generated dense"
+    if func in {k.name for k in cm.convs}:
+        return "generated conv tile"
     if func in {f"{k.name}_conv" for k in cm.depthwise}:
         return "generated depthwise"
     return func
@@ -120,17 +125,22 @@ def _run(cases: list[Case], seed: int) -> None:
 @pytest.mark.slow
 def test_conv_variants_on_m3_bit_exact() -> None:
     """Generic CONV_2D (groups, dilation, strides, per-tensor and per-channel), int16-weight
-    pixel-pair tiles (in place and gathered), first layers (1 channel; 3 channels padded to whole
-    words) and the generated pointwise kernels' ARMv7-M assembly on the M4 tests' draws (the
-    inner loop written out whole and in passes)."""
+    layers (in place and gathered, first layers over 1 channel and over 3 channels padded to
+    whole words), which run on generated conv tiles (conv_gen.py), the M4 tests' tile draws, and
+    the generated pointwise kernels' ARMv7-M assembly on the M4 tests' draws (the inner loop
+    written out whole and in passes)."""
     cases: list[Case] = [
         *[(f"generic {k}", _random(random_conv_config, build_conv), "tp_conv_s8") for k in range(3)],
-        *[(f"w16 {k}", _random(random_w16_conv_config, build_w16_conv), "tp_conv_w16_s8")
+        *[(f"w16 {k}", _random(random_w16_conv_config, build_w16_conv), "generated conv tile")
           for k in range(2)],
-        ("first layer", _fixed(CONV_CASES["conv_w16_first_layer"], build_conv), "tp_conv_w16_s8"),
-        ("rgb padded", _fixed(CONV_CASES["conv_w16_rgb_padded"], build_conv), "tp_conv_w16_s8"),
+        ("first layer", _fixed(CONV_CASES["conv_w16_first_layer"], build_conv),
+         "generated conv tile"),
+        ("rgb padded", _fixed(CONV_CASES["conv_w16_rgb_padded"], build_conv),
+         "generated conv tile"),
         *[(f"pointwise seed {seed}", _seeded(seed, random_pointwise_config, build_pointwise_conv),
            "generated pointwise") for seed in POINTWISE_SEEDS],
+        *[(f"tile seed {seed}", _seeded(seed, random_tiled_conv_config, build_tiled_conv),
+           "generated conv tile") for seed in TILE_SEEDS[:3]],
     ]  # fmt: skip
     _run(cases, 3100)
 
