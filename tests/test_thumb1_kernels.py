@@ -1,8 +1,8 @@
 """The Cortex-M0 (ARMv6-M, Thumb-1) paths on the micro:bit, bit for bit against the TFLM
 interpreter on random one-op models: the assembly loops of the convolution on int16-expanded
 weights in the Thumb-1 order (thumb1.py), on int8 weights and of the generated pointwise
-kernels (tp_conv_thumb1.c), the generated depthwise kernels' taps (depthwise_thumb1.j2), and
-the requantization without 64-bit multiplies
+kernels (tp_conv_thumb1.c), the generated depthwise kernels' taps (depthwise_thumb1.j2), the
+generated dense kernels' 4-output passes (fully_connected.c.j2), and the requantization without 64-bit multiplies
 (TP_SPLIT_MULTIPLY in tp_common.h). Each case checks in the linked firmware that its Thumb-1
 loop is there and that libgcc's 64-bit multiply is not. The Thumb-1 weight orders are checked
 on the host against the weights of the .tflite."""
@@ -24,6 +24,7 @@ from op_cases import (
     random_pointwise_config,
 )
 from test_op_conv import build_w16_conv, random_conv_config, random_w16_conv_config
+from test_op_fully_connected import build_dense_fc, random_dense_fc_config
 
 from tinypipe.check.validate import validate_on_board
 from tinypipe.compiler.codegen import generate_c, lower_all
@@ -100,6 +101,21 @@ def test_generated_pointwise_thumb1_random_configs_bit_exact(tmp_path, seed: int
     with labelled_failure(f"seed {seed} config {cfg}"):
         symbols = firmware_symbols(build_pointwise_conv(cfg, rng), seed, tmp_path)
         assert "tp_t1_block_w16" in symbols
+        assert "__aeabi_lmul" not in symbols
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1760, 1762, 1764])
+def test_generated_dense_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
+    """Random FULLY_CONNECTED layers on a generated dense kernel: 4 outputs per Thumb-1 pass over
+    the row (one run of 4 inputs to many, one row or several), every activation range's clamp."""
+    rng = np.random.default_rng(seed)
+    cfg = random_dense_fc_config(rng)
+    with labelled_failure(f"seed {seed} config {cfg}"):
+        model = build_dense_fc(cfg, rng)
+        (kernel,) = generate_c(read_tflite(model)).dense
+        symbols = firmware_symbols(model, seed, tmp_path)
+        assert f"{kernel.name}_t1" in symbols
         assert "__aeabi_lmul" not in symbols
 
 
