@@ -28,6 +28,7 @@ from .graph import Graph
 from .ops.base import Lowered, Raw
 from .pointwise import (
     blob_blocks,
+    blob_layer,
     clamp_lines,
     inplace_call,
     kernel_finder,
@@ -145,10 +146,7 @@ def _blob_of(low: Lowered) -> np.ndarray:
 
 
 def _layer_consts(low: Lowered) -> Lowered:
-    """The layer's own parameters once its constants moved into the blob: the generic kernel's
-    arrays are no longer emitted, their pointers are NULL."""
-    params = {k: (None if k in ("bias", "requant") else v) for k, v in low.params.items()}
-    return replace(low, params=params, consts={"depthwise": _blob_of(low)})
+    return blob_layer(low, "depthwise", _blob_of(low))
 
 
 def specialize_depthwise(

@@ -170,11 +170,15 @@ def _blob_of(low: Lowered) -> np.ndarray:
     )
 
 
-def _layer_consts(low: Lowered) -> Lowered:
-    """The layer's own parameters once its constants moved into the blob: the generic kernel's
-    arrays are no longer emitted, their pointers are NULL."""
+def blob_layer(low: Lowered, key: str, blob: np.ndarray) -> Lowered:
+    """The layer's own parameters once its constants moved into `blob` (const `key`): the
+    generic kernel's arrays are no longer emitted, their pointers are NULL."""
     params = {k: (None if k in ("bias", "requant") else v) for k, v in low.params.items()}
-    return replace(low, params=params, consts={"pointwise": _blob_of(low)})
+    return replace(low, params=params, consts={key: blob})
+
+
+def _layer_consts(low: Lowered) -> Lowered:
+    return blob_layer(low, "pointwise", _blob_of(low))
 
 
 def specialize_pointwise(
