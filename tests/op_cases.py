@@ -384,6 +384,7 @@ def _build_conv_like(
     in_scale, w_scale, out_scale, out_zp = random_quant(
         rng, cfg["act"], taps, out_c, cfg["per_channel"]
     )
+    out_zp = cfg.get("out_zp", out_zp)  # a fixed one, e.g. for a clamp range above zero
     weights = random_weights(rng, filters, cfg, channel_axis)
     b = ModelBuilder()
     x = b.tensor(

@@ -1,7 +1,7 @@
 """The Cortex-M0 (ARMv6-M, Thumb-1) paths on the micro:bit, bit for bit against the TFLM
 interpreter on random one-op models: the assembly loops of the convolution on int16-expanded
 weights in the Thumb-1 order (thumb1.py), on int8 weights and of the generated pointwise
-kernels (tp_conv_thumb1.c), the generated depthwise kernels' taps (depthwise_thumb1.j2), the
+kernels (tp_conv_thumb1.c), the generated depthwise kernels' pixels (depthwise_thumb1.j2), the
 generated dense kernels' 4-output passes (fully_connected.c.j2), and the requantization without 64-bit multiplies
 (TP_SPLIT_MULTIPLY in tp_common.h). Each case checks in the linked firmware that its Thumb-1
 loop is there and that libgcc's 64-bit multiply is not. The Thumb-1 weight orders are checked
@@ -163,11 +163,16 @@ def test_thumb1_weight_orders_hold_the_model_weights(seed: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1740, 1741])
+@pytest.mark.parametrize("seed", [1740, 1741, 1746, 1749])
 def test_generated_depthwise_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
-    """Random 3x3 depthwise layers on a generated kernel, whose taps run in Thumb-1 assembly."""
+    """Random 3x3 depthwise layers on a generated kernel, each block of 4 channels of a pixel in
+    one Thumb-1 call (products, requantization, clamp): clamp ranges below 255 levels (RELU,
+    RELU6) and the whole int8 range (seed 1746); seed 1749 with a RELU whose output zero point
+    is above zero, so the clamp's lower bound is positive."""
     rng = np.random.default_rng(seed)
     cfg = random_generated_depthwise_config(rng)
+    if seed == 1749:
+        cfg.update(act="RELU", out_zp=37)
     with labelled_failure(f"seed {seed} config {cfg}"):
         symbols = firmware_symbols(build_generated_depthwise(cfg, rng), seed, tmp_path)
         assert {"model_depthwise0_t1_p0", "model_depthwise0_t1_p1"} <= symbols

@@ -163,14 +163,14 @@ __asm__(TP_T1_BEGIN(tp_t1_dot2x4_w16)
 
 /* One output of tp_t1_block_w16: the accumulator ACC requantized with the 3 words at r1 + OFF
  * (tp_output_rq_s8: tp_mul_round_high_nonneg's steps, the rounding word, the shift), clamped
- * to the range at the stack's clamp pointer, stored at out + C. */
+ * to [r12, lr], stored at r2 + C. The multiplier's halves come by LDRH; the sign of the
+ * rounding term, -[acc < 0] * 2^15, is a_hi >> 15 << 15, and r0 holds its 2^14. */
 #define TP_T1_REQUANT(ACC, OFF, C)                                                             \
-    "  mov r0, " ACC "\n"                                                                      \
-    "  ldr r2, [r1, #" TP_STR(OFF) "]\n"                                                        \
-    "  asrs r3, r0, #16\n"                                                                     \
-    "  uxth r4, r0\n"                                                                          \
-    "  uxth r5, r2\n"                                                                          \
-    "  lsrs r6, r2, #16\n"                                                                     \
+    "  mov r4, " ACC "\n"                                                                      \
+    "  asrs r3, r4, #16\n"                                                                     \
+    "  uxth r4, r4\n"                                                                          \
+    "  ldrh r5, [r1, #" TP_STR(OFF) "]\n"                                                       \
+    "  ldrh r6, [r1, #" TP_STR(OFF) " + 2]\n"                                                   \
     "  movs r7, r4\n"                                                                          \
     "  muls r7, r5, r7\n"                                                                      \
     "  lsrs r7, r7, #16\n"                                                                     \
@@ -180,12 +180,10 @@ __asm__(TP_T1_BEGIN(tp_t1_dot2x4_w16)
     "  asrs r5, r5, #16\n"                                                                     \
     "  muls r4, r6, r4\n"                                                                      \
     "  adds r4, r4, r7\n"                                                                      \
-    "  asrs r7, r0, #31\n"                                                                     \
+    "  asrs r7, r3, #15\n"                                                                     \
     "  lsls r7, r7, #15\n"                                                                     \
     "  adds r4, r4, r7\n"                                                                      \
-    "  movs r7, #64\n"                                                                         \
-    "  lsls r7, r7, #8\n"                                                                      \
-    "  adds r4, r4, r7\n"                                                                      \
+    "  adds r4, r4, r0\n"                                                                      \
     "  asrs r4, r4, #16\n"                                                                     \
     "  muls r6, r3, r6\n"                                                                      \
     "  adds r6, r6, r5\n"                                                                      \
@@ -194,26 +192,23 @@ __asm__(TP_T1_BEGIN(tp_t1_dot2x4_w16)
     "  adds r6, r6, r7\n"                                                                      \
     "  ldr r7, [r1, #" TP_STR(OFF) " + 8]\n"                                                    \
     "  asrs r6, r6, r7\n"                                                                      \
-    "  ldr r2, [sp, #40]\n"                                                                    \
-    "  ldr r7, [r2, #0]\n"                                                                     \
-    "  cmp r6, r7\n"                                                                           \
+    "  cmp r6, r12\n"                                                                          \
     "  bge 6f\n"                                                                               \
-    "  mov r6, r7\n"                                                                           \
+    "  mov r6, r12\n"                                                                          \
     "6:\n"                                                                                     \
-    "  ldr r7, [r2, #4]\n"                                                                     \
-    "  cmp r6, r7\n"                                                                           \
+    "  cmp r6, lr\n"                                                                           \
     "  ble 7f\n"                                                                               \
-    "  mov r6, r7\n"                                                                           \
+    "  mov r6, lr\n"                                                                           \
     "7:\n"                                                                                     \
-    "  ldr r0, [sp, #0]\n"                                                                     \
-    "  strb r6, [r0, #" TP_STR(C) "]\n"
+    "  strb r6, [r2, #" TP_STR(C) "]\n"
 
 /* void tp_t1_block_w16(const int8_t *x, const int32_t *block, const int32_t *w_end,
  *                      int8_t *out, const int32_t clamp[2]):
  * 4 output channels of one pixel from a block of a generated pointwise blob (bias, weights
  * in the Thumb-1 order up to w_end, then the 12 requantization words): the bias straight into
  * r8-r11, the runs as tp_t1_dot1x4_w16, each output requantized and clamped to
- * [clamp[0], clamp[1]] as tp_output_rq_s8 does. Stack: out, the saved registers; clamp above. */
+ * [clamp[0], clamp[1]] (held in r12 and lr) as tp_output_rq_s8 does. Stack: out, the saved
+ * registers; clamp above. */
 __asm__(TP_T1_BEGIN(tp_t1_block_w16)
         "  push {r4-r7}\n"
         "  push {r3}\n"
@@ -221,6 +216,14 @@ __asm__(TP_T1_BEGIN(tp_t1_block_w16)
         "  ldm r1!, {r4-r7}\n"
         TP_T1_R4_TO_ACC
         TP_T1_RUNS(5)
+        "  ldr r2, [sp, #40]\n"
+        "  ldr r3, [r2, #0]\n"
+        "  mov r12, r3\n"
+        "  ldr r3, [r2, #4]\n"
+        "  mov lr, r3\n"
+        "  ldr r2, [sp, #0]\n"
+        "  movs r0, #1\n"
+        "  lsls r0, r0, #14\n"
         TP_T1_REQUANT("r8", 0, 0)
         TP_T1_REQUANT("r9", 12, 1)
         TP_T1_REQUANT("r10", 24, 2)
