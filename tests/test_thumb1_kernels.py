@@ -58,7 +58,7 @@ def firmware_symbols(model: bytes, seed: int, tmp_path: Path) -> set[str]:
 def test_conv_w16_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
     """Random convs on int16-expanded weights (windows read in place and gathered, pixel pairs
     and a pixel alone, stride, dilation, clamps). A generated tile over one filter row takes
-    each block of 4 channels in one Thumb-1 call (tp_t1_block_w16), any other the runs' loop."""
+    every pixel and block of 4 channels in one Thumb-1 call (tp_t1_pixels_w16), any other the runs' loop."""
     rng = np.random.default_rng(seed)
     cfg = random_w16_conv_config(rng)
     with labelled_failure(f"seed {seed} config {cfg}"):
@@ -66,7 +66,7 @@ def test_conv_w16_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
         convs = generate_c(read_tflite(model)).convs
         one_row = bool(convs) and all(c.key.rows == 1 for c in convs)
         symbols = firmware_symbols(model, seed, tmp_path)
-        assert ("tp_t1_block_w16" if one_row else "tp_t1_dot1x4_w16") in symbols
+        assert ("tp_t1_pixels_w16" if one_row else "tp_t1_dot1x4_w16") in symbols
         assert "__aeabi_lmul" not in symbols
 
 
@@ -104,7 +104,7 @@ def test_generated_pointwise_thumb1_random_configs_bit_exact(tmp_path, seed: int
     cfg = random_pointwise_config(rng)
     with labelled_failure(f"seed {seed} config {cfg}"):
         symbols = firmware_symbols(build_pointwise_conv(cfg, rng), seed, tmp_path)
-        assert "tp_t1_block_w16" in symbols
+        assert "tp_t1_pixels_w16" in symbols
         assert "__aeabi_lmul" not in symbols
 
 

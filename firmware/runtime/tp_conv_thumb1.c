@@ -106,16 +106,17 @@ __asm__(TP_T1_BEGIN(tp_t1_dot1x4_w16)
         "  pop {r3-r7}\n"
         TP_T1_END(tp_t1_dot1x4_w16));
 
-/* The loop over the runs [r1, r12) for one pixel at r0 (labels L and L_end, numeric). */
-#define TP_T1_RUNS(L)                                                                          \
-    "  cmp r1, r12\n"                                                                          \
+/* The loop over the runs [r1, END) for one pixel at r0 (labels L0 and L1, numeric); END is
+ * r12 or r6 (the taps use r2-r5). */
+#define TP_T1_RUNS(L, END)                                                                     \
+    "  cmp r1, " END "\n"                                                                      \
     "  beq " #L "1f\n"                                                                         \
     #L "0:\n"                                                                                  \
     TP_T1_TAPS(0)                                                                              \
     TP_T1_TAPS(2)                                                                              \
     "  adds r0, r0, #4\n"                                                                      \
     "  adds r1, r1, #32\n"                                                                     \
-    "  cmp r1, r12\n"                                                                          \
+    "  cmp r1, " END "\n"                                                                      \
     "  bne " #L "0b\n"                                                                         \
     #L "1:\n"
 
@@ -134,7 +135,7 @@ __asm__(TP_T1_BEGIN(tp_t1_dot2x4_w16)
         "  mov r10, r5\n"
         "  mov r11, r6\n"
         "  mov r1, r2\n"
-        TP_T1_RUNS(3)
+        TP_T1_RUNS(3, "r12")
         "  ldr r7, [sp, #44]\n"
         "  mov r3, r8\n"
         "  mov r4, r9\n"
@@ -148,7 +149,7 @@ __asm__(TP_T1_BEGIN(tp_t1_dot2x4_w16)
         "  mov r11, r6\n"
         "  ldr r0, [sp, #0]\n"
         "  ldr r1, [sp, #4]\n"
-        TP_T1_RUNS(4)
+        TP_T1_RUNS(4, "r12")
         "  ldr r7, [sp, #44]\n"
         "  adds r7, r7, #16\n"
         "  mov r3, r8\n"
@@ -161,7 +162,7 @@ __asm__(TP_T1_BEGIN(tp_t1_dot2x4_w16)
         "  pop {r4-r7}\n"
         TP_T1_END(tp_t1_dot2x4_w16));
 
-/* One output of tp_t1_block_w16: the accumulator ACC requantized with the 3 words at r1 + OFF
+/* One output of tp_t1_pixels_w16: the accumulator ACC requantized with the 3 words at r1 + OFF
  * (tp_output_rq_s8: tp_mul_round_high_nonneg's steps, the rounding word, the shift), clamped
  * to [r12, lr], stored at r2 + C. The multiplier's halves come by LDRH; the sign of the
  * rounding term, -[acc < 0] * 2^15, is a_hi >> 15 << 15, and r0 holds its 2^14. */
@@ -202,35 +203,58 @@ __asm__(TP_T1_BEGIN(tp_t1_dot2x4_w16)
     "7:\n"                                                                                     \
     "  strb r6, [r2, #" TP_STR(C) "]\n"
 
-/* void tp_t1_block_w16(const int8_t *x, const int32_t *block, const int32_t *w_end,
- *                      int8_t *out, const int32_t clamp[2]):
- * 4 output channels of one pixel from a block of a generated pointwise blob (bias, weights
- * in the Thumb-1 order up to w_end, then the 12 requantization words): the bias straight into
- * r8-r11, the runs as tp_t1_dot1x4_w16, each output requantized and clamped to
- * [clamp[0], clamp[1]] (held in r12 and lr) as tp_output_rq_s8 does. Stack: out, the saved
- * registers; clamp above. */
-__asm__(TP_T1_BEGIN(tp_t1_block_w16)
+/* void tp_t1_pixels_w16(int32_t pixels, const int8_t *x, int8_t *out,
+ *                       const tp_t1_w16_layer *layer):
+ * per pixel (pixels >= 1, x advancing by layer->x_step) every block of 4 output channels of a
+ * generated pointwise blob (bias, weights in the Thumb-1 order, then the 12 requantization
+ * words): the bias straight into r8-r11, the runs as tp_t1_dot1x4_w16, each output
+ * requantized and clamped as tp_output_rq_s8 does, the clamp bounds in r12 and lr throughout.
+ * Stack: pixels left, x, out, blob, blob_end, weight_bytes, x_step, the saved registers. */
+__asm__(TP_T1_BEGIN(tp_t1_pixels_w16)
         "  push {r4-r7}\n"
-        "  push {r3}\n"
-        "  mov r12, r2\n"
+        "  ldr r4, [r3, #16]\n"
+        "  mov r12, r4\n"
+        "  ldr r4, [r3, #20]\n"
+        "  mov lr, r4\n"
+        "  ldm r3!, {r4-r7}\n"
+        "  push {r0-r2, r4-r7}\n"
+        "2:\n"
+        "  ldr r1, [sp, #12]\n"
+        "1:\n"
+        "  ldr r0, [sp, #4]\n"
         "  ldm r1!, {r4-r7}\n"
         TP_T1_R4_TO_ACC
-        TP_T1_RUNS(5)
-        "  ldr r2, [sp, #40]\n"
-        "  ldr r3, [r2, #0]\n"
-        "  mov r12, r3\n"
-        "  ldr r3, [r2, #4]\n"
-        "  mov lr, r3\n"
-        "  ldr r2, [sp, #0]\n"
+        "  ldr r6, [sp, #20]\n"
+        "  adds r6, r6, r1\n"
+        TP_T1_RUNS(5, "r6")
+        "  ldr r2, [sp, #8]\n"
         "  movs r0, #1\n"
         "  lsls r0, r0, #14\n"
         TP_T1_REQUANT("r8", 0, 0)
         TP_T1_REQUANT("r9", 12, 1)
         TP_T1_REQUANT("r10", 24, 2)
         TP_T1_REQUANT("r11", 36, 3)
-        "  add sp, sp, #4\n"
+        "  adds r2, r2, #4\n"
+        "  str r2, [sp, #8]\n"
+        "  adds r1, r1, #48\n"
+        "  ldr r3, [sp, #16]\n"
+        "  cmp r1, r3\n"
+        "  beq 3f\n" /* B reaches back over the block, a conditional branch does not */
+        "  b 1b\n"
+        "3:\n"
+        "  ldr r0, [sp, #4]\n"
+        "  ldr r3, [sp, #24]\n"
+        "  adds r0, r0, r3\n"
+        "  str r0, [sp, #4]\n"
+        "  ldr r0, [sp, #0]\n"
+        "  subs r0, r0, #1\n"
+        "  str r0, [sp, #0]\n"
+        "  beq 4f\n"
+        "  b 2b\n"
+        "4:\n"
+        "  add sp, sp, #28\n"
         "  pop {r4-r7}\n"
-        TP_T1_END(tp_t1_block_w16));
+        TP_T1_END(tp_t1_pixels_w16));
 
 /* One tap at index r5 of tp_t1_dot1x4_s8: input byte at r0, channel c's weight at r1-r4. */
 #define TP_T1_TAP_S8                                                                           \

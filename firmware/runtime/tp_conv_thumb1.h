@@ -15,10 +15,17 @@ const int32_t *tp_t1_dot1x4_w16(const int8_t *x, const int32_t *w, const int32_t
 /* tp_t1_dot1x4_w16 for x0 into acc[0..3] and x1 into acc[4..7] in one call. */
 const int32_t *tp_t1_dot2x4_w16(const int8_t *x0, const int8_t *x1, const int32_t *w,
                                 const int32_t *w_end, int32_t acc[8]);
-/* out[c] for the 4 channels of a block of a generated pointwise blob (bias, weights in the
- * Thumb-1 order up to w_end, 12 requantization words), clamped to [clamp[0], clamp[1]]. */
-void tp_t1_block_w16(const int8_t *x, const int32_t *block, const int32_t *w_end, int8_t *out,
-                     const int32_t clamp[2]);
+/* A generated pointwise blob's blocks of 4 output channels, each: bias, weights in the
+ * Thumb-1 order (weight_bytes), 12 requantization words (tp_output_rq_s8's). */
+typedef struct {
+    const int32_t *blob, *blob_end;
+    int32_t weight_bytes; /* 8 per tap */
+    int32_t x_step;       /* input bytes from one pixel to the next */
+    int32_t act_min, act_max;
+} tp_t1_w16_layer;
+/* For each of `pixels` (>= 1) pixels, x advancing by x_step and out by 4 per block: out[c] for
+ * every output channel of the blob, clamped to [act_min, act_max]. */
+void tp_t1_pixels_w16(int32_t pixels, const int8_t *x, int8_t *out, const tp_t1_w16_layer *layer);
 /* acc[c] += sum_{i<n} x[i] * w[c * stride + i] for c in 0..3 (int8 filters, tp_conv_s8). */
 void tp_t1_dot1x4_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4]);
 #endif
