@@ -24,9 +24,11 @@ from op_cases import (
 )
 from test_kernels_on_m4 import CONV_CASES, DW_CASES, FC_CASES, _finish_dw
 from test_op_fully_connected import build_dense_fc, random_dense_fc_config
+from test_op_pooling import build_pool
 
 from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops.conv import conv_padding
 
 BOARD = "microbit"
 CASES = {
@@ -55,3 +57,28 @@ def test_fast_kernels_on_m0_bit_exact(label: str) -> None:
     (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
     assert low.func in FAST
     check_bit_exact_on_board(model, seed, BOARD, 3)
+
+
+POOLS = {  # window taps: 2 everywhere; 4 inside, 2 and 1 on padded edges; 16; 9 (a division)
+    "1x2": {"in_h": 1, "in_w": 64, "depth": 1, "f_h": 1, "f_w": 2, "s_h": 1, "s_w": 1,
+            "padding": "VALID"},
+    "2x2_same": {"in_h": 7, "in_w": 9, "depth": 3, "f_h": 2, "f_w": 2, "s_h": 2, "s_w": 2,
+                 "padding": "SAME"},
+    "4x4": {"in_h": 8, "in_w": 8, "depth": 5, "f_h": 4, "f_w": 4, "s_h": 2, "s_w": 2,
+            "padding": "VALID"},
+    "3x3_same": {"in_h": 6, "in_w": 5, "depth": 2, "f_h": 3, "f_w": 3, "s_h": 1, "s_w": 2,
+                 "padding": "SAME"},
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", list(POOLS))
+def test_average_pool_on_m0_bit_exact(label: str) -> None:
+    """AVERAGE_POOL_2D on the Cortex-M0, windows of 2^k taps by shifts, others by division:
+    random inputs give sums of both signs, half of them on .5 for 2-tap windows."""
+    cfg = {"batch": 1, "act": "NONE", "scale": 0.05, "zp": 3, **POOLS[label]}
+    cfg["out_h"], _ = conv_padding(cfg["padding"], cfg["in_h"], cfg["f_h"], cfg["s_h"], 1)
+    cfg["out_w"], _ = conv_padding(cfg["padding"], cfg["in_w"], cfg["f_w"], cfg["s_w"], 1)
+    check_bit_exact_on_board(
+        build_pool("AVERAGE_POOL_2D", cfg), 600 + list(POOLS).index(label), BOARD, 3
+    )

@@ -30,6 +30,15 @@ void tp_average_pool_s8(const tp_pooling_params *p, const int8_t *input, int8_t 
                 const pool_window w = window_at(p, oy, ox);
                 /* Never zero: the host checked that every window overlaps the input. */
                 const int32_t count = (w.y1 - w.y0) * (w.x1 - w.x0);
+#if defined(__ARM_ARCH_6M__)
+                /* No divider on this core (a library call per output): a count of 2^k, as a
+                 * whole 2x2 window's, divides by shifts, rounding the magnitude half up. */
+                int32_t k = 0;
+                while ((1 << k) < count) {
+                    ++k;
+                }
+                const int32_t by_shift = (1 << k) == count ? k : -1;
+#endif
                 for (int32_t c = 0; c < p->depth; ++c) {
                     int32_t sum = 0;
                     for (int32_t y = w.y0; y < w.y1; ++y) {
@@ -38,8 +47,16 @@ void tp_average_pool_s8(const tp_pooling_params *p, const int8_t *input, int8_t 
                         }
                     }
                     /* Divide rounding half away from zero (C division truncates). */
+#if defined(__ARM_ARCH_6M__)
+                    const int32_t half = count >> 1;
+                    const int32_t avg = by_shift < 0 ? (sum > 0 ? (sum + half) / count
+                                                                : (sum - half) / count)
+                                        : sum > 0 ? (sum + half) >> by_shift
+                                                  : -((half - sum) >> by_shift);
+#else
                     const int32_t avg =
                         sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+#endif
                     *output++ = (int8_t)tp_clamp_i32(avg, p->act_min, p->act_max);
                 }
             }
