@@ -41,6 +41,30 @@ def _max_recompute_option(prefix: str = ""):
     )
 
 
+def _flash_budget_option(prefix: str = ""):
+    """--flash-budget: bytes, or with K / M (1024, 1024 K); `prefix` leads the help text."""
+
+    def parse(ctx, param, value):
+        if value is None:
+            return None
+        from .compiler.flash_budget import parse_flash_budget
+
+        try:
+            return parse_flash_budget(value)
+        except TinypipeError as exc:
+            raise click.BadParameter(exc.message) from None
+
+    return click.option(
+        "--flash-budget",
+        default=None,
+        callback=parse,
+        metavar="BYTES",
+        help=f"{prefix}Flash the firmware may take (weights + code estimate), e.g. 300000, 300K, "
+        "1M; convolutions keep int8 instead of int16 weights until it fits. Default: the "
+        "board's flash.",
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tinypipe")
 def main() -> None:
@@ -328,13 +352,14 @@ def inspect(model: Path, as_json: bool) -> None:
     help="tflm: extra arena bytes on top of the exact size.",
 )
 @_max_recompute_option("c: ")
+@_flash_budget_option("c: ")
 @click.option("--library-version", default="1.0.0", show_default=True, help="c: version in the library manifests.")
 @click.option("--library-url", default=None, help="c: your project's page, for library.properties (default: tinypipe's).")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
 @_friendly
 def export(
     model: Path, fmt: str, out: Path, name: str, arena_margin: int, max_recompute: float,
-    library_version: str, library_url: str | None, force: bool,
+    flash_budget: int | None, library_version: str, library_url: str | None, force: bool,
 ) -> None:  # fmt: skip
     """Turn a full-int8 .tflite model into C sources.
 
@@ -361,13 +386,17 @@ def export(
 
         library = {"version": library_version, **({"url": library_url} if library_url else {})}
         res = export_c(
-            model, out, name=name, force=force, max_recompute=max_recompute / 100, **library
-        )
+            model, out, name=name, force=force, max_recompute=max_recompute / 100,
+            flash_budget=flash_budget, **library,
+        )  # fmt: skip
         click.echo(f"Wrote {len(res.files)} files to {out}")
         click.echo(
             f"Arena (peak RAM of the plan): {res.model.plan.describe()}; "
             f"weights: {res.weight_bytes} bytes"
         )
+        click.echo(res.model.layouts.summary())
+        if res.model.layouts.layers:
+            click.echo(res.model.layouts.table())
         click.echo(res.model.patches_summary)
         click.echo(res.model.order_summary)
 
@@ -432,9 +461,11 @@ def search(config: Path, address: str | None, resume: bool, force: bool) -> None
 @click.option("--save-outputs", type=click.Path(path_type=Path), help="Write the device outputs as .npy (.npz keyed by output name for several outputs).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the verdict as JSON.")
 @click.option("--sanitize", is_flag=True, help="host: build with AddressSanitizer and UBSan, and check at run time that every layer keeps to the memory plan.")
+@_flash_budget_option("A .tflite TARGET: ")
 @_friendly
 def validate(
-    target: Path, board: str, inputs: Path, save_outputs: Path | None, json_path: Path | None, sanitize: bool
+    target: Path, board: str, inputs: Path, save_outputs: Path | None, json_path: Path | None, sanitize: bool,
+    flash_budget: int | None,
 ) -> None:
     """Run inputs through the compiled model and compare with the TFLM interpreter, bit for bit.
 
@@ -456,7 +487,9 @@ def validate(
 
     check_output_file(save_outputs, "--save-outputs")
     check_output_file(json_path, "--json")
-    verdict, _ = validate_target(target, board, inputs, sanitize=sanitize, save_to=save_outputs)
+    verdict, _ = validate_target(
+        target, board, inputs, sanitize=sanitize, save_to=save_outputs, flash_budget=flash_budget
+    )
     click.echo(verdict.summary())
     if json_path:
         json_path.write_text(json.dumps(verdict.to_dict(), indent=2) + "\n")
@@ -527,10 +560,11 @@ def boards(as_json: bool) -> None:
     help="What the firmware speaks: the tinypipe link (validate) or the MLPerf Tiny / EEMBC protocol.",
 )
 @_max_recompute_option()
+@_flash_budget_option()
 @_friendly
 def firmware(
     model: Path, board_names: tuple[str, ...], out: Path, name: str, force: bool, protocol: str,
-    max_recompute: float,
+    max_recompute: float, flash_budget: int | None,
 ) -> None:  # fmt: skip
     """Write a PlatformIO project (one env per board) that builds offline.
 
@@ -547,7 +581,7 @@ def firmware(
 
     project = create_project(
         model, list(board_names), out, name=name, force=force, protocol=protocol,
-        max_recompute=max_recompute / 100,
+        max_recompute=max_recompute / 100, flash_budget=flash_budget,
     )  # fmt: skip
     click.echo(f"Wrote PlatformIO project {out} (envs: {', '.join(project.envs)})")
     if project.patches_summary:

@@ -268,16 +268,18 @@ def validate_host(
     name: str = "model",
     sanitize: bool = False,
     cmodel: CModel | None = None,
+    flash_budget: int | None = None,
 ):
     """Compile the model for this machine, run every input, and compare with TFLM bit for bit.
 
     `inputs`: samples (first axis) of the model's input, or a list with one array per input.
+    `flash_budget` as codegen.generate_c takes it.
     Returns (verdict, outputs): outputs as one array, or a list for a model with several."""
     from tinypipe.device.hostrun import build_host, run_host
 
     graph = model if isinstance(model, Graph) else read_tflite(model)
     inputs = as_list(inputs)
-    cmodel = cmodel or codegen.generate_c(graph, name)
+    cmodel = cmodel or codegen.generate_c(graph, name, flash_budget=flash_budget)
     with tempfile.TemporaryDirectory(prefix="tinypipe-host-") as tmp:
         tmp = Path(tmp)
         binary = build_host(cmodel, tmp / "build", sanitize=sanitize)
@@ -300,13 +302,22 @@ def validate_target(
     inputs_path: str | Path,
     sanitize: bool = False,
     save_to: str | Path | None = None,
+    flash_budget: int | None = None,
 ):
     """`tinypipe validate`: TARGET is a .tflite, or a firmware project folder made by tinypipe.
-    With `save_to`, the device outputs are written there (`save_outputs`)."""
+    With `save_to`, the device outputs are written there (`save_outputs`). `flash_budget`
+    (a .tflite TARGET) as codegen.generate_c takes it; default: the board's flash."""
     target = Path(target)
     project = None
     if target.is_dir():
         from tinypipe.device.firmware import project_model
+
+        if flash_budget is not None:
+            raise TinypipeError(
+                f"'{target}' is a firmware project: its C is compiled already, so a flash budget "
+                "does not apply.",
+                "Drop --flash-budget, or give it to `tinypipe firmware` when making the project.",
+            )
 
         project, model_path = target, project_model(target)
     else:
@@ -316,34 +327,42 @@ def validate_target(
         check_save_path(save_to, graph)  # before the run, not after it
     x = load_inputs(inputs_path, graph)
     if board == "host" and project is None:
-        verdict, outputs = validate_host(graph, x, sanitize=sanitize)
+        verdict, outputs = validate_host(graph, x, sanitize=sanitize, flash_budget=flash_budget)
     else:
-        verdict, outputs = validate_on_board(graph, x, board, project)
+        verdict, outputs = validate_on_board(graph, x, board, project, flash_budget=flash_budget)
     if save_to is not None:
         save_outputs(save_to, graph, outputs)
     return verdict, outputs
 
 
 def validate_on_board(
-    graph: Graph, x, board: str, project: str | Path | None = None, name: str = "model"
+    graph: Graph,
+    x,
+    board: str,
+    project: str | Path | None = None,
+    name: str = "model",
+    flash_budget: int | None = None,
 ):
-    """Build the firmware for `board` (in `project`, or in a temporary project), stream every
-    input through the device link, and compare with TFLM. A mismatch is located layer by layer
-    with a traced host build of the same generated C."""
+    """Build the firmware for `board` (in `project`, or in a temporary project, compiled under
+    `flash_budget`, by default the board's flash), stream every input through the device link,
+    and compare with TFLM. A mismatch is located layer by layer with a traced host build of the
+    same generated C."""
     from tinypipe.device.boards import get_board
-    from tinypipe.device.firmware import build_project, create_project, project_envs
+    from tinypipe.device.firmware import boards_flash, build_project, create_project, project_envs
     from tinypipe.device.hostrun import build_host, run_host
     from tinypipe.device.runners import LinkError, infer_packed, open_runner
 
     x = as_list(x)
-    get_board(board)  # unknown board -> clear error listing the known ones
+    b = get_board(board)  # unknown board -> clear error listing the known ones
+    if flash_budget is None:
+        flash_budget = boards_flash([b])
     with tempfile.TemporaryDirectory(prefix="tinypipe-board-") as tmp:
         tmp = Path(tmp)
         if project is None:
             model_path = tmp / "model.tflite"
             model_path.write_bytes(graph.model_bytes)
             project = tmp / "firmware"
-            create_project(model_path, [board], project, name=name)
+            create_project(model_path, [board], project, name=name, flash_budget=flash_budget)
         elif board not in project_envs(project):
             raise TinypipeError(
                 f"The firmware project '{project}' has no env for board '{board}' "
@@ -361,7 +380,8 @@ def validate_on_board(
         outputs = outputs_from_raw(raw, graph)
 
         def trace_fn(sample: int):
-            traced = build_host(codegen.generate_c(graph, name), tmp / "trace", trace=True)
+            cmodel = codegen.generate_c(graph, name, flash_budget=flash_budget)
+            traced = build_host(cmodel, tmp / "trace", trace=True)
             return run_host(traced, [a[sample : sample + 1] for a in x], tmp)[1]
 
         verdict = validate_outputs(graph, x, outputs, board, trace_fn)

@@ -23,6 +23,15 @@ from .ctext import c_comment_text, check_c_name
 from .custom_ops import vela_refusal
 from .depthwise_gen import DwKernel, specialize_depthwise
 from .depthwise_gen import kernel_context as depthwise_context
+from .flash_budget import (
+    INT16_FUNCS,
+    LayerLayout,
+    WeightLayouts,
+    code_flash_estimate,
+    demotion_order,
+    layer_kind,
+    over_budget,
+)
 from .fully_connected_gen import DenseKernel, dense_context, specialize_fully_connected
 from .fusion import fuse_rows
 from .graph import Graph, Operator, Tensor, read_tflite
@@ -67,6 +76,21 @@ class CModel:
     # `graph` runs its operators in this order: the .tflite's index of each, by position
     order: list[int] = field(default_factory=list)
     order_choice: OrderChoice | None = None
+    # the .tflite's operator index -> bytes of its op-local constant arrays (not the tensors)
+    const_bytes: dict[int, int] = field(default_factory=dict)
+    weight_tensors: frozenset[int] = frozenset()  # the constant tensors the C holds
+    layouts: WeightLayouts = field(default_factory=WeightLayouts)  # int16/int8 weights per layer
+
+    @property
+    def code_estimate(self) -> int:
+        """The fit check's flash estimate of the code (flash_budget.code_flash_estimate)."""
+        kernels = sum(1 for f in self.files if f.endswith(".c") and f != f"{self.name}.c")
+        return code_flash_estimate(kernels)
+
+    @property
+    def flash_estimate(self) -> int:
+        """The fit check's flash estimate of the firmware: weights and code."""
+        return self.weight_bytes + self.code_estimate
 
     @property
     def order_summary(self) -> str:
@@ -233,6 +257,8 @@ def generate_c(
     max_recompute: float = DEFAULT_MAX_RECOMPUTE,
     generated: bool = True,
     order: list[int] | None = None,
+    flash_budget: int | None = None,
+    strict_budget: bool = True,
 ) -> CModel:
     """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
 
@@ -245,12 +271,102 @@ def generate_c(
     kernels instead of generated ones (pointwise.py, conv_gen.py, depthwise_gen.py,
     fully_connected_gen.py).
     `order` runs the operators in that order (the .tflite's indices, a valid order); by default
-    the order needing the fewest bytes is searched for (order.py), the file's kept on ties."""
+    the order needing the fewest bytes is searched for (order.py), the file's kept on ties.
+    `flash_budget` bounds the firmware's estimated flash (weights + code): convolutions go back
+    from int16-expanded to int8 weights, fewest instructions saved per byte first, until it fits
+    (flash_budget.py); DoesNotFitError if it cannot, or with `strict_budget=False` the model
+    with every layer on int8 weights (for a fit check that reports it). The choice is in
+    `CModel.layouts`."""
     check_c_name(name)
     if not 0 <= max_recompute <= 1:
         raise ValueError(f"max_recompute must lie in [0, 1], not {max_recompute}")
-    source = graph
+    if flash_budget is not None and flash_budget < 1:
+        raise ValueError(f"flash_budget must be a positive number of bytes, not {flash_budget}")
     lowered = lower_all(graph)
+    settings = (name, inplace, fuse, max_recompute, generated, order)
+    cmodel = _render(graph, lowered, *settings)
+    layouts = _layouts(graph, lowered, cmodel, flash_budget)
+    if flash_budget is not None and cmodel.flash_estimate > flash_budget:
+        ranked = demotion_order(layouts.layers)
+
+        def demote(count: int) -> CModel:
+            """The model with the first `count` ranked layers on int8 weights."""
+            int8 = {x.op for x in ranked[:count]}
+            low = [
+                ops.lower(op, graph, int16_weights=False) if k in int8 else lw
+                for k, (op, lw) in enumerate(zip(graph.operators, lowered))
+            ]
+            return _render(graph, low, *settings)
+
+        # As many layers as the exact bytes need, then one more at a time should the code
+        # estimate have grown, or one fewer should it have shrunk (a kernel source dropped).
+        over, count = cmodel.flash_estimate - flash_budget, 0
+        while count < len(ranked) and over > 0:
+            over -= ranked[count].extra_bytes
+            count += 1
+        cmodel = demote(count) if count else cmodel
+        while cmodel.flash_estimate > flash_budget and count < len(ranked):
+            count += 1
+            cmodel = demote(count)
+        if cmodel.flash_estimate > flash_budget:
+            if strict_budget:
+                raise over_budget(name, flash_budget, cmodel.weight_bytes, cmodel.code_estimate)
+        elif count > 0:
+            fewer = demote(count - 1)
+            if fewer.flash_estimate <= flash_budget:
+                cmodel, count = fewer, count - 1
+        for x in ranked[:count]:
+            x.int16 = False
+    layouts.flash_bytes = cmodel.flash_estimate
+    cmodel.layouts = layouts
+    return cmodel
+
+
+def _layouts(
+    graph: Graph, lowered: list[Lowered], cmodel: CModel, budget: int | None
+) -> WeightLayouts:
+    """The layers lowered on int16-expanded weights, with their extra flash bytes: the bytes of
+    their constant arrays in `cmodel` (rendered with every one of them on int16 weights) over
+    those of their int8 lowering and its weight tensor (unless the model stores it anyway)."""
+    from .summary import op_macs  # summary.py imports this module
+
+    layers = []
+    for k, (op, low) in enumerate(zip(graph.operators, lowered)):
+        if low.func not in INT16_FUNCS:
+            continue
+        int8 = ops.lower(op, graph, int16_weights=False)
+        weights = graph.tensors[op.inputs[1]]
+        stored = cmodel.plan.storage.get(weights.index)
+        shared = stored is not None and stored[0] == "const" and stored[1] in cmodel.weight_tensors
+        int8_bytes = _array_bytes(int8.consts) + (0 if shared else weights.nbytes)
+        layers.append(
+            LayerLayout(
+                op=k,
+                opcode=op.opcode,
+                kind=layer_kind(op.opcode, tuple(weights.shape[1:3])),
+                macs=op_macs(op, graph),
+                extra_bytes=cmodel.const_bytes.get(k, 0) - int8_bytes,
+            )
+        )
+    return WeightLayouts(layers, budget)
+
+
+def _array_bytes(consts: dict[str, np.ndarray]) -> int:
+    return sum(max(np.asarray(a).size, 1) * np.asarray(a).itemsize for a in consts.values())
+
+
+def _render(
+    graph: Graph,
+    lowered: list[Lowered],
+    name: str,
+    inplace: bool,
+    fuse: bool,
+    max_recompute: float,
+    generated: bool,
+    order: list[int] | None,
+) -> CModel:
+    """Plan and render the model from its layers' lowering (generate_c's arguments)."""
+    source = graph
 
     def build(
         order: list[int],
@@ -285,10 +401,19 @@ def generate_c(
     lowered, depthwise = specialize_depthwise(name, graph, lowered, enabled=generated)
 
     consts, params, calls = [], [], []
+    const_bytes: dict[int, int] = {}  # the .tflite's operator index -> its constant arrays' bytes
+
+    def add_consts(op: Operator, low: Lowered) -> None:
+        arrays = _consts(name, graph, op, low)
+        consts.extend(arrays)
+        const_bytes[order[op.index]] = const_bytes.get(order[op.index], 0) + sum(
+            c["count"] * np.dtype(_np_of(c["ctype"])).itemsize for c in arrays
+        )
+
     for op, low in zip(graph.operators, lowered):
         layer = low if low.fused_into is not None else low.inner
         if layer is not None:  # computed inside a fused call: its constants and parameters
-            consts += _consts(name, graph, op, layer)
+            add_consts(op, layer)
             fields = [(k, em.expr(v, op)) for k, v in layer.params.items()]
             params.append(
                 {"type": layer.params_type, "name": f"{name}_op{op.index}_layer", "fields": fields}
@@ -312,7 +437,7 @@ def generate_c(
                 }
             )
             continue
-        consts += _consts(name, graph, op, low)
+        add_consts(op, low)
         args = []
         if low.params_type:
             pname = f"{name}_op{op.index}_params"
@@ -425,6 +550,8 @@ def generate_c(
         convs,
         order,
         choice,
+        const_bytes,
+        frozenset(em.weights),
     )
 
 
@@ -528,16 +655,24 @@ def export_c(
     name: str = "model",
     force: bool = False,
     max_recompute: float = DEFAULT_MAX_RECOMPUTE,
+    flash_budget: int | None = None,
+    strict_budget: bool = True,
     **library,
 ) -> ExportResult:
     """`tinypipe export --format c`: write the compiled model and its runtime into `out_dir`,
     with the manifests that make the folder a PlatformIO, CMake and Arduino library
-    (`library` goes to `library.library_files`: version, url, author). `max_recompute` as
-    generate_c takes it."""
+    (`library` goes to `library.library_files`: version, url, author). `max_recompute` and
+    `flash_budget` (default: none) and `strict_budget` as generate_c takes them."""
     from .library import library_files
 
     out_dir = Path(out_dir)
     check_outdir(out_dir, force)
-    cmodel = generate_c(read_tflite(model), name, max_recompute=max_recompute)
+    cmodel = generate_c(
+        read_tflite(model),
+        name,
+        max_recompute=max_recompute,
+        flash_budget=flash_budget,
+        strict_budget=strict_budget,
+    )
     files = write_files(out_dir, {**cmodel.files, **library_files(cmodel, **library)}, force=force)
     return ExportResult(files, cmodel.arena_size, cmodel.weight_bytes, cmodel)

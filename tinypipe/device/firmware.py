@@ -29,6 +29,7 @@ from pathlib import Path
 import jinja2
 
 from tinypipe.compiler.ctext import check_c_name
+from tinypipe.compiler.flash_budget import code_flash_estimate
 from tinypipe.errors import DoesNotFitError, TinypipeError
 from tinypipe.outdir import check_outdir, staging_dir
 from tinypipe.resources import firmware_dir, template_env
@@ -55,13 +56,9 @@ MANAGED = (
 )
 MANIFEST = "tinypipe.json"  # what the project was made from: model name, boards, sizes
 
-# Fit estimate, measured on tinypipe's own firmware (gcc -O2, DSP kernels on the M4): the
-# link, startup, console driver and libgcc's 64-bit division take ~3-5 KB of flash; each
-# runtime kernel source and the model's own code (params, call sequence) add ~1.5 KB at most.
-# Checked to stay above the real image for the zoo models. RAM beyond the arena: the input
-# and output buffers, and ~200 B of link state plus the per-op profile ticks.
-LINK_FLASH_BYTES = 6144
-KERNEL_FLASH_BYTES = 1536
+# Fit estimate: flash as compiler/flash_budget.py estimates the code (the flash budget weighs
+# the same figure). RAM beyond the arena: the input and output buffers, and ~200 B of link
+# state plus the per-op profile ticks.
 LINK_RAM_BYTES = 256
 
 
@@ -120,7 +117,7 @@ class ModelSize:
 
     @property
     def code_estimate(self) -> int:
-        return LINK_FLASH_BYTES + KERNEL_FLASH_BYTES * (self.kernel_sources + 1)
+        return code_flash_estimate(self.kernel_sources)
 
 
 def estimate_fit(board: Board, size: ModelSize) -> FitReport:
@@ -156,6 +153,13 @@ def check_fit(boards: list[Board], size: ModelSize) -> list[FitReport]:
     return reports
 
 
+def boards_flash(boards: list[Board]) -> int | None:
+    """The default flash budget of firmware for `boards`: the smallest flash region among them
+    (None when none has one, e.g. `host`)."""
+    flashes = [b.flash_region.size for b in boards if b.flash_region is not None]
+    return min(flashes) if flashes else None
+
+
 # ----------------------------------------------------------------------------- the model
 
 
@@ -184,12 +188,18 @@ def _model_size_from_header(name: str, files: dict[str, str]) -> ModelSize:
 
 
 def generate_model(
-    model: str | Path, name: str, max_recompute: float | None = None, generated: bool = True
+    model: str | Path,
+    name: str,
+    max_recompute: float | None = None,
+    generated: bool = True,
+    flash_budget: int | None = None,
+    strict_budget: bool = True,
 ) -> tuple[dict[str, str], ModelSize, bytes | None, str]:
     """The model's C files (name -> text) and sizes, from a .tflite (compiled by tinypipe's
-    codegen, `max_recompute` and `generated` as generate_c takes them) or from a folder
-    already holding an exported C model (`NAME.h` + sources); the .tflite bytes and the
-    compile summary's patch line (None and "" for a C folder)."""
+    codegen, `max_recompute`, `generated`, `flash_budget` and `strict_budget` as generate_c
+    takes them) or from a folder already holding an exported C model (`NAME.h` + sources); the
+    .tflite bytes and the compile summary's weight layout, patch and order lines (None and ""
+    for a C folder)."""
     path = Path(model)
     if path.is_dir():
         header = path / f"{name}.h"
@@ -207,8 +217,15 @@ def generate_model(
     from tinypipe.compiler.graph import read_tflite
 
     extra = {} if max_recompute is None else {"max_recompute": max_recompute}
-    cmodel = generate_c(read_tflite(path), name, generated=generated, **extra)
-    summary = f"{cmodel.patches_summary}\n{cmodel.order_summary}"
+    cmodel = generate_c(
+        read_tflite(path),
+        name,
+        generated=generated,
+        flash_budget=flash_budget,
+        strict_budget=strict_budget,
+        **extra,
+    )
+    summary = "\n".join((cmodel.layouts.summary(), cmodel.patches_summary, cmodel.order_summary))
     return dict(cmodel.files), model_size(cmodel), cmodel.graph.model_bytes, summary
 
 
@@ -341,11 +358,16 @@ def create_project(
     force: bool = False,
     protocol: str = "tinypipe",
     max_recompute: float | None = None,
+    flash_budget: int | None = None,
 ) -> Project:
     """Write a PlatformIO project for `model` with one env per board into `out_dir`.
 
     `max_recompute`: the MACs patch-based execution may add, as a fraction of the model's
     (codegen.generate_c; its default if None, 0 never patches).
+
+    `flash_budget`: the flash (bytes) the firmware may take, weights and code as the fit check
+    estimates them; layers go from int16-expanded to int8 weights until it fits
+    (compiler/flash_budget.py). Default: the smallest flash of the boards (none for `host`).
 
     `protocol` is what the firmware speaks on its console: "tinypipe" (the CRC-checked link
     that `validate` uses) or "mlperf" (the MLPerf Tiny / EEMBC device-under-test protocol).
@@ -382,8 +404,15 @@ def create_project(
     # runtime kernels' MVE paths are faster (fc_autoencoder 4x, resnet8 1.19x on mps3-an547),
     # so a project only for such cores keeps them.
     generated = not all(b.cpu == "cortex-m55" for b in board_objs)
+    # A budget given is a bound of its own; the boards' flash is the fit check's to report.
+    strict = flash_budget is not None
     model_files, size, tflite, patches_summary = generate_model(
-        model, name, max_recompute, generated=generated
+        model,
+        name,
+        max_recompute,
+        generated=generated,
+        flash_budget=flash_budget if strict else boards_flash(board_objs),
+        strict_budget=strict,
     )
     output_quant = _mlperf_output_quant(tflite) if protocol == "mlperf" else (1.0, 0)
     fit = check_fit(board_objs, size)

@@ -34,10 +34,13 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     },
     # max_recompute: the MACs (percent of the model's) patch-based execution of the first layers
     # may add to lower the peak RAM (tinypipe export/firmware --max-recompute); 0: never.
+    # flash_budget: the flash the firmware may take, bytes or e.g. "300K" (--flash-budget);
+    # "": the smallest flash of the boards.
     "deploy": {
         "boards": (list, ["host"]),
         "validate_samples": (int, 64),
         "max_recompute": ((int, float), 10.0),
+        "flash_budget": ((int, str), ""),
     },
     # Lightweighting between train and quantize (tinypipe.model.optimize); off unless a
     # technique is set. distill_from is a teacher .keras, distill_inputs unlabelled inputs
@@ -103,6 +106,19 @@ class RunConfig:
         """A file path from the config, relative to its folder; None when not set."""
         value = self.get(section, key)
         return (self.root / value).resolve() if value else None
+
+    @property
+    def flash_budget(self) -> int | None:
+        """[deploy] flash_budget in bytes; None when not set (the boards' flash)."""
+        from tinypipe.compiler.flash_budget import parse_flash_budget
+
+        value = self.get("deploy", "flash_budget")
+        if value == "":
+            return None
+        try:
+            return parse_flash_budget(value)
+        except TinypipeError as exc:
+            raise TinypipeError(f"'{self.path}': [deploy] {exc.what}", exc.fix) from None
 
     @property
     def given_model(self) -> Path | None:
@@ -190,6 +206,7 @@ def load_config(path: str | Path) -> RunConfig:
         )
     _check_values(path, sections)
     cfg = RunConfig(path.resolve(), sections)
+    cfg.flash_budget  # noqa: B018 (a bad value refused now, before any stage runs)
     _check_given_model(cfg)
     if cfg.optimizing and sections["quantize"].get("activations", "int8") != "int8":
         raise TinypipeError(

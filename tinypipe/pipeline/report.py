@@ -120,6 +120,7 @@ def render_markdown(r: dict) -> str:
         "",
         "![arena over the layers](memory.png)",
         "",
+        *weights_markdown(r.get("weights")),
         "## Layers",
         "",
         f"| # | op | input | output | MACs | params (B) | live arena (B) | instructions ({r.get('layer_instructions_board') or 'not measured'}) "
@@ -139,6 +140,26 @@ def render_markdown(r: dict) -> str:
         out.append(f"- {k}: {v}")
     out.append("")
     return "\n".join(out)
+
+
+def weights_markdown(weights: dict | None) -> list[str]:
+    """The weight layout of each layer that could take int16-expanded weights (flash_budget.py):
+    the summary line and, per layer, what int16 weights cost in flash and save in instructions."""
+    if not weights:
+        return []
+    out = ["### Weight layouts", "", f"{weights['summary']}.", ""]
+    if not weights["layers"]:
+        return out
+    out += [
+        "| # | op | MACs | layout | int16: extra flash (B) | int16: instructions saved (est.) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for x in weights["layers"]:
+        out.append(
+            f"| {x['op']} | {x['opcode']} | {x['macs']:,} | {x['layout']} | "
+            f"{x['extra_bytes']:,} | {x['instructions_saved']:,} |"
+        )
+    return out + [""]
 
 
 def npu_markdown(npu: dict, boards: dict) -> list[str]:

@@ -326,6 +326,15 @@ def lightweighting_section(r: dict) -> Section | None:
     return Section("lightweighting", "Lightweighting", body)
 
 
+def weights_section(r: dict) -> Section | None:
+    """The weight layout per layer (int16-expanded or int8) and the flash budget it met."""
+    if not r.get("weights"):
+        return None
+    from .report import weights_markdown
+
+    return Section("weights", "Weight layouts", markdown_body(weights_markdown(r["weights"])))
+
+
 def npu_section(r: dict) -> Section | None:
     """Vela's Ethos-U estimates beside the measured Cortex-M instructions."""
     if not r.get("npu"):
@@ -338,7 +347,7 @@ def npu_section(r: dict) -> Section | None:
 
 
 SECTIONS: list[SectionFn] = [io_section, accuracy_section, boards_section, lightweighting_section, npu_section,
-                             layers_section, arena_section, provenance_section]  # fmt: skip
+                             layers_section, weights_section, arena_section, provenance_section]  # fmt: skip
 
 
 def render_html(report: dict, sections: Sequence[SectionFn] = SECTIONS) -> str:

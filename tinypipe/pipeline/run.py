@@ -191,12 +191,16 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     c_dir, tflm_dir = run.out / "c", run.out / "tflm"
     name = cfg.get("project", "name")
     max_recompute = dep_cfg["max_recompute"] / 100  # percent in the config
+    flash_budget = cfg.flash_budget  # None: the boards' flash
 
     def do_export() -> dict:
         from tinypipe.compiler.codegen import export_c
         from tinypipe.compiler.export_tflm import export_tflm
 
-        c = export_c(tflite, c_dir, name=name, force=True, max_recompute=max_recompute)
+        c = export_c(
+            tflite, c_dir, name=name, force=True, max_recompute=max_recompute,
+            **_budget(flash_budget, boards),
+        )  # fmt: skip
         t = export_tflm(tflite, tflm_dir, name=name, force=True)
         return {
             "arena_bytes": c.arena_size,
@@ -204,7 +208,8 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
             "tflm_arena_bytes": t.arena_size,
         }
 
-    run.stage("export", _key(code, model_hash, name, max_recompute), [c_dir, tflm_dir], do_export)
+    key = _key(code, model_hash, name, max_recompute, flash_budget, boards)
+    run.stage("export", key, [c_dir, tflm_dir], do_export)
 
     # ---- firmware project + build
     fw_dir = run.out / "firmware"
@@ -212,10 +217,13 @@ def run_pipeline(config: str | Path, force: bool = False, log: Log = print) -> d
     def do_firmware() -> dict:
         from tinypipe.device.firmware import create_project
 
-        create_project(tflite, boards, fw_dir, name=name, force=True, max_recompute=max_recompute)
+        create_project(
+            tflite, boards, fw_dir, name=name, force=True, max_recompute=max_recompute,
+            flash_budget=flash_budget,
+        )  # fmt: skip
         return {"boards": boards}
 
-    key = _key(code, model_hash, boards, name, max_recompute)
+    key = _key(code, model_hash, boards, name, max_recompute, flash_budget)
     run.stage("firmware", key, [fw_dir], do_firmware)
 
     def do_build() -> dict:
@@ -509,6 +517,20 @@ def model_io(graph) -> dict:
     }
 
 
+def _budget(flash_budget: int | None, boards: list[str]) -> dict:
+    """generate_c's flash budget arguments for the run: [deploy] flash_budget, a bound of its
+    own, else the boards' flash (the firmware stage's fit check reports a model over it)."""
+    from tinypipe.device.boards import get_board
+    from tinypipe.device.firmware import boards_flash
+
+    if flash_budget is not None:
+        return {"flash_budget": flash_budget}
+    return {
+        "flash_budget": boards_flash([get_board(b) for b in boards]),
+        "strict_budget": False,
+    }
+
+
 def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> dict:
     from tinypipe.compiler.codegen import generate_c
     from tinypipe.compiler.graph import read_tflite
@@ -518,7 +540,10 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
     cfg = run.cfg
     graph = read_tflite(tflite)
     max_recompute = cfg.get("deploy", "max_recompute") / 100
-    cm = generate_c(graph, cfg.get("project", "name"), max_recompute=max_recompute)
+    cm = generate_c(
+        graph, cfg.get("project", "name"), max_recompute=max_recompute,
+        **_budget(cfg.flash_budget, boards),
+    )  # fmt: skip
     layers = []  # in execution order (cm.order); "index" is the operator's in the .tflite
     for op, live in zip(cm.graph.operators, cm.plan.live_bytes):
         ins = [t for t in graph.op_inputs(op) if t is not None]
@@ -594,6 +619,7 @@ def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> d
             "tflm_arena_bytes": export["tflm_arena_bytes"],
             "weight_bytes": cm.weight_bytes,
         },
+        "weights": {"summary": cm.layouts.summary(), **cm.layouts.to_dict()},
         "layers": layers,
         "arena_buffers": _arena_buffers(graph, cm.plan, cm.file_index),
         "inplace_timeline": inplace_timeline(graph, cm),

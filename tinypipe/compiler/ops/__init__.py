@@ -102,8 +102,15 @@ S16_LOWERINGS: dict[str, str] = {
 }
 
 
+# The families whose lowering may expand int8 weights to int16 (tp_conv_w16_s8,
+# tp_depthwise_conv_w16_s8); they take `int16_weights`.
+EXPANDS_WEIGHTS = ("conv", "depthwise_conv")
+
+
 def _int16_activations(op: Operator, graph: Graph) -> bool:
-    first = [graph.tensors[i] for i in op.inputs[:1] + op.outputs[:1] if 0 <= i < len(graph.tensors)]
+    first = [
+        graph.tensors[i] for i in op.inputs[:1] + op.outputs[:1] if 0 <= i < len(graph.tensors)
+    ]
     return any(t.dtype == "int16" for t in first)
 
 
@@ -116,7 +123,9 @@ def is_supported(op: Operator) -> bool:
     return fam is not None and op.version <= fam[1]
 
 
-def lower(op: Operator, graph: Graph) -> Lowered:
+def lower(op: Operator, graph: Graph, int16_weights: bool = True) -> Lowered:
+    """The op's call. `int16_weights=False` keeps a convolution's int8 weights where the
+    int16-expanded layout would apply (chosen under a flash budget, flash_budget.py)."""
     if op.index in shape_only_ops(graph):
         return Lowered(folded=True)
     fam = FAMILIES.get(op.opcode)
@@ -139,7 +148,11 @@ def lower(op: Operator, graph: Graph) -> Lowered:
     if op.opcode in S16_LOWERINGS and _int16_activations(op, graph):
         module, func = S16_LOWERINGS[op.opcode].split(":")
         return getattr(importlib.import_module(f"{__name__}.{module}"), func)(op, graph)
-    low = importlib.import_module(f"{__name__}.{module}").lower(op, graph)
+    family = importlib.import_module(f"{__name__}.{module}")
+    if int16_weights or module not in EXPANDS_WEIGHTS:
+        low = family.lower(op, graph)
+    else:
+        low = family.lower(op, graph, int16_weights=False)
     # Layers with at most 16 distinct weight values take 4-bit packed weights (see packed.py).
     from .packed import maybe_pack
 

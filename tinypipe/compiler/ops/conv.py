@@ -230,7 +230,9 @@ def conv_call(
     )
 
 
-def lower(op: Operator, g: Graph) -> Lowered:
+def lower(op: Operator, g: Graph, int16_weights: bool = True) -> Lowered:
+    """The layer's call; with `int16_weights=False` it keeps its int8 weights even where the
+    int16-expanded layout would apply (a flash budget's choice, flash_budget.py)."""
     ins, (out,) = io(g, op)
     inp, weights = ins[0], ins[1]
     bias = ins[2] if len(ins) > 2 else None
@@ -271,7 +273,7 @@ def lower(op: Operator, g: Graph) -> Lowered:
     low = conv_call("tp_conv", inp, weights, out, params, mult, shift, folded, scratch)
     w = weights.data.reshape(output_c, -1)
     rq = requant_records(mult, shift, out.zero_point, accumulator_bound(folded, w))
-    if groups != 1 or rq is None:
+    if groups != 1 or rq is None or not int16_weights:
         return low
     # Short filter rows that are not whole words (a 3x3 window over 1-3 channels) are always
     # gathered, and the gathered patch, padded with up to 3 bytes met by zero weights, runs on

@@ -21,7 +21,8 @@ from .conv import (
 MAX_TAPS = 64
 
 
-def lower(op: Operator, g: Graph) -> Lowered:
+def lower(op: Operator, g: Graph, int16_weights: bool = True) -> Lowered:
+    """The layer's call; `int16_weights=False` keeps the int8 weights (flash_budget.py)."""
     ins, (out,) = io(g, op)
     inp, weights = ins[0], ins[1]
     bias = ins[2] if len(ins) > 2 else None
@@ -48,7 +49,13 @@ def lower(op: Operator, g: Graph) -> Lowered:
     # The int16-expanded filter costs as many flash bytes as the int8 one (a few hundred for a
     # 3x3 layer) and makes every MAC cheaper: taken whenever the fast kernel applies.
     rq = requant_records(mult, shift, out.zero_point, accumulator_bound(folded, w))
-    if depth_multiplier == 1 and input_c % 4 == 0 and w.shape[1] <= MAX_TAPS and rq is not None:
+    if (
+        int16_weights
+        and depth_multiplier == 1
+        and input_c % 4 == 0
+        and w.shape[1] <= MAX_TAPS
+        and rq is not None
+    ):
         low.func = "tp_depthwise_conv_w16_s8"
         low.consts["filter16"] = interleave_dw_w16(w)
         use_requant_records(low, rq)
