@@ -208,3 +208,18 @@ def test_budget_forced_int8_bit_exact_on_m4(chain: Path) -> None:
     x = np.random.default_rng(4).integers(-128, 128, (4, 8, 8, 8), dtype=np.int8)
     verdict, _ = validate_on_board(g, x, "mps2-an386", flash_budget=budget)
     assert verdict.samples == 4 and verdict.bit_exact, verdict.summary()
+
+
+def test_run_config_flash_budget(tmp_path: Path) -> None:
+    """[deploy] flash_budget in a tinypipe.toml: bytes or with a unit; a bad one refused when
+    the file is read, naming the file."""
+    from tinypipe.pipeline.config import load_config
+
+    toml = tmp_path / "tinypipe.toml"
+    toml.write_text('[deploy]\nboards = ["mps2-an386"]\nflash_budget = "300K"\n')
+    assert load_config(toml).flash_budget == 300 * 1024
+    toml.write_text('[deploy]\nboards = ["mps2-an386"]\n')
+    assert load_config(toml).flash_budget is None
+    toml.write_text('[deploy]\nflash_budget = "12Q"\n')
+    with pytest.raises(TinypipeError, match=r"\[deploy\] Flash budget '12Q' is not a number"):
+        load_config(toml)
