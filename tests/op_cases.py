@@ -427,7 +427,8 @@ def _build_conv_like(
 
 
 def build_fc(cfg: dict, rng: np.random.Generator) -> bytes:
-    """A one-op FULLY_CONNECTED .tflite for `cfg`.
+    """A one-op FULLY_CONNECTED .tflite for `cfg` (its weights cfg["weights"] if given, else
+    random).
 
     layouts: "2d" input [rows, in] -> [rows, out]; "flatten" input [rows, 1, in] (flattened to
     rows) -> [rows, out]; "keep_num_dims" input [1, rows, in] -> [1, rows, out].
@@ -436,7 +437,7 @@ def build_fc(cfg: dict, rng: np.random.Generator) -> bytes:
     in_scale, w_scale, out_scale, out_zp = random_quant(
         rng, cfg["act"], d_in, d_out, cfg["per_channel"]
     )
-    weights = random_weights(rng, (d_out, d_in), cfg, 0)
+    weights = cfg["weights"] if "weights" in cfg else random_weights(rng, (d_out, d_in), cfg, 0)
     w_zp = np.zeros(w_scale.size, np.int64)
     if cfg["w_zp"] and not cfg["per_channel"]:
         w_zp[:] = rng.integers(-20, 21)

@@ -22,7 +22,13 @@ from op_cases import (
     random_pointwise_config,
     random_tiled_conv_config,
 )
-from test_kernels_on_m4 import CONV_CASES, DW_CASES, FC_CASES, _finish_dw
+from test_kernels_on_m4 import (
+    CONV_CASES,
+    DW_CASES,
+    FC_CASES,
+    _finish_dw,
+    check_dense_limits_on_board,
+)
 from test_op_fully_connected import build_dense_fc, random_dense_fc_config
 from test_op_pooling import build_pool
 
@@ -82,3 +88,10 @@ def test_average_pool_on_m0_bit_exact(label: str) -> None:
     check_bit_exact_on_board(
         build_pool("AVERAGE_POOL_2D", cfg), 600 + list(POOLS).index(label), BOARD, 3
     )
+
+
+@pytest.mark.slow
+def test_dense_limits_on_m0_bit_exact() -> None:
+    """The generated dense kernels' Thumb-1 calls for paired and plain weights at the paired
+    layout's limits."""
+    check_dense_limits_on_board(BOARD, 530)

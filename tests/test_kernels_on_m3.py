@@ -40,6 +40,7 @@ from test_kernels_on_m4 import (
     POINTWISE_SEEDS,
     TILE_SEEDS,
     _finish_dw,
+    check_dense_limits_on_board,
 )
 from test_op_conv import build_w16_conv, random_conv_config, random_w16_conv_config
 from test_op_depthwise_conv import (
@@ -180,6 +181,13 @@ def test_dense_on_m3_bit_exact() -> None:
            "generated dense") for seed in DENSE_SEEDS],
     ]  # fmt: skip
     _run(cases, 3300)
+
+
+@pytest.mark.slow
+def test_dense_limits_on_m3_bit_exact() -> None:
+    """The generated dense kernels' ARMv7-M assembly for paired and plain weights at the paired
+    layout's limits."""
+    check_dense_limits_on_board(BOARD, 3310)
 
 
 @pytest.mark.slow

@@ -26,8 +26,14 @@ from op_cases import (
     random_pointwise_config,
     random_tiled_conv_config,
 )
-from test_op_fully_connected import build_dense_fc, random_dense_fc_config
+from test_op_fully_connected import (
+    build_dense_fc,
+    dense_limits_model,
+    edge_inputs,
+    random_dense_fc_config,
+)
 
+from tinypipe.check.validate import validate_on_board
 from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
 
@@ -200,9 +206,10 @@ def test_generated_conv_tile_on_m4_bit_exact(seed: int) -> None:
 
 
 # Random generated FULLY_CONNECTED kernels (fully_connected_gen.py, their assembly): seeds whose
-# draws cover one run of 4 inputs, the inner loop whole (12, 36) and in passes (192), several
-# rows, 8 to 24 outputs, and clamps inside [-128, 127].
-DENSE_SEEDS = [700, 701, 704, 706]
+# draws cover, with plain weights (a -128 among them: 700, 701, 704) and paired ones (706, 714,
+# 718), one run of 4 inputs, the inner loop whole (12) and in passes (36, 192), several rows, 8
+# to 24 outputs, and clamps inside [-128, 127].
+DENSE_SEEDS = [700, 701, 704, 706, 714, 718]
 
 
 @pytest.mark.parametrize("seed", DENSE_SEEDS)
@@ -210,6 +217,20 @@ def test_generated_fully_connected_on_m4_bit_exact(seed: int) -> None:
     rng = np.random.default_rng(seed)
     model = build_dense_fc(random_dense_fc_config(rng), rng)
     _check_on_board(model, seed)
+
+
+def check_dense_limits_on_board(board: str, seed: int) -> None:
+    """The layers at the paired layout's limits (test_op_fully_connected.DENSE_LIMITS: paired
+    and plain kernels side by side), inputs at the int8 extremes included, in one firmware."""
+    model = dense_limits_model(seed)
+    g = read_tflite(model)
+    verdict, _ = validate_on_board(g, edge_inputs(g, seed, 3), board)
+    assert verdict.samples == 3
+    assert verdict.bit_exact, verdict.summary()
+
+
+def test_dense_limits_on_m4_bit_exact() -> None:
+    check_dense_limits_on_board(BOARD, 710)
 
 
 # Random generated 3x3 depthwise kernels (depthwise_gen.py, their assembly): seeds whose draws
