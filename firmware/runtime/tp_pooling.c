@@ -23,13 +23,18 @@ static pool_window window_at(const tp_pooling_params *p, int32_t oy, int32_t ox)
 
 void tp_average_pool_s8(const tp_pooling_params *p, const int8_t *input, int8_t *output)
 {
+    /* Locals: the int8 output stores could alias *p, which would force reloads per tap. */
+    const int32_t depth = p->depth, row_step = p->in_w * depth;
+    const int32_t act_min = p->act_min, act_max = p->act_max;
     for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in = input + b * p->in_h * p->in_w * p->depth;
+        const int8_t *in = input + b * p->in_h * row_step;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
                 const pool_window w = window_at(p, oy, ox);
+                const int8_t *corner = in + w.y0 * row_step + w.x0 * depth;
+                const int32_t rows = w.y1 - w.y0, cols = w.x1 - w.x0;
                 /* Never zero: the host checked that every window overlaps the input. */
-                const int32_t count = (w.y1 - w.y0) * (w.x1 - w.x0);
+                const int32_t count = rows * cols;
 #if defined(__ARM_ARCH_6M__)
                 /* No divider on this core (a library call per output): a count of 2^k, as a
                  * whole 2x2 window's, divides by shifts, rounding the magnitude half up. */
@@ -39,11 +44,12 @@ void tp_average_pool_s8(const tp_pooling_params *p, const int8_t *input, int8_t 
                 }
                 const int32_t by_shift = (1 << k) == count ? k : -1;
 #endif
-                for (int32_t c = 0; c < p->depth; ++c) {
+                for (int32_t c = 0; c < depth; ++c) {
+                    const int8_t *q = corner + c;
                     int32_t sum = 0;
-                    for (int32_t y = w.y0; y < w.y1; ++y) {
-                        for (int32_t x = w.x0; x < w.x1; ++x) {
-                            sum += in[(y * p->in_w + x) * p->depth + c];
+                    for (int32_t y = 0; y < rows; ++y, q += row_step) {
+                        for (int32_t x = 0; x < cols; ++x) {
+                            sum += q[x * depth];
                         }
                     }
                     /* Divide rounding half away from zero (C division truncates). */
@@ -57,7 +63,7 @@ void tp_average_pool_s8(const tp_pooling_params *p, const int8_t *input, int8_t 
                     const int32_t avg =
                         sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
 #endif
-                    *output++ = (int8_t)tp_clamp_i32(avg, p->act_min, p->act_max);
+                    *output++ = (int8_t)tp_clamp_i32(avg, act_min, act_max);
                 }
             }
         }
