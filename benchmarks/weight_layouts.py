@@ -9,7 +9,13 @@ kernels), and under a flash budget that leaves no room for int16 weights (the ru
 kernels). Both runs are checked bit-exact against the TFLM interpreter; the layer's own count
 (the firmware's per-layer profile) over its MACs is the figure.
 
+Then whole models (--models, the zoo's MLPerf Tiny shapes with random weights) on the first
+board under each budget of --budgets ("" for the board's flash): the layers on int8 weights,
+the flash estimate and the ELF's flash, the instructions per inference, and the instructions
+the ranking's figures say the int16 layers save against those measured with none of them.
+
     python benchmarks/weight_layouts.py [--boards mps2-an386,mps2-an385,microbit,mps2-an500]
+                                        [--models mobilenet_v1 --budgets ,350K,300K]
 """
 
 from __future__ import annotations
@@ -25,9 +31,12 @@ from op_cases import build_generated_depthwise, build_pointwise_conv, build_tile
 
 from tinypipe.check.validate import validate_on_board  # noqa: E402
 from tinypipe.compiler.codegen import generate_c  # noqa: E402
-from tinypipe.compiler.flash_budget import INSTRUCTIONS_PER_MAC  # noqa: E402
+from tinypipe.compiler.flash_budget import INSTRUCTIONS_PER_MAC, parse_flash_budget  # noqa: E402
 from tinypipe.compiler.graph import read_tflite  # noqa: E402
 from tinypipe.compiler.summary import op_macs  # noqa: E402
+from tinypipe.device.boards import get_board  # noqa: E402
+from tinypipe.errors import DoesNotFitError  # noqa: E402
+from tinypipe.model.zoo import REFERENCE_MODELS, make_int8_model  # noqa: E402
 
 BOARDS = "mps2-an386,mps2-an385,microbit"
 
@@ -75,10 +84,52 @@ def per_mac(graph, board: str, budget: int | None) -> tuple[float, str]:
     return count / op_macs(graph.operators[0], graph), "int16" if layout.int16 else "int8"
 
 
+def model_rows(label: str, board: str, budgets: list[str]) -> None:
+    """One zoo model under each budget on `board`: layouts, flash and instructions."""
+    name, kw = REFERENCE_MODELS[label]
+    graph = read_tflite(make_int8_model(name, **kw))
+    x = np.random.default_rng(0).integers(-128, 128, (1, *graph.input_tensors[0].shape[1:]))
+    full = generate_c(graph)
+    # no room for int16 weights: every layer's extra bytes off the whole model's estimate
+    none = full.flash_estimate - sum(x.extra_bytes for x in full.layouts.layers)
+    runs = []
+    for text in [*budgets, str(none)]:
+        budget = parse_flash_budget(text) if text else None
+        try:
+            verdict, _ = validate_on_board(graph, x.astype(np.int8), board, flash_budget=budget)
+        except DoesNotFitError as exc:
+            print(f"{board:<11} {label:<13} {text:>8} refused: {exc.what}")
+            continue
+        if not verdict.bit_exact:
+            sys.exit(f"{label} not bit-exact with TFLM on {board}: {verdict.summary()}")
+        cm = generate_c(graph, flash_budget=budget or get_board(board).flash_region.size)
+        runs.append((text or "board", cm, verdict.instructions[0], verdict.extra["build"]))
+    lowest = runs[-1][2]
+    for text, cm, instr, build in runs:
+        est = sum(x.instructions_saved for x in cm.layouts.int16)
+        print(f"{board:<11} {label:<13} {text:>8} {len(cm.layouts.int8):>5} "
+              f"{cm.flash_estimate:>10,} {build['flash_used']:>10,} {instr:>12,} {est:>12,} "
+              f"{lowest - instr:>12,}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boards", default=BOARDS)
+    ap.add_argument("--models", default="", help="zoo models (REFERENCE_MODELS), comma-separated")
+    ap.add_argument("--budgets", default=",300K", help='flash budgets, comma-separated ("": none)')
     args = ap.parse_args()
+    if args.models:
+        print(f"{'board':<11} {'model':<13} {'budget':>8} {'int8':>5} {'flash est':>10} "
+              f"{'flash ELF':>10} {'instr':>12} {'saved est':>12} {'saved':>12}")  # fmt: skip
+        for label in args.models.split(","):
+            model_rows(label, args.boards.split(",")[0], args.budgets.split(","))
+        print(
+            "budget: the last row's is the model's flash less every layer's extra bytes (the code "
+            "estimate may shrink too, so a layer can stay int16); int8: layers on int8 weights; "
+            "saved est: the ranking's instructions saved by the int16 layers; saved: measured "
+            "against the last row."
+        )
+        return
     print(f"{'board':<11} {'kind':<10} {'layer':<34} {'int8 i/MAC':>10} {'int16 i/MAC':>11} "
           f"{'saved':>6} {'in use':>13}")  # fmt: skip
     for board in args.boards.split(","):

@@ -80,6 +80,11 @@ def test_report_figures_match_the_run(digits_run):
     assert report["memory"]["tflm_arena_bytes"] == smallest_tflm_arena(model)
     assert [r["live_bytes"] for r in report["layers"]] == cm_model.plan.live_bytes
     assert [r["op"] for r in report["layers"]] == [op.opcode for op in graph.operators]
+    # weight layouts: the firmware's, under the boards' flash (mps2-an386's: everything fits)
+    budget = get_board("mps2-an386").flash_region.size
+    layouts = generate_c(graph, "digits", flash_budget=budget).layouts
+    assert report["weights"] == {"summary": layouts.summary(), **layouts.to_dict()}
+    assert report["weights"]["budget"] == budget and all(x.int16 for x in layouts.layers)
 
     # provenance hashes
     assert report["model"]["sha256"] == hashlib.sha256(model).hexdigest()
@@ -109,6 +114,7 @@ def test_report_figures_match_the_run(digits_run):
     md = (out / "report.md").read_text()
     assert f"{m4['instructions']:,}" in md
     assert f"{100 * acc['int8']:.2f} %" in md
+    assert "### Weight layouts" in md and f"{layouts.summary()}." in md
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and f"{m4['instructions']:,}" in html
     assert (out / "memory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -111,3 +111,18 @@ def test_npu_estimates_get_their_section():
     section = page[page.index('<section id="npu">') :]
     assert '<td class="name">ethos-u55-128</td>' in section and "123,456" in section
     assert "mps2-an386 73,200 instructions" in section
+
+
+def test_weight_layouts_get_their_section():
+    weights = {"summary": "Weights: 1 layer int16 (+1,216 B flash, ~73.0k instructions saved), "
+               "1 layer int8 (flash budget 30,000 B)", "budget": 30_000, "flash_bytes": 29_000,
+               "layers": [{"op": 0, "opcode": "CONV_2D", "macs": 73_728, "layout": "int16",
+                           "extra_bytes": 1_216, "instructions_saved": 72_991},
+                          {"op": 3, "opcode": "CONV_2D", "macs": 73_728, "layout": "int8",
+                           "extra_bytes": 4_672, "instructions_saved": 72_991}]}  # fmt: skip
+    page = render_html({**_report(), "weights": weights})
+    section = page[page.index('<section id="weights">') :]
+    assert "1 layer int8 (flash budget 30,000 B)." in section
+    assert '<td class="num">3</td><td class="name">CONV_2D</td><td class="num">73,728</td><td>int8</td>' in section
+    assert '<td class="num">4,672</td><td class="num">72,991</td>' in section
+    assert 'id="weights"' not in render_html(_report())

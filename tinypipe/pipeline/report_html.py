@@ -328,11 +328,17 @@ def lightweighting_section(r: dict) -> Section | None:
 
 def weights_section(r: dict) -> Section | None:
     """The weight layout per layer (int16-expanded or int8) and the flash budget it met."""
-    if not r.get("weights"):
+    w = r.get("weights")
+    if not w:
         return None
-    from .report import weights_markdown
-
-    return Section("weights", "Weight layouts", markdown_body(weights_markdown(r["weights"])))
+    body = paragraph(f"{w['summary']}.")
+    if w["layers"]:
+        rows = [[x["op"], x["opcode"], _n(x["macs"]), x["layout"], _n(x["extra_bytes"]),
+                 _n(x["instructions_saved"])] for x in w["layers"]]  # fmt: skip
+        body += table(["#", "op", "MACs", "layout", "int16: extra flash B",
+                       "int16: instructions saved (est.)"], rows, numeric=(0, 2, 4, 5),
+                      names=(1,))  # fmt: skip
+    return Section("weights", "Weight layouts", body)
 
 
 def npu_section(r: dict) -> Section | None:
