@@ -233,3 +233,16 @@ def test_validate_project_folder_refuses_a_budget(chain: Path, tmp_path: Path) -
                                     "--inputs", str(tmp_path / "x.npy"), "--flash-budget", "300K"])  # fmt: skip
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert "is a firmware project" in res.output and "tinypipe firmware" in res.output
+
+
+def test_firmware_from_exported_c_refuses_a_budget(chain: Path, tmp_path: Path) -> None:
+    """A folder of exported C is compiled already: a budget for it is refused, nothing written."""
+    CliRunner().invoke(main, ["export", str(chain), "-o", str(tmp_path / "c")])
+    out = tmp_path / "fw"
+    res = CliRunner().invoke(main, ["firmware", str(tmp_path / "c"), "--board", "mps2-an386",
+                                    "-o", str(out), "--flash-budget", "1M"])  # fmt: skip
+    assert res.exit_code == 2 and "flash budget does not apply" in res.output, res.output
+    assert not out.exists()
+    ok = CliRunner().invoke(main, ["firmware", str(tmp_path / "c"), "--board", "mps2-an386",
+                                   "-o", str(out)])  # fmt: skip
+    assert ok.exit_code == 0, ok.output

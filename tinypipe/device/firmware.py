@@ -202,6 +202,12 @@ def generate_model(
     for a C folder)."""
     path = Path(model)
     if path.is_dir():
+        if flash_budget is not None and strict_budget:
+            raise TinypipeError(
+                f"'{path}' holds C compiled already, so a flash budget does not apply to it.",
+                "Give the .tflite with --flash-budget, or export the C again with "
+                "`tinypipe export --format c --flash-budget ...`.",
+            )
         header = path / f"{name}.h"
         if not header.is_file():
             raise TinypipeError(
