@@ -557,6 +557,34 @@ def build_binary(opcode: str, cfg: dict, rng: np.random.Generator) -> bytes:
     return b.build([x], [y])
 
 
+LUT_LAYOUTS = ("same", "rows", "inner")
+
+
+def random_lut_binary_config(rng: np.random.Generator, layout: str) -> dict:
+    """An ADD or SUB large enough for the table kernel (tp_add_lut_s8, 512 outputs or more), with
+    the second operand a constant laid out as `layout`: "same" (the full shape: one contiguous
+    dim), "rows" (broadcast along H: rows of W*C contiguous in both inputs) or "inner" (one value
+    per pixel, broadcast along C: elements one at a time). 512 to 800 outputs (small enough for
+    several in a micro:bit's RAM), often not a multiple of 4."""
+    while True:
+        h, w, c = (int(d) for d in rng.integers(3, 14, 3))
+        if 512 <= h * w * c <= 800:
+            break
+    full = [1, h, w, c]
+    small = {"same": full, "rows": [1, 1, w, c], "inner": [1, h, w, 1]}[layout]
+    cfg = random_binary_config(rng, "ADD")  # SUB takes ADD's scales
+    return {**cfg, "full": full, "small": small, "mode": "const"}
+
+
+def row_strides(low) -> tuple[int, int]:
+    """The innermost element strides of a lowered two-input kernel's inputs (1: contiguous rows,
+    the table kernel's four-at-a-time loop with DSP; 0: broadcast, one element at a time)."""
+    last = [
+        int(low.params[f"broadcast.in{i}_stride"].text.strip("{}").split(",")[-1]) for i in (1, 2)
+    ]
+    return last[0], last[1]
+
+
 def run_random_binary_cases(opcode: str, first_seed: int, count: int) -> None:
     run_random_cases(
         lambda rng: random_binary_config(rng, opcode),

@@ -14,9 +14,12 @@ import numpy as np
 import pytest
 from op_cases import (
     ACTIVATIONS,
+    LUT_LAYOUTS,
     build_binary,
     check_bit_exact,
     random_binary_config,
+    random_lut_binary_config,
+    row_strides,
     run_random_binary_cases,
     run_random_cases,
 )
@@ -25,7 +28,8 @@ from tinypipe.check.validate import validate_host
 from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.ops import add as add_ops
-from tinypipe.compiler.ops.add import broadcast_layout
+from tinypipe.compiler.ops.add import broadcast_layout, lut_output_record
+from tinypipe.compiler.ops.fixedpoint import INT32_MAX, INT32_MIN, mul_by_quantized_multiplier
 from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.errors import UnsupportedModelError
 
@@ -42,8 +46,12 @@ def lut_everywhere(monkeypatch):
     monkeypatch.setattr(add_ops, "LUT_MIN_ELEMENTS", 0)
 
 
+def _add_funcs(model: bytes) -> list[str]:
+    return [low.func for low in lower_all(read_tflite(model)) if low.func.startswith("tp_add")]
+
+
 def _lut_lowered(model: bytes) -> bytes:
-    funcs = [low.func for low in lower_all(read_tflite(model)) if low.func.startswith("tp_add")]
+    funcs = _add_funcs(model)
     assert funcs == ["tp_add_lut_s8"], funcs
     return model
 
@@ -57,6 +65,79 @@ def test_add_lut_random_configs_bit_exact(chunk: int, lut_everywhere) -> None:
         2100 + 8 * chunk,
         8,
     )
+
+
+def lowered_lut(model: bytes, layout: str) -> bytes:
+    """Assert the ADD/SUB runs on the table kernel with the row layout `layout` asks for."""
+    (low,) = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+    assert low.func == "tp_add_lut_s8", low.func
+    contiguous = row_strides(low) == (1, 1)
+    assert contiguous == (layout != "inner"), (layout, row_strides(low))
+    if layout == "same":
+        assert low.params["broadcast.dims"].text.startswith("{1, 1, 1, ")
+    return model
+
+
+@pytest.mark.parametrize("opcode", ["ADD", "SUB"])
+def test_lut_layouts_bit_exact(opcode: str) -> None:
+    """Outputs of 512+ elements through the tables: same shape (one row), broadcast along H
+    (contiguous rows) and along C (element by element), 3 of each (every 3rd under ASan/UBSan)."""
+    first = 2200 if opcode == "ADD" else 2300
+    for k, layout in enumerate(LUT_LAYOUTS):
+        run_random_cases(
+            lambda rng, layout=layout: random_lut_binary_config(rng, layout),
+            lambda cfg, rng, layout=layout: lowered_lut(build_binary(opcode, cfg, rng), layout),
+            first + 10 * k,
+            3,
+        )
+
+
+def _device_requant(s: int, multiplier: int, shift: int, zero_point: int, split: bool) -> int:
+    """tp_add_lut_s8's output requantization of s = a + b (tp_add.c), on Python integers:
+    SMMLAR's form, or the form for cores without a 64-bit multiply (TP_SPLIT_MULTIPLY)."""
+    offset, r = lut_output_record((s, s), multiplier, shift, zero_point)
+    s2 = 2 * s
+    if split:  # tp_mul_round_high_nonneg(s, Mo), then the halved offset and shift
+        high = (s * multiplier + (1 << 30) - (1 << 31) * (s < 0)) >> 32
+        return (high + offset // 2) >> (r - 1)
+    t_plus_offset = (s2 * multiplier + (offset << 32) + (1 << 31)) >> 32
+    return (t_plus_offset - (s2 < 0)) >> r
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_lut_output_requantization_matches_tflm_arithmetic(split: bool) -> None:
+    """The device's one-multiply requantization against TFLM's two roundings
+    (MultiplyByQuantizedMultiplier, fixedpoint.py), over random multipliers, shifts and zero
+    points, and sums at and next to every rounding tie of the last shift."""
+    rng = np.random.default_rng(77)
+    for _ in range(300):
+        shift = -int(rng.integers(2, 32))
+        multiplier = int(rng.integers(1 << 30, 1 << 31))
+        zp = int(rng.integers(-128, 128))
+        sums = [int(v) for v in rng.integers(-(1 << 27), 1 << 27, 20)]
+        # a sum whose doubling high product lands on t = k 2^r + 2^(r-1) (a tie), and neighbours
+        k = int(rng.integers(-50, 50))
+        tie = round(((k << -shift) + (1 << (-shift - 1))) * 2.0**31 / multiplier)
+        sums += [tie + d for d in range(-2, 3)] + [-tie + d for d in range(-2, 3)] + [0, -1, 1]
+        for s in sums:
+            if lut_output_record((s, s), multiplier, shift, zp) is None:
+                continue
+            want = mul_by_quantized_multiplier(s, multiplier, shift) + zp
+            assert _device_requant(s, multiplier, shift, zp, split) == want, (s, multiplier, shift)
+
+
+def test_lut_output_record_refuses_int32_overflow() -> None:
+    """Shifts outside [2, 31] and sums whose doubled value or rounded product leaves int32 keep
+    the per-element kernel (lut_call gives None)."""
+    m = 1 << 30
+    assert lut_output_record((-100, 100), m, -1, 0) is None
+    assert lut_output_record((-100, 100), m, 0, 0) is None
+    assert lut_output_record((-100, 100), m, -20, 0) is not None
+    assert lut_output_record((INT32_MIN // 2 - 1, 0), m, -20, 0) is None
+    assert lut_output_record((0, INT32_MAX // 2 + 1), m, -20, 0) is None
+    # offset = 2^30 + zp 2^31 at r = 31 fits only for zp in {-1, 0}
+    assert lut_output_record((-100, 100), m, -31, 0) is not None
+    assert lut_output_record((-100, 100), m, -31, 1) is None
 
 
 def test_add_lut_extreme_scale_ratio(lut_everywhere) -> None:
@@ -84,7 +165,10 @@ def test_add_extreme_scale_ratio_every_activation(lut: bool = False) -> None:
             "zero_points": (-100, 90, 17), "act": act,
         }  # fmt: skip
         model = build_binary("ADD", cfg, rng)
-        check_bit_exact(_lut_lowered(model) if lut else model, k, sanitize=False)
+        # k = 0: output multiplier in [1/2, 1), no right shift for the table kernel's record
+        check_bit_exact(_lut_lowered(model) if lut and k > 0 else model, k, sanitize=False)
+        if lut and k == 0:
+            assert _add_funcs(model) == ["tp_add_s8"]
 
 
 @pytest.mark.parametrize(

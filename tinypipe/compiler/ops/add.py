@@ -12,7 +12,7 @@ from tinypipe.compiler.graph import Graph, Operator
 from .base import C, Lowered, unsupported
 from .broadcast import BroadcastOperands, broadcast_call, broadcast_operands
 from .broadcast import broadcast_layout as broadcast_layout  # re-export, its old home
-from .fixedpoint import mul_by_quantized_multiplier
+from .fixedpoint import INT32_MAX, INT32_MIN, mul_by_quantized_multiplier
 from .quantmath import quantize_multiplier
 
 LEFT_SHIFT = 20  # TFLite's headroom shift for int8 ADD
@@ -41,7 +41,9 @@ def lower(op: Operator, g: Graph) -> Lowered:
             "Recalibrate the model so the output range is not this much narrower.",
         )
     if out.size >= LUT_MIN_ELEMENTS:
-        return lut_call(op, x, (in1.zero_point, m1, sh1), (in2.zero_point, m2, sh2), mo, sho)
+        low = lut_call(op, x, (in1.zero_point, m1, sh1), (in2.zero_point, m2, sh2), mo, sho)
+        if low is not None:
+            return low
     return broadcast_call(
         op,
         "tp_add",
@@ -66,8 +68,30 @@ def input_table(zero_point: int, multiplier: int, shift: int) -> np.ndarray:
             mul_by_quantized_multiplier((x - zero_point) * (1 << LEFT_SHIFT), multiplier, shift)
             for x in range(-128, 128)
         ],
-        dtype=np.int32,
+        dtype=np.int64,
     )
+
+
+def lut_output_record(
+    sums: tuple[int, int], multiplier: int, shift: int, zero_point: int
+) -> tuple[int, int] | None:
+    """(offset, r) of tp_add_lut_params for sums a + b in [sums[0], sums[1]], or None when the
+    device's int32 arithmetic would overflow for some of them (see tp_add.h): s2 = 2(a + b) and
+    t + offset - 1 must stay inside int32, and r = -shift in [2, 31]."""
+    r = -shift
+    if not 2 <= r <= 31:
+        return None
+    offset = (1 << (r - 1)) + zero_point * (1 << r)
+    lo, hi = 2 * sums[0], 2 * sums[1]
+    t_lo, t_hi = ((s2 * multiplier + (1 << 31)) >> 32 for s2 in (lo, hi))  # t grows with s2
+    if (
+        lo < INT32_MIN
+        or hi > INT32_MAX
+        or offset + t_lo - 1 < INT32_MIN
+        or offset + t_hi > INT32_MAX
+    ):
+        return None
+    return offset, r
 
 
 def lut_call(
@@ -77,9 +101,17 @@ def lut_call(
     rescale2: tuple[int, int, int],
     out_multiplier: int,
     out_shift: int,
-) -> Lowered:
+    sign2: int = 1,
+) -> Lowered | None:
     """tp_add_lut_s8: the inputs' rescaling as two host-computed tables, (zero point,
-    multiplier, shift) each; the output requantization stays on the device."""
+    multiplier, shift) each, the second one times `sign2` (-1: SUB); the output
+    requantization on the device from a host-made record. None if that record does not fit
+    int32 for this layer (then the caller keeps the per-element kernel)."""
+    table1, table2 = input_table(*rescale1), sign2 * input_table(*rescale2)
+    sums = (int(table1.min() + table2.min()), int(table1.max() + table2.max()))
+    record = lut_output_record(sums, out_multiplier, out_shift, x.out.zero_point)
+    if record is None:
+        return None
     low = broadcast_call(op, "tp_add", x, {})
     keep = ("broadcast.dims", "broadcast.in1_stride", "broadcast.in2_stride")
     low.func, low.params_type = "tp_add_lut_s8", "tp_add_lut_params"
@@ -88,8 +120,9 @@ def lut_call(
         "table1": C("table1"),
         "table2": C("table2"),
         "output_multiplier": out_multiplier,
-        "output_shift": out_shift,
-        **{k: low.params[k] for k in ("output_offset", "act_min", "act_max")},
+        "output_offset": record[0],
+        "output_shift": record[1],
+        **{k: low.params[k] for k in ("act_min", "act_max")},
     }
-    low.consts = {"table1": input_table(*rescale1), "table2": input_table(*rescale2)}
+    low.consts = {"table1": (2 * table1).astype(np.int32), "table2": (2 * table2).astype(np.int32)}
     return low

@@ -1,7 +1,9 @@
 """SUB lowering: int8 elementwise subtraction with TFLite's rescaling and broadcasting.
 
-ADD's pipeline with a minus sign (tp_sub_s8 sits next to tp_add_s8 and takes its parameters), but TFLM's Prepare for SUB derives the multipliers in float32
-where ADD's uses double, so the constants are computed here in float32 to stay bit-exact.
+ADD's pipeline with a minus sign (tp_sub_s8 sits next to tp_add_s8 and takes its parameters), but
+TFLM's Prepare for SUB derives the multipliers in float32 where ADD's uses double, so the constants
+are computed here in float32 to stay bit-exact. Large outputs take ADD's table kernel with the
+second input's table negated: a - b = a + (-b) before the output requantization.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 
 from tinypipe.compiler.graph import Graph, Operator
 
+from . import add
 from .base import Lowered, unsupported
 from .broadcast import broadcast_call, broadcast_operands
 from .quantmath import quantize_multiplier
@@ -37,6 +40,12 @@ def lower(op: Operator, g: Graph) -> Lowered:
             "the input scales or more, which TFLite's int8 SUB cannot represent",
             "Recalibrate the model so the output range is not this much narrower.",
         )
+    if x.out.size >= add.LUT_MIN_ELEMENTS:  # ADD's table kernel with the second table negated
+        low = add.lut_call(
+            op, x, (x.in1.zero_point, m1, sh1), (x.in2.zero_point, m2, sh2), mo, sho, -1
+        )
+        if low is not None:
+            return low
     add_call = broadcast_call(
         op,
         "tp_add",

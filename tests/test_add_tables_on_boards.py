@@ -1,0 +1,47 @@
+"""ADD and SUB through the input tables (tp_add_lut_s8) built for the emulated Cortex-M4F
+(mps2-an386: SMMLAR, four outputs at a time clamped with SSUB8/SEL), Cortex-M3 (mps2-an385: the
+portable C with SMLAL) and Cortex-M0 (micro:bit: no 64-bit multiply, TP_SPLIT_MULTIPLY), bit for
+bit against the TFLM interpreter.
+
+One firmware per board runs random one-op models side by side (op_cases.merge_models): same-shape
+inputs (one contiguous row), a constant broadcast along H (contiguous rows) and along C (one
+element at a time), each with random scales, zero points and fused activations; each layer is
+checked to lower to the table kernel with the row layout it stands for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from op_cases import (
+    build_binary,
+    check_bit_exact_on_board,
+    merge_models,
+    random_lut_binary_config,
+    row_strides,
+)
+
+from tinypipe.compiler.codegen import lower_all
+from tinypipe.compiler.graph import read_tflite
+
+pytestmark = [pytest.mark.qemu, pytest.mark.slow]
+
+# (opcode, layout): two same-shape ADDs, as residual blocks have them
+CASES = [("ADD", "same"), ("ADD", "same"), ("ADD", "rows"), ("ADD", "inner"), ("SUB", "same"),
+         ("SUB", "rows")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "board,seed", [("mps2-an386", 610), ("mps2-an385", 620), ("microbit", 630)]
+)
+def test_add_sub_tables_on_board_bit_exact(board: str, seed: int) -> None:
+    models = []
+    for k, (opcode, layout) in enumerate(CASES):
+        rng = np.random.default_rng(seed + k)
+        models.append(build_binary(opcode, random_lut_binary_config(rng, layout), rng))
+    model = merge_models(models)
+    lowered = [low for low in lower_all(read_tflite(model)) if low.emits_code]
+    assert [low.func for low in lowered] == ["tp_add_lut_s8"] * len(CASES)
+    layouts = [row_strides(low) == (1, 1) for low in lowered]
+    assert layouts == [layout != "inner" for _, layout in CASES]
+    check_bit_exact_on_board(model, seed, board, 3)
