@@ -7,10 +7,9 @@ lane and exits with status 1, or exits with 0."""
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
+from bare_metal import SEMIHOST_C, run_bare_metal
 from test_requantize import _cases
 
 from tinypipe.compiler.ops.fixedpoint import mul_by_quantized_multiplier
@@ -20,41 +19,14 @@ pytestmark = pytest.mark.qemu
 
 CASES = 4000  # a multiple of 4: one vector a step
 
-HARNESS = r"""
+HARNESS = (
+    r"""
 #include <stdint.h>
 #include "tp_mve.h"
 #include "cases.h"
-
-static uint32_t tp_semihost(uint32_t op, const void *arg)
-{
-    register uint32_t r0 __asm__("r0") = op;
-    register const void *r1 __asm__("r1") = arg;
-    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
-
-/* SYS_WRITE0 of the decimal index of the first wrong lane */
-static void tp_report(uint32_t index)
-{
-    char text[16];
-    int n = 15;
-    text[n] = 0;
-    do {
-        text[--n] = (char)('0' + index % 10);
-        index /= 10;
-    } while (index && n > 0);
-    tp_semihost(0x04u, text + n);
-}
-
-/* SYS_EXIT_EXTENDED: QEMU exits with `code` */
-static void tp_exit(uint32_t code)
-{
-    uint32_t block[2] = {0x20026u, code};
-    tp_semihost(0x20u, block);
-    for (;;) {
-    }
-}
-
+"""
+    + SEMIHOST_C
+    + r"""
 int main(void)
 {
     for (int32_t i = 0; i < TP_CASES; i += 4) {
@@ -71,6 +43,7 @@ int main(void)
     return 0;
 }
 """
+)
 
 
 def _c_array(name: str, values) -> str:
@@ -89,25 +62,15 @@ def test_helium_requantize_matches_tflm_arithmetic(tmp_path, seed: int) -> None:
         + _c_array("want", want)
     )
     (tmp_path / "harness.c").write_text(HARNESS)
-    platform = firmware_dir() / "platforms" / "tinypipe"
-    elf = tmp_path / "harness.elf"
-    subprocess.run(
-        ["arm-none-eabi-gcc", "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-O2", "-std=c99",
-         "-Wall", "-Wextra", "-Werror", f"-I{tmp_path}", f"-I{firmware_dir() / 'runtime'}",
-         str(tmp_path / "harness.c"), str(platform / "startup" / "tpl_startup.c"),
-         "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-         f"-L{platform / 'ldscripts'}", "-T", "mps3_an547.ld", "-Wl,--defsym=__stack_size=8192",
-         "-o", str(elf)],
-        check=True,
-    )  # fmt: skip
-    run = subprocess.run(
-        ["qemu-system-arm", "-M", "mps3-an547", "-nographic", "-monitor", "none", "-serial", "null",
-         "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    if run.returncode != 0:
-        printed = (run.stdout + run.stderr).strip()  # QEMU's semihosting console
-        assert printed.isdigit(), printed
+    printed, code = run_bare_metal(
+        "mps3-an547",
+        [tmp_path / "harness.c"],
+        [tmp_path, firmware_dir() / "runtime"],
+        tmp_path,
+        ["-Wl,--defsym=__stack_size=8192"],
+    )
+    if code != 0:
+        assert printed.isdigit(), printed  # QEMU's semihosting console
         bad = int(printed)
         raise AssertionError(
             f"lane {bad}: (x, multiplier, shift) = {tuple(cases[bad])}, want {want[bad]}"

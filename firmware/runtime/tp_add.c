@@ -92,13 +92,14 @@ TP_INLINE int32_t add_lut_sat(int32_t s2, add_lut_rq q)
 }
 #endif
 
-/* n outputs of one row, the inputs' elements `stride1` and `stride2` apart (0: broadcast). With
- * DSP, contiguous rows go four outputs at a time: each saturated to int8 and packed into a word,
- * which is then clamped to the activation range bytewise (the same clamp, as every value is an
- * int8 by then). */
-static void add_lut_row(const tp_add_lut_params *p, const int8_t *x1, int32_t stride1,
-                        const int8_t *x2, int32_t stride2, int8_t *out, int32_t n)
+/* n outputs of one row (tp_row_s8), the inputs' elements `stride1` and `stride2` apart (0:
+ * broadcast). With DSP, contiguous rows go four outputs at a time: each saturated to int8 and
+ * packed into a word, which is then clamped to the activation range bytewise (the same clamp,
+ * as every value is an int8 by then). */
+static void add_lut_row(const void *params, const int8_t *x1, int32_t stride1, const int8_t *x2,
+                        int32_t stride2, int8_t *out, int32_t n)
 {
+    const tp_add_lut_params *p = (const tp_add_lut_params *)params;
     const int32_t *t1 = p->table1 + 128, *t2 = p->table2 + 128; /* indexed by -128..127 */
     const add_lut_rq q = add_lut_record(p);
     const int32_t act_min = p->act_min, act_max = p->act_max;
@@ -121,23 +122,11 @@ static void add_lut_row(const tp_add_lut_params *p, const int8_t *x1, int32_t st
     }
 }
 
-/* The broadcast nest of tp_broadcast_s8, one add_lut_row per innermost row: a same-shape ADD is
- * a single row. */
+/* A same-shape ADD is a single row. */
 void tp_add_lut_s8(const tp_add_lut_params *p, const int8_t *input1, const int8_t *input2,
                    int8_t *output)
 {
-    const int32_t *n = p->broadcast.dims, *s1 = p->broadcast.in1_stride;
-    const int32_t *s2 = p->broadcast.in2_stride;
-    for (int32_t i0 = 0; i0 < n[0]; ++i0) {
-        for (int32_t i1 = 0; i1 < n[1]; ++i1) {
-            for (int32_t i2 = 0; i2 < n[2]; ++i2) {
-                const int8_t *x1 = input1 + i0 * s1[0] + i1 * s1[1] + i2 * s1[2];
-                const int8_t *x2 = input2 + i0 * s2[0] + i1 * s2[1] + i2 * s2[2];
-                add_lut_row(p, x1, s1[3], x2, s2[3], output, n[3]);
-                output += n[3];
-            }
-        }
-    }
+    tp_broadcast_rows_s8(&p->broadcast, add_lut_row, p, input1, input2, output);
 }
 
 /* SUB is the same pipeline with the second scaled input subtracted (its constants differ only

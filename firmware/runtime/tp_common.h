@@ -105,6 +105,29 @@ static inline void tp_broadcast_s8(const tp_broadcast *b,
     }
 }
 
+/* The same nest a row at a time: `row` makes the n outputs of one innermost row from inputs s1
+ * and s2 elements apart (0 where broadcast), so a kernel can keep its parameters in registers
+ * for the whole row and take contiguous rows several elements at a time. */
+typedef void (*tp_row_s8)(const void *params, const int8_t *x1, int32_t s1, const int8_t *x2,
+                          int32_t s2, int8_t *out, int32_t n);
+
+static inline void tp_broadcast_rows_s8(const tp_broadcast *b, tp_row_s8 row, const void *params,
+                                        const int8_t *input1, const int8_t *input2,
+                                        int8_t *output)
+{
+    const int32_t *n = b->dims, *s1 = b->in1_stride, *s2 = b->in2_stride;
+    for (int32_t i0 = 0; i0 < n[0]; ++i0) {
+        for (int32_t i1 = 0; i1 < n[1]; ++i1) {
+            for (int32_t i2 = 0; i2 < n[2]; ++i2) {
+                const int8_t *x1 = input1 + i0 * s1[0] + i1 * s1[1] + i2 * s1[2];
+                const int8_t *x2 = input2 + i0 * s2[0] + i1 * s2[1] + i2 * s2[2];
+                row(params, x1, s1[3], x2, s2[3], output, n[3]);
+                output += n[3];
+            }
+        }
+    }
+}
+
 /* ---- Products without a 64-bit multiply ----
  *
  * ARMv6-M (Cortex-M0/M0+) multiplies 32x32 -> 32 bits only: a 64-bit product in C becomes a
