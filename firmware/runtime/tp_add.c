@@ -95,7 +95,11 @@ TP_INLINE int32_t add_lut_sat(int32_t s2, add_lut_rq q)
 /* n outputs of one row (tp_row_s8), the inputs' elements `stride1` and `stride2` apart (0:
  * broadcast). With DSP, contiguous rows go four outputs at a time: each saturated to int8 and
  * packed into a word, which is then clamped to the activation range bytewise (the same clamp,
- * as every value is an int8 by then). */
+ * as every value is an int8 by then). Not inlined into the broadcast nest: the loop needs every
+ * register, which it only gets in a function of its own. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 static void add_lut_row(const void *params, const int8_t *x1, int32_t stride1, const int8_t *x2,
                         int32_t stride2, int8_t *out, int32_t n)
 {
@@ -114,6 +118,12 @@ static void add_lut_row(const void *params, const int8_t *x1, int32_t stride1, c
                                    add_lut_sat(t1[x1[i + 3]] + t2[x2[i + 3]], q));
             w = add_min_s8x4(add_max_s8x4(w, lo4), hi4);
             memcpy(out + i, &w, 4);
+        }
+    }
+#else
+    if (stride1 == 1 && stride2 == 1) { /* the strides' registers free for the constants */
+        for (; i < n; ++i) {
+            out[i] = add_lut_out(t1[x1[i]] + t2[x2[i]], q, act_min, act_max);
         }
     }
 #endif
