@@ -130,11 +130,19 @@ def paired_dense_blob(weights: np.ndarray, bias: np.ndarray, requant: np.ndarray
 
 
 def dense_context(kernel: DenseKernel) -> dict[str, object]:
-    """What fully_connected.c.j2 prints for one generated function."""
+    """What fully_connected.c.j2 prints for one generated function. Beyond MAX_UNROLL inputs
+    the loop body holds MAX_UNROLL of them and, when they do not divide K, the first pass
+    enters the body `entry` inputs in (a loop over a divisor of K could take passes of 4)."""
+    k = kernel.key.key.k
+    unroll = min(k, MAX_UNROLL)
     return {
         **loop_context(kernel.name, kernel.key.key, kernel.layers, MAX_UNROLL),
+        "unroll": unroll,
+        "looped": unroll < k,
+        "runs": list(range(0, unroll, 4)),
+        "entry": -k % unroll,
         "paired": kernel.key.paired,
-        "blob_bytes_per_output": kernel.key.key.k + 16,
+        "blob_bytes_per_output": k + 16,
     }
 
 
