@@ -246,3 +246,21 @@ def test_firmware_from_exported_c_refuses_a_budget(chain: Path, tmp_path: Path) 
     ok = CliRunner().invoke(main, ["firmware", str(tmp_path / "c"), "--board", "mps2-an386",
                                    "-o", str(out)])  # fmt: skip
     assert ok.exit_code == 0, ok.output
+
+
+def test_flash_saved_is_the_extra_bytes_under_patches(digits_tflite: Path) -> None:
+    """The digits CNN runs its first layers patch by patch (a window table of the patch driver's
+    own): whatever layers a budget sends to int8 weights, the weights shrink by exactly their
+    extra bytes, down to every layer on int8 weights."""
+    g = read_tflite(digits_tflite)
+    full = cm = generate_c(g)
+    assert full.patches is not None and len(full.layouts.layers) >= 2
+    extra = {x.op: x.extra_bytes for x in full.layouts.layers}
+    while True:
+        try:
+            cm = generate_c(g, flash_budget=cm.flash_estimate - 1)
+        except DoesNotFitError:
+            break
+        int8 = [x.op for x in cm.layouts.int8]
+        assert cm.weight_bytes == full.weight_bytes - sum(extra[k] for k in int8)
+    assert len(cm.layouts.int8) == len(full.layouts.layers)

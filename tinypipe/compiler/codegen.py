@@ -401,14 +401,16 @@ def _render(
     lowered, depthwise = specialize_depthwise(name, graph, lowered, enabled=generated)
 
     consts, params, calls = [], [], []
-    const_bytes: dict[int, int] = {}  # the .tflite's operator index -> its constant arrays' bytes
+    const_bytes: dict[int, int] = {}  # the .tflite's operator index -> its layer's arrays' bytes
 
-    def add_consts(op: Operator, low: Lowered) -> None:
+    def add_consts(op: Operator, low: Lowered, own: bool = True) -> None:
+        """The arrays of `low` (the op's layer if `own`, else a driver's such as a patch table)."""
         arrays = _consts(name, graph, op, low)
         consts.extend(arrays)
-        const_bytes[order[op.index]] = const_bytes.get(order[op.index], 0) + sum(
-            c["count"] * np.dtype(_np_of(c["ctype"])).itemsize for c in arrays
-        )
+        if own:
+            k = order[op.index]
+            nbytes = sum(c["count"] * np.dtype(_np_of(c["ctype"])).itemsize for c in arrays)
+            const_bytes[k] = const_bytes.get(k, 0) + nbytes
 
     for op, low in zip(graph.operators, lowered):
         layer = low if low.fused_into is not None else low.inner
@@ -437,7 +439,7 @@ def _render(
                 }
             )
             continue
-        add_consts(op, low)
+        add_consts(op, low, own=low.inner is None)  # a driver standing in: its layer is `inner`
         args = []
         if low.params_type:
             pname = f"{name}_op{op.index}_params"
