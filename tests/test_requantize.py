@@ -15,6 +15,7 @@ import pytest
 
 from tinypipe.compiler.ops.conv import requant_records
 from tinypipe.compiler.ops.fixedpoint import mul_by_quantized_multiplier
+from tinypipe.compiler.thumb1 import SMALL_BOUND, small_records
 from tinypipe.resources import firmware_dir
 
 HARNESS = r"""
@@ -183,3 +184,74 @@ def test_split_high_word_matches_python_integers(tmp_path) -> None:
         wrapped = ((((a * b + (hi_ << 32) + lo_) >> 32) + 2**31) % 2**32) - 2**31
         rounded = (a * b + 2**30 - (2**31 if a < 0 else 0)) >> 32 if b >= 0 else 0
         assert line.split() == [str((a * b) >> 32), str(wrapped), str(rounded)], row
+
+
+HARNESS_SMALL = r"""
+#include <stdio.h>
+#include "tp_common.h"
+/* Per line (multiplier, shift, zero point, clamp, the small-form records): every accumulator
+ * with |acc| < bound through tp_output_rq_s8 against TFLM's two roundings (tp_requantize);
+ * prints the mismatches' count and the first one. */
+int main(void)
+{
+    long m, shift, zp, lo, hi, w0, w1, w2, bound;
+    while (scanf("%ld %ld %ld %ld %ld %ld %ld %ld %ld", &m, &shift, &zp, &lo, &hi, &w0, &w1, &w2,
+                 &bound) == 9) {
+        const int32_t rq[3] = {(int32_t)w0, (int32_t)w1, (int32_t)w2};
+        long bad = 0, first = 0;
+        for (long x = -bound + 1; x < bound; ++x) {
+            const int32_t want = tp_clamp_i32(
+                tp_requantize((int32_t)x, (int32_t)m, (int32_t)shift) + (int32_t)zp,
+                (int32_t)lo, (int32_t)hi);
+            if (tp_output_rq_s8((int32_t)x, rq, (int32_t)lo, (int32_t)hi) != want && bad++ == 0) {
+                first = x;
+            }
+        }
+        printf("%ld %ld\n", bad, first);
+    }
+    return 0;
+}
+"""
+
+
+def test_small_accumulator_records_exhaustive(tmp_path) -> None:
+    """tp_output_rq_s8 on small_records' words (three products, the Cortex-M0 blobs' form for
+    accumulators below SMALL_BOUND) against TFLM's MultiplyByQuantizedMultiplier + zero point +
+    clamp for every accumulator in (-SMALL_BOUND, SMALL_BOUND): Q31 mantissas of every kind
+    (2^30, 2^31 - 1, ties-prone 3 * 2^29, random), every shift -31..-2 the records take, zero
+    points and clamps on both sides."""
+    rng = np.random.default_rng(11)
+    exe = _build(tmp_path, HARNESS_SMALL, SPLIT["split"])
+    mantissas = [2**30, 2**30 + 1, 3 * 2**29, 2**31 - 2**29, 2**31 - 1]
+    mantissas += rng.integers(2**30, 2**31, 19).tolist()
+    rows = []
+    for k, m in enumerate(mantissas):
+        for shift in (-2 - k % 3, -9 - k % 5, -16 - k % 7, -31 + k % 4):
+            zp = int(rng.integers(-128, 128))
+            rec = requant_records(np.array([m]), np.array([shift]), zp, np.array([SMALL_BOUND]))
+            if rec is None:  # a rounding word outside int32: no records, no kernel reads them
+                continue
+            lo, hi = [(-128, 127), (zp, 127), (max(zp - 7, -128), min(zp + 9, 127))][k % 3]
+            w = small_records(rec.reshape(1, 3).astype(np.int64))[0]
+            rows.append(f"{m} {shift} {zp} {lo} {hi} {w[0]} {w[1]} {w[2]} {SMALL_BOUND}")
+    assert len(rows) > 60
+    out = subprocess.run(
+        [str(exe)], input="\n".join(rows), capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    bad = [(row, line) for row, line in zip(rows, out) if line.split()[0] != "0"]
+    assert len(out) >= len(rows) and not bad, bad[:3]
+
+
+def test_small_records_hold_the_multiplier() -> None:
+    """small_records' words: the pieces give back the multiplier, the rounding word is kept, the
+    third word's low byte is still r - 1 with the flag above it."""
+    rng = np.random.default_rng(12)
+    m = np.concatenate([[0, 1, 2**30, 2**31 - 1], rng.integers(0, 2**31, 200)])
+    rec = np.stack([m, rng.integers(-(2**31), 2**31, m.size), rng.integers(1, 31, m.size)], 1)
+    w = small_records(rec)
+    assert np.array_equal((w[:, 0] & 0x7FF) + ((w[:, 0] >> 16) << 11) + ((w[:, 2] >> 16) << 22), m)
+    assert np.array_equal(w[:, 1], rec[:, 1])
+    assert np.array_equal(w[:, 2] & 0xFF, rec[:, 2]) and np.all(w[:, 2] & 0x100)
+    assert np.all(w < 2**31) and np.all(w[:, [0, 2]] >= 0)
+    with pytest.raises(ValueError, match="multipliers"):
+        small_records(np.array([[-1, 0, 3]]))

@@ -18,6 +18,7 @@ from op_cases import (
     build_conv,
     build_generated_depthwise,
     build_pointwise_conv,
+    conv_output_size,
     labelled_failure,
     random_generated_depthwise_config,
     random_int8_inputs,
@@ -29,7 +30,14 @@ from test_op_fully_connected import build_dense_fc, random_dense_fc_config
 from tinypipe.check.validate import validate_on_board
 from tinypipe.compiler.codegen import generate_c, lower_all
 from tinypipe.compiler.graph import read_tflite
-from tinypipe.compiler.thumb1 import thumb1_filter16, thumb1_pointwise_blob
+from tinypipe.compiler.tflite_writer import ModelBuilder
+from tinypipe.compiler.thumb1 import (
+    SMALL_BOUND,
+    SMALL_FLAG,
+    small_records,
+    thumb1_filter16,
+    thumb1_pointwise_blob,
+)
 from tinypipe.device.firmware import create_project, program_path
 
 BOARD = "microbit"
@@ -95,17 +103,83 @@ def test_conv_s8_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
         assert "__aeabi_lmul" not in symbols
 
 
+def small_form(model: bytes) -> bool:
+    """Whether the layer's blob takes the small-accumulator requantization on the Cortex-M0."""
+    g = read_tflite(model)
+    cm = generate_c(g)
+    blob = np.asarray(cm.lowered[0].consts["pointwise"])
+    taps = (blob.size // (g.tensors[g.operators[0].inputs[1]].shape[0] // 4) - 16) // 2
+    return bool(thumb1_pointwise_blob(blob, taps)[4 + 2 * taps + 2] & SMALL_FLAG)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1720, 1721, 1722])
 def test_generated_pointwise_thumb1_random_configs_bit_exact(tmp_path, seed: int) -> None:
-    """Random 1x1 convs on a generated pointwise kernel, each block of 4 channels of a pixel in
-    one Thumb-1 call (products, requantization, every activation range's clamp)."""
+    """Random 1x1 convs on a generated pointwise kernel, every pixel and block of 4 channels in
+    one Thumb-1 call (products, requantization, every activation range's clamp): seeds 1720
+    and 1722 with accumulators below SMALL_BOUND (three products per output), 1721 above."""
     rng = np.random.default_rng(seed)
     cfg = random_pointwise_config(rng)
     with labelled_failure(f"seed {seed} config {cfg}"):
-        symbols = firmware_symbols(build_pointwise_conv(cfg, rng), seed, tmp_path)
-        assert "tp_t1_pixels_w16" in symbols
+        model = build_pointwise_conv(cfg, rng)
+        assert small_form(model) == (seed != 1721)
+        symbols = firmware_symbols(model, seed, tmp_path)
+        assert ("tp_t1_pixels_w16_small" if seed != 1721 else "tp_t1_pixels_w16") in symbols
         assert "__aeabi_lmul" not in symbols
+
+
+def ties_pointwise(k: int, big_channel: bool) -> bytes:
+    """A 1x1 CONV_2D over 8x8 pixels of k channels into 8 whose multipliers s_in * s_w / s_out
+    are 2^-3 to 2^-8, exact powers of two (rounding ties for many accumulators, both signs) or
+    just off them, with weights small enough that most outputs stay inside int8: the shifts
+    of 1 to 6 bits after the high word make every rounding step show. With big_channel,
+    channel 0's weights of +-127 put its accumulator bound above SMALL_BOUND (the layer then
+    takes the four-product requantization)."""
+    rng = np.random.default_rng(1790 + k)
+    mult = np.array([2.0**-3, 2.0**-3 * 1.5, 2.0**-4, 0.2, 2.0**-5 * 1.999, 2.0**-6,
+                     2.0**-7 * 1.25, 2.0**-8])  # fmt: skip
+    s_io = 2.0**-6  # input and output scale: the multiplier is the weight scale
+    most = np.maximum(1, (4 * 127 / (mult * 128 * k)).astype(np.int64))
+    weights = rng.integers(-most, most + 1, (k, 8)).T
+    if big_channel:
+        weights[0] = rng.choice([-127, 127], k)
+    bias = np.round(rng.uniform(-32, 32, 8) / mult)
+    b = ModelBuilder()
+    x = b.tensor((1, 8, 8, k), scale=s_io, zero_point=0)
+    w = b.tensor((8, 1, 1, k), scale=mult, zero_point=np.zeros(8, np.int64),
+                 data=weights.reshape(8, 1, 1, k), axis=0)  # fmt: skip
+    bt = b.tensor((8,), "int32", scale=s_io * mult, zero_point=np.zeros(8, np.int64), data=bias)
+    y = b.tensor((1, 8, 8, 8), scale=s_io, zero_point=-3)
+    b.op("CONV_2D", [x, w, bt], [y], "Conv2DOptions", version=3, padding="VALID", stride_h=1,
+         stride_w=1, dilation_h_factor=1, dilation_w_factor=1)  # fmt: skip
+    return b.build([x], [y])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k, big", [(8, False), (64, True)])
+def test_pointwise_requantization_ties_bit_exact(tmp_path, k: int, big: bool) -> None:
+    """Both Thumb-1 requantizations of the generated pointwise kernel (three products for
+    accumulators below SMALL_BOUND, four otherwise) on outputs at and next to rounding ties."""
+    model = ties_pointwise(k, big)
+    assert small_form(model) != big
+    symbols = firmware_symbols(model, 1790 + k, tmp_path)
+    assert ("tp_t1_pixels_w16" if big else "tp_t1_pixels_w16_small") in symbols
+
+
+@pytest.mark.slow
+def test_conv_tile_rows_small_records_bit_exact(tmp_path) -> None:
+    """A 2x2 conv over 8 channels read in place: a tile over 2 filter rows, whose Cortex-M0 path
+    is the runs' loop and tp_output_rq_s8 in C, on records in the small-accumulator form."""
+    rng = np.random.default_rng(1702)
+    cfg = random_w16_conv_config(rng)
+    cfg.update(k_h=2, k_w=2, filter_c=8, in_h=7, in_w=6, dil_h=1, dil_w=1)
+    cfg["out_h"], cfg["out_w"] = conv_output_size(cfg)
+    with labelled_failure(f"config {cfg}"):
+        model = build_w16_conv(cfg, rng)
+        assert [c.key.rows for c in generate_c(read_tflite(model)).convs] == [2]
+        assert small_form(model)
+        symbols = firmware_symbols(model, 1702, tmp_path)
+        assert "tp_t1_dot1x4_w16" in symbols and "__aeabi_lmul" not in symbols
 
 
 @pytest.mark.slow
@@ -159,7 +233,11 @@ def test_thumb1_weight_orders_hold_the_model_weights(seed: int) -> None:
     assert np.array_equal(got[:, 4 : 4 + 2 * k], want)
     plain = np.asarray(blob, np.int64).reshape(-1, 4 + 2 * k + 12)
     assert np.array_equal(got[:, :4], plain[:, :4])  # bias
-    assert np.array_equal(got[:, 4 + 2 * k :], plain[:, 4 + 2 * k :])  # requantization words
+    records, want = got[:, 4 + 2 * k :].reshape(-1, 3), plain[:, 4 + 2 * k :].reshape(-1, 3)
+    bound = np.abs(plain[:, :4]).reshape(-1) + 128 * np.abs(w).sum(axis=1)
+    if bound.max() < SMALL_BOUND:  # the three-product form, which holds the same numbers
+        want = small_records(want)
+    assert np.array_equal(records, want)
 
 
 @pytest.mark.slow

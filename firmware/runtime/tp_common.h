@@ -282,11 +282,31 @@ static inline int8_t tp_output_s8(int32_t acc, int32_t multiplier, int32_t shift
  * - the output zero point is added before the final shift: for an integer h,
  *   floor(h / 2^(r-1)) + zp = floor((h + zp * 2^(r-1)) / 2^(r-1)). The host checks, for every
  *   accumulator the layer can produce, that this high word stays inside int32. */
+/* The records of a channel whose accumulators the host bounded by |acc| < 2^19, in the
+ * Cortex-M0 blobs (tinypipe/compiler/thumb1.py small_records): TP_RQ_SMALL set in rq[2] (whose
+ * low byte stays r - 1), the multiplier m in pieces m0 = m mod 2^11, m1 = floor(m / 2^11) mod
+ * 2^11 (the halves of rq[0]) and m2 = floor(m / 2^22) (rq[2]'s high half). tp_rq_small_high
+ * is then tp_mul_round_high_nonneg(acc, m) from three products:
+ *   t1 = acc * m1 + floor(acc * m0 / 2^11) + 2^19 - [acc < 0] * 2^20   (the rounding term / 2^11)
+ *   floor((acc * m + 2^30 - [acc < 0] * 2^31) / 2^32) = floor((acc * m2 + floor(t1 / 2^11)) / 2^10)
+ * (nested floors of divisions by powers of two are one). Every product and sum stays inside
+ * int32: |acc * m0|, |acc * m1| < 2^19 * 2^11, |acc * m2| < 2^19 * 2^9. */
+#define TP_RQ_SMALL 0x100
+static inline int32_t tp_rq_small_high(int32_t acc, const int32_t *rq)
+{
+    const int32_t m0 = rq[0] & 0x7FF, m1 = (int32_t)((uint32_t)rq[0] >> 16);
+    const int32_t m2 = (int32_t)((uint32_t)rq[2] >> 16);
+    const int32_t t1 = acc * m1 + ((acc * m0) >> 11) + 0x80000 - (acc < 0 ? 0x100000 : 0);
+    return (acc * m2 + (t1 >> 11)) >> 10;
+}
+
 static inline int8_t tp_output_rq_s8(int32_t acc, const int32_t *rq, int32_t act_min,
                                      int32_t act_max)
 {
 #ifdef TP_SPLIT_MULTIPLY
-    const int32_t v = tp_max_i32((tp_mul_round_high_nonneg(acc, rq[0]) + rq[1]) >> rq[2], act_min);
+    const int32_t high = (rq[2] & TP_RQ_SMALL) ? tp_rq_small_high(acc, rq)
+                                               : tp_mul_round_high_nonneg(acc, rq[0]);
+    const int32_t v = tp_max_i32((high + rq[1]) >> (rq[2] & 0xFF), act_min);
 #else
     const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
     const int32_t hi = rq[1] + (acc >> 31);

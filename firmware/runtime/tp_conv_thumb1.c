@@ -203,58 +203,95 @@ __asm__(TP_T1_BEGIN(tp_t1_dot2x4_w16)
     "7:\n"                                                                                     \
     "  strb r6, [r2, #" TP_STR(C) "]\n"
 
-/* void tp_t1_pixels_w16(int32_t pixels, const int8_t *x, int8_t *out,
- *                       const tp_t1_w16_layer *layer):
+/* TP_T1_REQUANT for records in the small-accumulator form (tp_common.h tp_rq_small_high):
+ * three MULS on the multiplier's pieces (LDRH), r0 holding the rounding term's 2^19. */
+#define TP_T1_REQUANT_SMALL(ACC, OFF, C)                                                       \
+    "  mov r4, " ACC "\n"                                                                      \
+    "  ldrh r5, [r1, #" TP_STR(OFF) "]\n"                                                       \
+    "  muls r5, r4, r5\n"                                                                      \
+    "  asrs r5, r5, #11\n"                                                                     \
+    "  ldrh r6, [r1, #" TP_STR(OFF) " + 2]\n"                                                   \
+    "  muls r6, r4, r6\n"                                                                      \
+    "  adds r6, r6, r5\n"                                                                      \
+    "  asrs r5, r4, #31\n"                                                                     \
+    "  lsls r5, r5, #20\n"                                                                     \
+    "  adds r6, r6, r5\n"                                                                      \
+    "  adds r6, r6, r0\n"                                                                      \
+    "  asrs r6, r6, #11\n"                                                                     \
+    "  ldrh r5, [r1, #" TP_STR(OFF) " + 10]\n"                                                  \
+    "  muls r5, r4, r5\n"                                                                      \
+    "  adds r5, r5, r6\n"                                                                      \
+    "  asrs r5, r5, #10\n"                                                                     \
+    "  ldr r7, [r1, #" TP_STR(OFF) " + 4]\n"                                                    \
+    "  adds r5, r5, r7\n"                                                                      \
+    "  ldr r7, [r1, #" TP_STR(OFF) " + 8]\n"                                                    \
+    "  asrs r5, r5, r7\n" /* by the low byte: r - 1 */                                         \
+    "  cmp r5, r12\n"                                                                          \
+    "  bge 6f\n"                                                                               \
+    "  mov r5, r12\n"                                                                          \
+    "6:\n"                                                                                     \
+    "  cmp r5, lr\n"                                                                           \
+    "  ble 7f\n"                                                                               \
+    "  mov r5, lr\n"                                                                           \
+    "7:\n"                                                                                     \
+    "  strb r5, [r2, #" TP_STR(C) "]\n"
+
+/* void NAME(int32_t pixels, const int8_t *x, int8_t *out, const tp_t1_w16_layer *layer):
  * per pixel (pixels >= 1, x advancing by layer->x_step) every block of 4 output channels of a
  * generated pointwise blob (bias, weights in the Thumb-1 order, then the 12 requantization
  * words): the bias straight into r8-r11, the runs as tp_t1_dot1x4_w16, each output
- * requantized and clamped as tp_output_rq_s8 does, the clamp bounds in r12 and lr throughout.
- * Stack: pixels left, x, out, blob, blob_end, weight_bytes, x_step, the saved registers. */
-__asm__(TP_T1_BEGIN(tp_t1_pixels_w16)
-        "  push {r4-r7}\n"
-        "  ldr r4, [r3, #16]\n"
-        "  mov r12, r4\n"
-        "  ldr r4, [r3, #20]\n"
-        "  mov lr, r4\n"
-        "  ldm r3!, {r4-r7}\n"
-        "  push {r0-r2, r4-r7}\n"
-        "2:\n"
-        "  ldr r1, [sp, #12]\n"
-        "1:\n"
-        "  ldr r0, [sp, #4]\n"
-        "  ldm r1!, {r4-r7}\n"
-        TP_T1_R4_TO_ACC
-        "  ldr r6, [sp, #20]\n"
-        "  adds r6, r6, r1\n"
-        TP_T1_RUNS(5, "r6")
-        "  ldr r2, [sp, #8]\n"
-        "  movs r0, #1\n"
-        "  lsls r0, r0, #14\n"
-        TP_T1_REQUANT("r8", 0, 0)
-        TP_T1_REQUANT("r9", 12, 1)
-        TP_T1_REQUANT("r10", 24, 2)
-        TP_T1_REQUANT("r11", 36, 3)
-        "  adds r2, r2, #4\n"
-        "  str r2, [sp, #8]\n"
-        "  adds r1, r1, #48\n"
-        "  ldr r3, [sp, #16]\n"
-        "  cmp r1, r3\n"
-        "  beq 3f\n" /* B reaches back over the block, a conditional branch does not */
-        "  b 1b\n"
-        "3:\n"
-        "  ldr r0, [sp, #4]\n"
-        "  ldr r3, [sp, #24]\n"
-        "  adds r0, r0, r3\n"
-        "  str r0, [sp, #4]\n"
-        "  ldr r0, [sp, #0]\n"
-        "  subs r0, r0, #1\n"
-        "  str r0, [sp, #0]\n"
-        "  beq 4f\n"
-        "  b 2b\n"
-        "4:\n"
-        "  add sp, sp, #28\n"
-        "  pop {r4-r7}\n"
-        TP_T1_END(tp_t1_pixels_w16));
+ * requantized by REQUANT (r0 = 2^ROUND) and clamped as tp_output_rq_s8 does, the clamp bounds
+ * in r12 and lr throughout. Stack: pixels left, x, out, blob, blob_end, weight_bytes, x_step,
+ * the saved registers. */
+#define TP_T1_PIXELS(NAME, ROUND, REQUANT)                                                     \
+    __asm__(TP_T1_BEGIN(NAME)                                                                  \
+            "  push {r4-r7}\n"                                                                 \
+            "  ldr r4, [r3, #16]\n"                                                            \
+            "  mov r12, r4\n"                                                                  \
+            "  ldr r4, [r3, #20]\n"                                                            \
+            "  mov lr, r4\n"                                                                   \
+            "  ldm r3!, {r4-r7}\n"                                                             \
+            "  push {r0-r2, r4-r7}\n"                                                          \
+            "2:\n"                                                                             \
+            "  ldr r1, [sp, #12]\n"                                                            \
+            "1:\n"                                                                             \
+            "  ldr r0, [sp, #4]\n"                                                             \
+            "  ldm r1!, {r4-r7}\n"                                                             \
+            TP_T1_R4_TO_ACC                                                                    \
+            "  ldr r6, [sp, #20]\n"                                                            \
+            "  adds r6, r6, r1\n"                                                              \
+            TP_T1_RUNS(5, "r6")                                                                \
+            "  ldr r2, [sp, #8]\n"                                                             \
+            "  movs r0, #1\n"                                                                  \
+            "  lsls r0, r0, #" #ROUND "\n"                                                     \
+            REQUANT("r8", 0, 0)                                                                \
+            REQUANT("r9", 12, 1)                                                               \
+            REQUANT("r10", 24, 2)                                                              \
+            REQUANT("r11", 36, 3)                                                              \
+            "  adds r2, r2, #4\n"                                                              \
+            "  str r2, [sp, #8]\n"                                                             \
+            "  adds r1, r1, #48\n"                                                             \
+            "  ldr r3, [sp, #16]\n"                                                            \
+            "  cmp r1, r3\n"                                                                   \
+            "  beq 3f\n" /* B reaches back over the block, a conditional branch does not */    \
+            "  b 1b\n"                                                                         \
+            "3:\n"                                                                             \
+            "  ldr r0, [sp, #4]\n"                                                             \
+            "  ldr r3, [sp, #24]\n"                                                            \
+            "  adds r0, r0, r3\n"                                                              \
+            "  str r0, [sp, #4]\n"                                                             \
+            "  ldr r0, [sp, #0]\n"                                                             \
+            "  subs r0, r0, #1\n"                                                              \
+            "  str r0, [sp, #0]\n"                                                             \
+            "  beq 4f\n"                                                                       \
+            "  b 2b\n"                                                                         \
+            "4:\n"                                                                             \
+            "  add sp, sp, #28\n"                                                              \
+            "  pop {r4-r7}\n"                                                                  \
+            TP_T1_END(NAME))
+
+TP_T1_PIXELS(tp_t1_pixels_w16, 14, TP_T1_REQUANT);
+TP_T1_PIXELS(tp_t1_pixels_w16_small, 19, TP_T1_REQUANT_SMALL);
 
 /* One tap at index r5 of tp_t1_dot1x4_s8: input byte at r0, channel c's weight at r1-r4. */
 #define TP_T1_TAP_S8                                                                           \

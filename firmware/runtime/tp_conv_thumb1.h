@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "tp_common.h"
+
 #if defined(__ARM_ARCH_6M__)
 /* acc[c] += sum over the runs of 4 taps in [w, w_end) of the products of x's 4 bytes with
  * channel c's weights, in the Thumb-1 order (tinypipe/compiler/thumb1.py); x advances 4
@@ -24,8 +26,23 @@ typedef struct {
     int32_t act_min, act_max;
 } tp_t1_w16_layer;
 /* For each of `pixels` (>= 1) pixels, x advancing by x_step and out by 4 per block: out[c] for
- * every output channel of the blob, clamped to [act_min, act_max]. */
+ * every output channel of the blob, clamped to [act_min, act_max]; _small for a blob whose
+ * records all have the small-accumulator form (tp_common.h TP_RQ_SMALL). */
 void tp_t1_pixels_w16(int32_t pixels, const int8_t *x, int8_t *out, const tp_t1_w16_layer *layer);
+void tp_t1_pixels_w16_small(int32_t pixels, const int8_t *x, int8_t *out,
+                            const tp_t1_w16_layer *layer);
+/* The one of the two for the blob: its records have one form (tinypipe/compiler/thumb1.py),
+ * which the first one's third word tells. */
+static inline void tp_t1_pixels(int32_t pixels, const int8_t *x, int8_t *out,
+                                const tp_t1_w16_layer *layer)
+{
+    const int32_t *rq = layer->blob + 4 + layer->weight_bytes / 4;
+    if (rq[2] & TP_RQ_SMALL) {
+        tp_t1_pixels_w16_small(pixels, x, out, layer);
+    } else {
+        tp_t1_pixels_w16(pixels, x, out, layer);
+    }
+}
 /* acc[c] += sum_{i<n} x[i] * w[c * stride + i] for c in 0..3 (int8 filters, tp_conv_s8). */
 void tp_t1_dot1x4_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4]);
 #endif

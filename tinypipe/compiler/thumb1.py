@@ -15,6 +15,10 @@ int16 (|x * w| <= 128 * 127, so two of them stay within +-32512: weights of -128
 TFLite's int8 spec, and ops/conv.py keeps such layers off the int16 layout), which SXTH takes
 out, and the rest shifted down is the high channel's sum. 2 channels x 2 taps in 10
 instructions instead of 14.
+
+A pointwise blob whose accumulators the host bounds below SMALL_BOUND also gets its
+requantization records in small_records' form there, which tp_t1_pixels_w16_small and the M0
+build of tp_output_rq_s8 turn into 3 products instead of 4.
 """
 
 from __future__ import annotations
@@ -47,18 +51,43 @@ def thumb1_filter16(filter16: np.ndarray, output_c: int) -> np.ndarray:
     return words.astype("<i4").view("<i2").astype(np.int16)
 
 
+# Accumulators below this in magnitude take the requantization from three 32-bit products
+# (tp_common.h tp_rq_small_high) instead of four.
+SMALL_BOUND = 2**19
+SMALL_FLAG = 0x100  # TP_RQ_SMALL, in a record's third word
+
+
+def small_records(records: np.ndarray) -> np.ndarray:
+    """requant_records' words [channel, 3] (multiplier m, rounding word, r - 1) in the form for
+    accumulators below SMALL_BOUND (tp_common.h tp_rq_small_high): m mod 2^11 and
+    floor(m / 2^11) mod 2^11 as the halves of the first word, the rounding word, and r - 1 with
+    SMALL_FLAG and floor(m / 2^22) in the high half."""
+    m = records[:, 0].astype(np.int64)
+    if np.any(m < 0) or np.any(m >= 2**31):
+        raise ValueError("requantization multipliers must lie in [0, 2^31)")
+    first = (m & 0x7FF) | (((m >> 11) & 0x7FF) << 16)
+    third = records[:, 2].astype(np.int64) | SMALL_FLAG | ((m >> 22) << 16)
+    return np.stack([first, records[:, 1].astype(np.int64), third], axis=1)
+
+
 def thumb1_pointwise_blob(blob: np.ndarray, k: int) -> np.ndarray:
     """A generated pointwise kernel's blob (pointwise_blob, K = k input channels) with each block's
-    weight words in the Thumb-1 order; bias and requantization words stay where they are."""
+    weight words in the Thumb-1 order; the bias stays, and the requantization words take
+    small_records' form when every channel's accumulator stays below SMALL_BOUND (|bias| +
+    128 * sum |w|, as ops/conv.py accumulator_bound; the kernel picks its loop by the first
+    record)."""
     blocks = np.asarray(blob, np.int64).reshape(-1, 4 + 2 * k + 12)
     words = blocks[:, 4 : 4 + 2 * k].reshape(-1, k // 4, 2, 4)  # block, run, half, channel
     lo, hi = words & 0xFFFF, words >> 16  # lo: taps k, k+1; hi: taps k+2, k+3 (signed)
     lo = np.where(lo >= 0x8000, lo - 0x10000, lo)
     w = np.stack([lo[:, :, 0], lo[:, :, 1], hi[:, :, 0], hi[:, :, 1]], axis=-1)  # taps k..k+3
     w = w.transpose(0, 2, 1, 3).reshape(-1, 4, k)  # block, channel, tap
+    bias = blocks[:, :4]
+    records = blocks[:, 4 + 2 * k :].reshape(-1, 4, 3)
+    if (np.abs(bias) + 128 * np.abs(w).sum(axis=2) < SMALL_BOUND).all():
+        records = small_records(records.reshape(-1, 3)).reshape(-1, 4, 3)
     return blob_blocks(
-        blocks[:, :4].reshape(-1), _pair_words(w).reshape(len(blocks), -1),
-        blocks[:, 4 + 2 * k :].reshape(-1), 4,
+        bias.reshape(-1), _pair_words(w).reshape(len(blocks), -1), records.reshape(-1), 4,
     )  # fmt: skip
 
 
