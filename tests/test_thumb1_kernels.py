@@ -128,30 +128,41 @@ def test_generated_pointwise_thumb1_random_configs_bit_exact(tmp_path, seed: int
         assert "__aeabi_lmul" not in symbols
 
 
-def ties_pointwise(k: int, big_channel: bool) -> bytes:
-    """A 1x1 CONV_2D over 8x8 pixels of k channels into 8 whose multipliers s_in * s_w / s_out
-    are 2^-3 to 2^-8, exact powers of two (rounding ties for many accumulators, both signs) or
-    just off them, with weights small enough that most outputs stay inside int8: the shifts
-    of 1 to 6 bits after the high word make every rounding step show. With big_channel,
-    channel 0's weights of +-127 put its accumulator bound above SMALL_BOUND (the layer then
-    takes the four-product requantization)."""
+TIES_MULT = np.array([2.0**-3, 2.0**-3 * 1.5, 2.0**-4, 0.2, 2.0**-5 * 1.999, 2.0**-6,
+                      2.0**-7 * 1.25, 2.0**-8])  # fmt: skip
+
+
+def ties_layer(depthwise: bool, k: int, big_channel: bool = False) -> bytes:
+    """8 output channels over 8x8 pixels whose multipliers s_in * s_w / s_out are TIES_MULT:
+    exact powers of two (rounding ties for many accumulators, both signs) or just off them,
+    with weights small enough that most outputs stay inside int8, so the shifts of 1 to 6 bits
+    after the high word make every rounding step show. A 1x1 CONV_2D over k channels, or a 3x3
+    DEPTHWISE_CONV_2D (k = 9 taps). With big_channel, channel 0's weights of +-127 put its
+    accumulator bound above SMALL_BOUND (the four-product requantization for the layer)."""
     rng = np.random.default_rng(1790 + k)
-    mult = np.array([2.0**-3, 2.0**-3 * 1.5, 2.0**-4, 0.2, 2.0**-5 * 1.999, 2.0**-6,
-                     2.0**-7 * 1.25, 2.0**-8])  # fmt: skip
-    s_io = 2.0**-6  # input and output scale: the multiplier is the weight scale
-    most = np.maximum(1, (4 * 127 / (mult * 128 * k)).astype(np.int64))
-    weights = rng.integers(-most, most + 1, (k, 8)).T
+    most = np.maximum(1, (4 * 127 / (TIES_MULT * 128 * k)).astype(np.int64))
+    weights = rng.integers(-most, most + 1, (k, 8)).T  # [channel, tap]
     if big_channel:
         weights[0] = rng.choice([-127, 127], k)
-    bias = np.round(rng.uniform(-32, 32, 8) / mult)
+    bias = np.round(rng.uniform(-32, 32, 8) / TIES_MULT)
+    s_io = 2.0**-6  # input and output scale: the multiplier is the weight scale
     b = ModelBuilder()
-    x = b.tensor((1, 8, 8, k), scale=s_io, zero_point=0)
-    w = b.tensor((8, 1, 1, k), scale=mult, zero_point=np.zeros(8, np.int64),
-                 data=weights.reshape(8, 1, 1, k), axis=0)  # fmt: skip
-    bt = b.tensor((8,), "int32", scale=s_io * mult, zero_point=np.zeros(8, np.int64), data=bias)
+    x = b.tensor((1, 8, 8, 8 if depthwise else k), scale=s_io, zero_point=0)
+    if depthwise:
+        w_data, axis = weights.T.reshape(1, 3, 3, 8), 3
+    else:
+        w_data, axis = weights.reshape(8, 1, 1, k), 0
+    w = b.tensor(w_data.shape, scale=TIES_MULT, zero_point=np.zeros(8, np.int64), data=w_data,
+                 axis=axis)  # fmt: skip
+    bt = b.tensor((8,), "int32", scale=s_io * TIES_MULT, zero_point=np.zeros(8, np.int64),
+                  data=bias)  # fmt: skip
     y = b.tensor((1, 8, 8, 8), scale=s_io, zero_point=-3)
-    b.op("CONV_2D", [x, w, bt], [y], "Conv2DOptions", version=3, padding="VALID", stride_h=1,
-         stride_w=1, dilation_h_factor=1, dilation_w_factor=1)  # fmt: skip
+    geometry = {"stride_h": 1, "stride_w": 1, "dilation_h_factor": 1, "dilation_w_factor": 1}
+    if depthwise:
+        b.op("DEPTHWISE_CONV_2D", [x, w, bt], [y], "DepthwiseConv2DOptions", version=3,
+             padding="SAME", depth_multiplier=1, **geometry)  # fmt: skip
+    else:
+        b.op("CONV_2D", [x, w, bt], [y], "Conv2DOptions", version=3, padding="VALID", **geometry)
     return b.build([x], [y])
 
 
@@ -160,10 +171,20 @@ def ties_pointwise(k: int, big_channel: bool) -> bytes:
 def test_pointwise_requantization_ties_bit_exact(tmp_path, k: int, big: bool) -> None:
     """Both Thumb-1 requantizations of the generated pointwise kernel (three products for
     accumulators below SMALL_BOUND, four otherwise) on outputs at and next to rounding ties."""
-    model = ties_pointwise(k, big)
+    model = ties_layer(False, k, big)
     assert small_form(model) != big
     symbols = firmware_symbols(model, 1790 + k, tmp_path)
     assert ("tp_t1_pixels_w16" if big else "tp_t1_pixels_w16_small") in symbols
+
+
+@pytest.mark.slow
+def test_depthwise_requantization_ties_bit_exact(tmp_path) -> None:
+    """The generated depthwise kernel's Thumb-1 requantization on outputs at and next to
+    rounding ties."""
+    model = ties_layer(True, 9)
+    (kern,) = generate_c(read_tflite(model)).depthwise
+    symbols = firmware_symbols(model, 1799, tmp_path)
+    assert {f"{kern.name}_t1_p0", f"{kern.name}_t1_p1"} <= symbols
 
 
 @pytest.mark.slow
