@@ -35,6 +35,7 @@ from tinypipe.compiler.thumb1 import (
     SMALL_BOUND,
     SMALL_FLAG,
     small_records,
+    thumb1_depthwise_blob,
     thumb1_filter16,
     thumb1_pointwise_blob,
 )
@@ -137,14 +138,16 @@ def ties_layer(depthwise: bool, k: int, big_channel: bool = False) -> bytes:
     exact powers of two (rounding ties for many accumulators, both signs) or just off them,
     with weights small enough that most outputs stay inside int8, so the shifts of 1 to 6 bits
     after the high word make every rounding step show. A 1x1 CONV_2D over k channels, or a 3x3
-    DEPTHWISE_CONV_2D (k = 9 taps). With big_channel, channel 0's weights of +-127 put its
-    accumulator bound above SMALL_BOUND (the four-product requantization for the layer)."""
+    DEPTHWISE_CONV_2D (k = 9 taps). With big_channel, channel 0's weights of +-127 and bias of
+    SMALL_BOUND put its accumulator bound above it (the four-product requantization for the
+    layer)."""
     rng = np.random.default_rng(1790 + k)
     most = np.maximum(1, (4 * 127 / (TIES_MULT * 128 * k)).astype(np.int64))
     weights = rng.integers(-most, most + 1, (k, 8)).T  # [channel, tap]
+    bias = np.round(rng.uniform(-32, 32, 8) / TIES_MULT)
     if big_channel:
         weights[0] = rng.choice([-127, 127], k)
-    bias = np.round(rng.uniform(-32, 32, 8) / TIES_MULT)
+        bias[0] = SMALL_BOUND
     s_io = 2.0**-6  # input and output scale: the multiplier is the weight scale
     b = ModelBuilder()
     x = b.tensor((1, 8, 8, 8 if depthwise else k), scale=s_io, zero_point=0)
@@ -177,14 +180,45 @@ def test_pointwise_requantization_ties_bit_exact(tmp_path, k: int, big: bool) ->
     assert ("tp_t1_pixels_w16" if big else "tp_t1_pixels_w16_small") in symbols
 
 
+def depthwise_small_form(model: bytes) -> bool:
+    """Whether the depthwise layer's blob takes the small-accumulator records on the M0."""
+    g = read_tflite(model)
+    blob = np.asarray(generate_c(g).lowered[0].consts["depthwise"])
+    return thumb1_depthwise_blob(blob, 9) is not None
+
+
 @pytest.mark.slow
-def test_depthwise_requantization_ties_bit_exact(tmp_path) -> None:
-    """The generated depthwise kernel's Thumb-1 requantization on outputs at and next to
-    rounding ties."""
-    model = ties_layer(True, 9)
+@pytest.mark.parametrize("big", [False, True])
+def test_depthwise_requantization_ties_bit_exact(tmp_path, big: bool) -> None:
+    """Both Thumb-1 requantizations of the generated depthwise kernel (three products for
+    accumulators below SMALL_BOUND, four otherwise) on outputs at and next to rounding ties."""
+    model = ties_layer(True, 9, big)
+    assert depthwise_small_form(model) != big
     (kern,) = generate_c(read_tflite(model)).depthwise
     symbols = firmware_symbols(model, 1799, tmp_path)
     assert {f"{kern.name}_t1_p0", f"{kern.name}_t1_p1"} <= symbols
+
+
+def test_thumb1_depthwise_blob_records() -> None:
+    """thumb1_depthwise_blob: the weights and bias as they were, the records in small_records'
+    form, and None when a channel's bound (|bias| + 128 * sum |w|) reaches SMALL_BOUND."""
+    rng = np.random.default_rng(1798)
+    for big in (False, True):
+        model = ties_layer(True, 9, big)
+        g = read_tflite(model)
+        blob = np.asarray(generate_c(g).lowered[0].consts["depthwise"], np.int64)
+        got = thumb1_depthwise_blob(blob, 9)
+        assert (got is None) == big
+        if got is None:
+            continue
+        plain, got = blob.reshape(-1, 34), got.reshape(-1, 34)
+        assert np.array_equal(got[:, :22], plain[:, :22])
+        assert np.array_equal(
+            got[:, 22:].reshape(-1, 3), small_records(plain[:, 22:].reshape(-1, 3))
+        )
+    blob = rng.integers(-(2**15), 2**15, (2, 34)) & 0xFFFF  # weights of up to 2^15
+    blob[:, 22:] = [2**30, 1, 3] * 4
+    assert thumb1_depthwise_blob(blob.reshape(-1), 9) is None
 
 
 @pytest.mark.slow

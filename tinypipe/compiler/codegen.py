@@ -44,7 +44,7 @@ from .planner import MemoryPlan, plan_memory
 from .pointwise import Kernel, kernel_context, specialize_pointwise
 from .shapes import check_static_shapes
 from .thumb1 import GUARD as THUMB1_GUARD
-from .thumb1 import thumb1_filter16, thumb1_pointwise_blob
+from .thumb1 import thumb1_depthwise_blob, thumb1_filter16, thumb1_pointwise_blob
 
 _CTYPES = {
     "int8": "int8_t",
@@ -559,7 +559,7 @@ def _render(
 
 def _consts(name: str, graph: Graph, op: Operator, low: Lowered) -> list[dict]:
     """The op-local constant arrays of a layer, for the template; `alt` is the body of the
-    convolution weights' Thumb-1 order (thumb1.py), None for other arrays."""
+    convolution weights' Thumb-1 order and records (thumb1.py), None for other arrays."""
     out = []
     for cname, arr in low.consts.items():
         arr = np.asarray(arr)
@@ -571,6 +571,10 @@ def _consts(name: str, graph: Graph, op: Operator, low: Lowered) -> list[dict]:
             else:  # per 4 output channels: 4 bias words, 2 per tap, 12 requantization words
                 taps = (arr.size // (shape[0] // 4) - 16) // 2
                 alt = thumb1_pointwise_blob(arr, taps).astype(arr.dtype)
+        elif op.opcode == "DEPTHWISE_CONV_2D" and cname == "depthwise":
+            channels = graph.tensors[op.inputs[1]].shape[3]  # 1, kh, kw, channels
+            small = thumb1_depthwise_blob(arr, (arr.size // (channels // 4) - 16) // 2)
+            alt = None if small is None else small.astype(arr.dtype)
         out.append(
             {
                 "ctype": _CTYPES[arr.dtype.name],

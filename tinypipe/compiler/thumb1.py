@@ -91,6 +91,22 @@ def thumb1_pointwise_blob(blob: np.ndarray, k: int) -> np.ndarray:
     )  # fmt: skip
 
 
+def thumb1_depthwise_blob(blob: np.ndarray, taps: int) -> np.ndarray | None:
+    """A generated depthwise kernel's blob (depthwise_gen.py depthwise_blob: per 4 channels c..c+3
+    their bias, per tap the int16 pairs (w[c], w[c+2]) and (w[c+1], w[c+3]), 12 requantization
+    words) with its records in small_records' form, when every channel's accumulator stays
+    below SMALL_BOUND (|bias| + 128 * sum |w|); None when some may not (the blob stays)."""
+    blocks = np.asarray(blob, np.int64).reshape(-1, 4 + 2 * taps + 12)
+    words = blocks[:, 4 : 4 + 2 * taps].reshape(-1, taps, 2)  # block, tap, word
+    lo, hi = words & 0xFFFF, words >> 16
+    lo = np.where(lo >= 0x8000, lo - 0x10000, lo)
+    w = np.stack([lo[..., 0], lo[..., 1], hi[..., 0], hi[..., 1]], axis=1)  # channels c..c+3
+    if (np.abs(blocks[:, :4]) + 128 * np.abs(w).sum(axis=2) >= SMALL_BOUND).any():
+        return None
+    records = small_records(blocks[:, 4 + 2 * taps :].reshape(-1, 3)).reshape(len(blocks), 12)
+    return np.concatenate([blocks[:, : 4 + 2 * taps], records], axis=1).reshape(-1)
+
+
 def depthwise_taps(k_h: int, k_w: int, stride_w: int, cols: int) -> list[list[dict]] | None:
     """For the Thumb-1 taps of a generated depthwise kernel (depthwise_thumb1.j2): per pixel of
     the pair, per tap, the byte offset of its input column's pointer in the pair's table and of
