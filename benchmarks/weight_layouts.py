@@ -31,10 +31,11 @@ from op_cases import build_generated_depthwise, build_pointwise_conv, build_tile
 
 from tinypipe.check.validate import validate_on_board  # noqa: E402
 from tinypipe.compiler.codegen import generate_c  # noqa: E402
-from tinypipe.compiler.flash_budget import INSTRUCTIONS_PER_MAC, parse_flash_budget  # noqa: E402
+from tinypipe.compiler.flash_budget import parse_flash_budget, per_mac  # noqa: E402
 from tinypipe.compiler.graph import read_tflite  # noqa: E402
 from tinypipe.compiler.summary import op_macs  # noqa: E402
 from tinypipe.device.boards import get_board  # noqa: E402
+from tinypipe.device.firmware import budget_options  # noqa: E402
 from tinypipe.errors import DoesNotFitError  # noqa: E402
 from tinypipe.model.zoo import REFERENCE_MODELS, make_int8_model  # noqa: E402
 
@@ -71,7 +72,7 @@ LAYERS = {
 }
 
 
-def per_mac(graph, board: str, budget: int | None) -> tuple[float, str]:
+def layer_per_mac(graph, board: str, budget: int | None) -> tuple[float, str]:
     """Instructions per MAC of the one layer of `graph` on `board` under `budget`, and its
     layout; exits unless bit-exact."""
     x = np.random.default_rng(1).integers(-128, 128, (2, *graph.input_tensors[0].shape[1:]))
@@ -102,7 +103,7 @@ def model_rows(label: str, board: str, budgets: list[str]) -> None:
             continue
         if not verdict.bit_exact:
             sys.exit(f"{label} not bit-exact with TFLM on {board}: {verdict.summary()}")
-        cm = generate_c(graph, flash_budget=budget or get_board(board).flash_region.size)
+        cm = generate_c(graph, **budget_options([get_board(board)], budget))
         runs.append((text or "board", cm, verdict.instructions[0], verdict.extra["build"]))
     lowest = runs[-1][2]
     for text, cm, instr, build in runs:
@@ -138,10 +139,10 @@ def main() -> None:
             cm = generate_c(graph)
             # no room for int16 weights: the flash of the model with its layer on int8 weights
             int8_need = cm.flash_estimate - cm.layouts.layers[0].extra_bytes
-            wide, layout16 = per_mac(graph, board, None)
-            narrow, layout8 = per_mac(graph, board, int8_need)
+            wide, layout16 = layer_per_mac(graph, board, None)
+            narrow, layout8 = layer_per_mac(graph, board, int8_need)
             assert (layout16, layout8) == ("int16", "int8"), (layout16, layout8)
-            used = "{:.2f} / {:.2f}".format(*INSTRUCTIONS_PER_MAC[kind])
+            used = "{:.2f} / {:.2f}".format(*per_mac(get_board(board).cpu)[kind])
             print(f"{board:<11} {kind:<10} {what:<34} {narrow:10.2f} {wide:11.2f} "
                   f"{narrow - wide:6.2f} {used:>13}")  # fmt: skip
     print("i/MAC: the layer's instructions (QEMU -icount, per-layer profile of the firmware) per "

@@ -67,7 +67,7 @@ def chain(tmp_path_factory) -> Path:
     return path
 
 
-def expected_layers() -> list[dict]:
+def expected_layers(cpu: str = "cortex-m4") -> list[dict]:
     """Per layer, from the shapes alone: MACs; extra flash of int16 weights (one more byte per
     weight, and 16 B of bias + requantization records per channel instead of 12 B of bias,
     multiplier and shift); instructions saved (MACs x the per-MAC difference)."""
@@ -75,7 +75,7 @@ def expected_layers() -> list[dict]:
     for kind, out_c, k, _, size in LAYERS:
         taps = k * k * (1 if kind == "depthwise" else in_c)
         macs = size * size * out_c * taps
-        int8, int16 = INSTRUCTIONS_PER_MAC[kind]
+        int8, int16 = INSTRUCTIONS_PER_MAC[cpu][kind]
         rows.append({"macs": macs, "extra": out_c * taps + 4 * out_c,
                      "saved": round(macs * (int8 - int16))})  # fmt: skip
         in_c = out_c
@@ -90,7 +90,7 @@ def test_layers_priced_and_ranked(chain: Path) -> None:
     assert got == [(k, r["macs"], r["extra"], r["saved"], True) for k, r in enumerate(rows)]
     assert cm.layouts.summary() == (
         f"Weights: 4 layers int16 (+{sum(r['extra'] for r in rows):,} B flash, "
-        f"~{sum(r['saved'] for r in rows) / 1000:.1f}k instructions saved)"
+        f"~{sum(r['saved'] for r in rows) / 1000:.1f}k Cortex-M4 instructions saved)"
     )
     table = cm.layouts.table().splitlines()
     assert len(table) == 5 and table[4].split() == [
@@ -98,8 +98,8 @@ def test_layers_priced_and_ranked(chain: Path) -> None:
     ]  # fmt: skip
 
 
-def _ranking() -> list[int]:
-    rows = expected_layers()
+def _ranking(cpu: str = "cortex-m4") -> list[int]:
+    rows = expected_layers(cpu)
     return sorted(range(len(rows)), key=lambda k: (rows[k]["saved"] / rows[k]["extra"], -k))
 
 
@@ -264,3 +264,20 @@ def test_flash_saved_is_the_extra_bytes_under_patches(digits_tflite: Path) -> No
         int8 = [x.op for x in cm.layouts.int8]
         assert cm.weight_bytes == full.weight_bytes - sum(extra[k] for k in int8)
     assert len(cm.layouts.int8) == len(full.layouts.layers)
+
+
+def test_a_board_core_ranks_by_its_own_figures(chain: Path, tmp_path: Path) -> None:
+    """Firmware for the micro:bit ranks the layers by the Cortex-M0's instructions per MAC."""
+    g = read_tflite(chain)
+    cm = generate_c(g, cpu="cortex-m0")
+    rows = expected_layers("cortex-m0")
+    assert [x.instructions_saved for x in cm.layouts.layers] == [r["saved"] for r in rows]
+    assert cm.layouts.to_dict()["cpu"] == "cortex-m0"
+    budget = cm.flash_estimate - 1
+    low = generate_c(g, flash_budget=budget, cpu="cortex-m0")
+    assert [x.op for x in low.layouts.int8] == _ranking("cortex-m0")[:1]
+    res = CliRunner().invoke(main, ["firmware", str(chain), "--board", "microbit", "-o",
+                                    str(tmp_path / "fw"), "--flash-budget", str(budget)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert low.layouts.summary() in res.output and "Cortex-M0 instructions saved" in res.output
+    assert generate_c(g, cpu="cortex-m55").layouts.to_dict()["cpu"] == "cortex-m4"  # not measured

@@ -348,14 +348,17 @@ def validate_on_board(
     and compare with TFLM. A mismatch is located layer by layer with a traced host build of the
     same generated C."""
     from tinypipe.device.boards import get_board
-    from tinypipe.device.firmware import boards_flash, build_project, create_project, project_envs
+    from tinypipe.device.firmware import (
+        budget_options,
+        build_project,
+        create_project,
+        project_envs,
+    )
     from tinypipe.device.hostrun import build_host, run_host
     from tinypipe.device.runners import LinkError, infer_packed, open_runner
 
     x = as_list(x)
-    b = get_board(board)  # unknown board -> clear error listing the known ones
-    if flash_budget is None:
-        flash_budget = boards_flash([b])
+    budget = budget_options([get_board(board)], flash_budget)  # unknown board: a clear error
     with tempfile.TemporaryDirectory(prefix="tinypipe-board-") as tmp:
         tmp = Path(tmp)
         if project is None:
@@ -380,7 +383,7 @@ def validate_on_board(
         outputs = outputs_from_raw(raw, graph)
 
         def trace_fn(sample: int):
-            cmodel = codegen.generate_c(graph, name, flash_budget=flash_budget)
+            cmodel = codegen.generate_c(graph, name, **budget)
             traced = build_host(cmodel, tmp / "trace", trace=True)
             return run_host(traced, [a[sample : sample + 1] for a in x], tmp)[1]
 

@@ -259,6 +259,7 @@ def generate_c(
     order: list[int] | None = None,
     flash_budget: int | None = None,
     strict_budget: bool = True,
+    cpu: str | None = None,
 ) -> CModel:
     """Lower, plan and render a model. Raises before producing anything if the model is unsupported.
 
@@ -276,7 +277,8 @@ def generate_c(
     from int16-expanded to int8 weights, fewest instructions saved per byte first, until it fits
     (flash_budget.py); DoesNotFitError if it cannot, or with `strict_budget=False` the model
     with every layer on int8 weights (for a fit check that reports it). The choice is in
-    `CModel.layouts`."""
+    `CModel.layouts`; `cpu` (a board's, e.g. "cortex-m0") picks the instructions-per-MAC figures
+    it is ranked by (flash_budget.INSTRUCTIONS_PER_MAC; the Cortex-M4's by default)."""
     check_c_name(name)
     if not 0 <= max_recompute <= 1:
         raise ValueError(f"max_recompute must lie in [0, 1], not {max_recompute}")
@@ -285,7 +287,7 @@ def generate_c(
     lowered = lower_all(graph)
     settings = (name, inplace, fuse, max_recompute, generated, order)
     cmodel = _render(graph, lowered, *settings)
-    layouts = _layouts(graph, lowered, cmodel, flash_budget)
+    layouts = _layouts(graph, lowered, cmodel, flash_budget, cpu)
     if flash_budget is not None and cmodel.flash_estimate > flash_budget:
         ranked = demotion_order(layouts.layers)
 
@@ -323,7 +325,7 @@ def generate_c(
 
 
 def _layouts(
-    graph: Graph, lowered: list[Lowered], cmodel: CModel, budget: int | None
+    graph: Graph, lowered: list[Lowered], cmodel: CModel, budget: int | None, cpu: str | None
 ) -> WeightLayouts:
     """The layers lowered on int16-expanded weights, with their extra flash bytes: the bytes of
     their constant arrays in `cmodel` (rendered with every one of them on int16 weights) over
@@ -346,9 +348,10 @@ def _layouts(
                 kind=layer_kind(op.opcode, tuple(weights.shape[1:3])),
                 macs=op_macs(op, graph),
                 extra_bytes=cmodel.const_bytes.get(k, 0) - int8_bytes,
+                cpu=cpu,
             )
         )
-    return WeightLayouts(layers, budget)
+    return WeightLayouts(layers, budget, cpu=cpu)
 
 
 def _array_bytes(consts: dict[str, np.ndarray]) -> int:
@@ -663,12 +666,13 @@ def export_c(
     max_recompute: float = DEFAULT_MAX_RECOMPUTE,
     flash_budget: int | None = None,
     strict_budget: bool = True,
+    cpu: str | None = None,
     **library,
 ) -> ExportResult:
     """`tinypipe export --format c`: write the compiled model and its runtime into `out_dir`,
     with the manifests that make the folder a PlatformIO, CMake and Arduino library
     (`library` goes to `library.library_files`: version, url, author). `max_recompute` and
-    `flash_budget` (default: none) and `strict_budget` as generate_c takes them."""
+    `flash_budget` (default: none), `strict_budget` and `cpu` as generate_c takes them."""
     from .library import library_files
 
     out_dir = Path(out_dir)
@@ -679,6 +683,7 @@ def export_c(
         max_recompute=max_recompute,
         flash_budget=flash_budget,
         strict_budget=strict_budget,
+        cpu=cpu,
     )
     files = write_files(out_dir, {**cmodel.files, **library_files(cmodel, **library)}, force=force)
     return ExportResult(files, cmodel.arena_size, cmodel.weight_bytes, cmodel)

@@ -22,19 +22,26 @@ from tinypipe.errors import DoesNotFitError, TinypipeError
 LINK_FLASH_BYTES = 6144
 KERNEL_FLASH_BYTES = 1536
 
-# Instructions per MAC of a layer on int8 weights and on int16 weights, per kind of layer, on
-# the Cortex-M4 (mps2-an386, QEMU -icount, the firmware's per-layer counts), measured by
-# `python benchmarks/weight_layouts.py`: one-op models (1x1 CONV_2D 64->64 on 8x5, 3x3 CONV_2D
-# 16->32 on 8x8, 3x3 DEPTHWISE_CONV_2D 64 on 8x5) on the runtime's int8 kernels and on the
-# generated int16 ones. One C file serves every core, so the M4's figures rank the layers for
-# all; the instructions saved per MAC were 1.37 / 0.99 / 3.25 on the M4 and M7 (mps2-an500),
-# 1.50 / 1.01 / 5.23 on the M3 (mps2-an385), 1.12 / 0.69 / 2.54 on the M0 (microbit): the
-# same order of the kinds.
-INSTRUCTIONS_PER_MAC: dict[str, tuple[float, float]] = {
-    "pointwise": (2.47, 1.10),  # 1x1 CONV_2D
-    "conv": (2.06, 1.07),  # other CONV_2D
-    "depthwise": (7.41, 4.17),  # DEPTHWISE_CONV_2D
+# Instructions per MAC of a layer on int8 weights and on int16 weights, per core and kind of
+# layer, measured by `python benchmarks/weight_layouts.py --boards
+# mps2-an386,mps2-an500,mps2-an385,microbit` (QEMU -icount, the firmware's per-layer counts):
+# one-op models (1x1 CONV_2D 64->64 on 8x5, 3x3 CONV_2D 16->32 on 8x8, 3x3 DEPTHWISE_CONV_2D 64
+# on 8x5) on the runtime's int8 kernels and on the generated int16 ones, at commit b436386
+# (faster kernels since then move them; the ranking needs their ratios, not the last digit).
+# Other cores (and firmware for several cores) are ranked by the Cortex-M4's figures.
+INSTRUCTIONS_PER_MAC: dict[str, dict[str, tuple[float, float]]] = {
+    "cortex-m4": {"pointwise": (2.47, 1.10), "conv": (2.06, 1.07), "depthwise": (7.41, 4.17)},
+    "cortex-m7": {"pointwise": (2.47, 1.10), "conv": (2.06, 1.07), "depthwise": (7.24, 4.15)},
+    "cortex-m3": {"pointwise": (3.50, 2.00), "conv": (2.99, 1.98), "depthwise": (11.09, 5.87)},
+    "cortex-m0": {"pointwise": (5.12, 3.83), "conv": (4.60, 3.92), "depthwise": (17.83, 12.92)},
 }
+DEFAULT_CPU = "cortex-m4"
+
+
+def per_mac(cpu: str | None) -> dict[str, tuple[float, float]]:
+    """The INSTRUCTIONS_PER_MAC figures `cpu` is ranked by (the Cortex-M4's if not measured)."""
+    return INSTRUCTIONS_PER_MAC.get(cpu or DEFAULT_CPU, INSTRUCTIONS_PER_MAC[DEFAULT_CPU])
+
 
 # Lowerings that run on int16-expanded weights (ops/conv.py, ops/depthwise_conv.py).
 INT16_FUNCS = ("tp_conv_w16_s8", "tp_depthwise_conv_w16_s8")
@@ -47,7 +54,7 @@ def code_flash_estimate(kernel_sources: int) -> int:
 
 
 def layer_kind(opcode: str, filter_hw: tuple[int, int]) -> str:
-    """The INSTRUCTIONS_PER_MAC row of a convolution."""
+    """The kind of a convolution in INSTRUCTIONS_PER_MAC."""
     if opcode == "DEPTHWISE_CONV_2D":
         return "depthwise"
     return "pointwise" if filter_hw == (1, 1) else "conv"
@@ -59,16 +66,17 @@ class LayerLayout:
 
     op: int  # the .tflite's operator index
     opcode: str
-    kind: str  # an INSTRUCTIONS_PER_MAC row
+    kind: str  # a kind of INSTRUCTIONS_PER_MAC: pointwise, conv or depthwise
     macs: int
     extra_bytes: int  # flash of the int16 layout over the int8 one (the arrays as emitted)
     int16: bool = True
+    cpu: str | None = None  # the core whose figures estimate the instructions saved
 
     @property
     def instructions_saved(self) -> int:
         """Instructions one inference saves on int16 weights (estimate: MACs x the per-MAC
         difference of the two paths)."""
-        int8, int16 = INSTRUCTIONS_PER_MAC[self.kind]
+        int8, int16 = per_mac(self.cpu)[self.kind]
         return round(self.macs * (int8 - int16))
 
     @property
@@ -94,6 +102,12 @@ class WeightLayouts:
     layers: list[LayerLayout] = field(default_factory=list)  # in .tflite order
     budget: int | None = None
     flash_bytes: int = 0  # the chosen model's estimate: weights + code
+    cpu: str | None = None  # the target core, if one (the ranking's figures: figures_cpu)
+
+    @property
+    def figures_cpu(self) -> str:
+        """The core whose INSTRUCTIONS_PER_MAC rank the layers."""
+        return self.cpu if self.cpu in INSTRUCTIONS_PER_MAC else DEFAULT_CPU
 
     @property
     def int16(self) -> list[LayerLayout]:
@@ -114,7 +128,7 @@ class WeightLayouts:
             saved = sum(x.instructions_saved for x in wide)
             parts.append(
                 f"{len(wide)} {_layers(len(wide))} int16 (+{extra:,} B flash, "
-                f"~{_short(saved)} instructions saved)"
+                f"~{_short(saved)} {_core(self.figures_cpu)} instructions saved)"
             )
         if narrow:
             parts.append(
@@ -139,8 +153,13 @@ class WeightLayouts:
         return {
             "budget": self.budget,
             "flash_bytes": self.flash_bytes,
+            "cpu": self.figures_cpu,
             "layers": [x.to_dict() for x in self.layers],
         }
+
+
+def _core(cpu: str) -> str:
+    return "Cortex-" + cpu.split("-", 1)[1].upper()
 
 
 def _layers(n: int) -> str:

@@ -153,11 +153,20 @@ def check_fit(boards: list[Board], size: ModelSize) -> list[FitReport]:
     return reports
 
 
-def boards_flash(boards: list[Board]) -> int | None:
-    """The default flash budget of firmware for `boards`: the smallest flash region among them
-    (None when none has one, e.g. `host`)."""
-    flashes = [b.flash_region.size for b in boards if b.flash_region is not None]
-    return min(flashes) if flashes else None
+def budget_options(boards: list[Board], flash_budget: int | None = None) -> dict[str, object]:
+    """generate_c's flash budget arguments for firmware on `boards`: `flash_budget`, a bound of
+    its own, else the smallest flash among the boards (none for `host`; not strict: a model over
+    it is the fit check's to report), and the boards' core when they share one (whose figures
+    rank the layers, compiler/flash_budget.py)."""
+    chips = [b for b in boards if b.flash_region is not None]
+    cpus = {b.cpu for b in chips}
+    if flash_budget is None and chips:
+        return {
+            "flash_budget": min(b.flash_region.size for b in chips),
+            "strict_budget": False,
+            "cpu": cpus.pop() if len(cpus) == 1 else None,
+        }
+    return {"flash_budget": flash_budget, "cpu": cpus.pop() if len(cpus) == 1 else None}
 
 
 # ----------------------------------------------------------------------------- the model
@@ -194,10 +203,11 @@ def generate_model(
     generated: bool = True,
     flash_budget: int | None = None,
     strict_budget: bool = True,
+    cpu: str | None = None,
 ) -> tuple[dict[str, str], ModelSize, bytes | None, str]:
     """The model's C files (name -> text) and sizes, from a .tflite (compiled by tinypipe's
-    codegen, `max_recompute`, `generated`, `flash_budget` and `strict_budget` as generate_c
-    takes them) or from a folder already holding an exported C model (`NAME.h` + sources); the
+    codegen, `max_recompute`, `generated`, `flash_budget`, `strict_budget` and `cpu` as
+    generate_c takes them) or from a folder already holding an exported C model (`NAME.h` + sources); the
     .tflite bytes and the compile summary's weight layout, patch and order lines (None and ""
     for a C folder)."""
     path = Path(model)
@@ -229,6 +239,7 @@ def generate_model(
         generated=generated,
         flash_budget=flash_budget,
         strict_budget=strict_budget,
+        cpu=cpu,
         **extra,
     )
     summary = "\n".join((cmodel.layouts.summary(), cmodel.patches_summary, cmodel.order_summary))
@@ -410,15 +421,12 @@ def create_project(
     # runtime kernels' MVE paths are faster (fc_autoencoder 4x, resnet8 1.19x on mps3-an547),
     # so a project only for such cores keeps them.
     generated = not all(b.cpu == "cortex-m55" for b in board_objs)
-    # A budget given is a bound of its own; the boards' flash is the fit check's to report.
-    strict = flash_budget is not None
     model_files, size, tflite, patches_summary = generate_model(
         model,
         name,
         max_recompute,
         generated=generated,
-        flash_budget=flash_budget if strict else boards_flash(board_objs),
-        strict_budget=strict,
+        **budget_options(board_objs, flash_budget),
     )
     output_quant = _mlperf_output_quant(tflite) if protocol == "mlperf" else (1.0, 0)
     fit = check_fit(board_objs, size)

@@ -518,17 +518,12 @@ def model_io(graph) -> dict:
 
 
 def _budget(flash_budget: int | None, boards: list[str]) -> dict:
-    """generate_c's flash budget arguments for the run: [deploy] flash_budget, a bound of its
-    own, else the boards' flash (the firmware stage's fit check reports a model over it)."""
+    """generate_c's flash budget arguments for the run's boards, as its firmware is compiled:
+    [deploy] flash_budget, else the boards' flash (firmware.budget_options)."""
     from tinypipe.device.boards import get_board
-    from tinypipe.device.firmware import boards_flash
+    from tinypipe.device.firmware import budget_options
 
-    if flash_budget is not None:
-        return {"flash_budget": flash_budget}
-    return {
-        "flash_budget": boards_flash([get_board(b) for b in boards]),
-        "strict_budget": False,
-    }
+    return budget_options([get_board(b) for b in boards], flash_budget)
 
 
 def build_report(run: Run, tflite: Path, accuracy: dict, boards: list[str]) -> dict:

@@ -69,7 +69,7 @@ def fit_check(cand: Candidate, data: Dataset, settings: TrialSettings) -> dict:
     from tinypipe.compiler.codegen import generate_c
     from tinypipe.compiler.graph import read_tflite
     from tinypipe.device.boards import get_board
-    from tinypipe.device.firmware import boards_flash, estimate_fit, model_size
+    from tinypipe.device.firmware import budget_options, estimate_fit, model_size
     from tinypipe.model.zoo import build_model, convert_int8, import_keras
 
     keras = import_keras()
@@ -102,9 +102,7 @@ def fit_check(cand: Candidate, data: Dataset, settings: TrialSettings) -> dict:
     tflite = convert_int8(model, _calibration(data, 16, settings.seed))
     board = get_board(settings.board)
     # compiled as its firmware would be: int16 weights where the board's flash has room
-    cmodel = generate_c(
-        read_tflite(tflite), flash_budget=boards_flash([board]), strict_budget=False
-    )
+    cmodel = generate_c(read_tflite(tflite), **budget_options([board]))
     fit = estimate_fit(board, model_size(cmodel))
     needs = {r.region.kind: r for r in fit.regions}
     return {
