@@ -560,9 +560,9 @@ def build_binary(opcode: str, cfg: dict, rng: np.random.Generator) -> bytes:
 LUT_LAYOUTS = ("same", "rows", "inner")
 
 
-def random_lut_binary_config(rng: np.random.Generator, layout: str) -> dict:
-    """An ADD or SUB large enough for the table kernel (tp_add_lut_s8, 512 outputs or more), with
-    the second operand a constant laid out as `layout`: "same" (the full shape: one contiguous
+def random_rows_binary_config(rng: np.random.Generator, opcode: str, layout: str) -> dict:
+    """An ADD, SUB or MUL large enough for ADD's table kernel (tp_add_lut_s8, 512 outputs or
+    more), with the second operand a constant laid out as `layout`: "same" (the full shape: one contiguous
     dim), "rows" (broadcast along H: rows of W*C contiguous in both inputs) or "inner" (one value
     per pixel, broadcast along C: elements one at a time). 512 to 800 outputs (small enough for
     several in a micro:bit's RAM), often not a multiple of 4."""
@@ -572,13 +572,17 @@ def random_lut_binary_config(rng: np.random.Generator, layout: str) -> dict:
             break
     full = [1, h, w, c]
     small = {"same": full, "rows": [1, 1, w, c], "inner": [1, h, w, 1]}[layout]
-    cfg = random_binary_config(rng, "ADD")  # SUB takes ADD's scales
+    cfg = random_binary_config(rng, "MUL" if opcode == "MUL" else "ADD")  # SUB: ADD's scales
+    if opcode == "MUL":  # M = s1 s2 / s_out below 1/4: a right shift of 2 or more
+        s1, s2, _ = cfg["scales"]
+        cfg["scales"] = (s1, s2, s1 * s2 * float(10 ** rng.uniform(0.7, 2.8)))
     return {**cfg, "full": full, "small": small, "mode": "const"}
 
 
 def row_strides(low) -> tuple[int, int]:
     """The innermost element strides of a lowered two-input kernel's inputs (1: contiguous rows,
-    the table kernel's four-at-a-time loop with DSP; 0: broadcast, one element at a time)."""
+    which the row kernels step through directly, with DSP the table kernel four outputs at a
+    time; 0: broadcast, one element at a time)."""
     last = [
         int(low.params[f"broadcast.in{i}_stride"].text.strip("{}").split(",")[-1]) for i in (1, 2)
     ]

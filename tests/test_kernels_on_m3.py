@@ -192,8 +192,8 @@ def test_dense_limits_on_m3_bit_exact() -> None:
 
 @pytest.mark.slow
 def test_pool_add_mul_on_m3_bit_exact() -> None:
-    """MAX/AVERAGE_POOL_2D, ADD (elementwise and through input tables) and MUL with
-    broadcasting."""
+    """MAX/AVERAGE_POOL_2D, ADD (elementwise and through input tables) and MUL (with the
+    host's requantization words and the general requantization) with broadcasting."""
     big_add = {
         "full": [1, 8, 8, 16], "small": [1, 8, 8, 16], "mode": "same", "swap": False,
         "scales": (0.1, 0.1, 0.17), "zero_points": (3, 3, -4), "act": "RELU",
@@ -204,7 +204,8 @@ def test_pool_add_mul_on_m3_bit_exact() -> None:
                            ("AVERAGE_POOL_2D", "tp_average_pool_s8"))
           for k in range(2)],
         *[(f"{op} {k}", lambda rng, op=op: build_binary(op, random_binary_config(rng, op), rng),
-           kind) for op, kind in (("ADD", "tp_add_s8"), ("MUL", "tp_mul_s8")) for k in range(2)],
+           kind) for k, (op, kind) in enumerate((("ADD", "tp_add_s8"), ("ADD", "tp_add_s8"),
+                                                 ("MUL", "tp_mul_rq_s8"), ("MUL", "tp_mul_s8")))],
         ("ADD tables", _fixed(big_add, lambda cfg, rng: build_binary("ADD", cfg, rng)),
          "tp_add_lut_s8"),
     ]  # fmt: skip

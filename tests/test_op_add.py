@@ -18,7 +18,7 @@ from op_cases import (
     build_binary,
     check_bit_exact,
     random_binary_config,
-    random_lut_binary_config,
+    random_rows_binary_config,
     row_strides,
     run_random_binary_cases,
     run_random_cases,
@@ -85,7 +85,7 @@ def test_lut_layouts_bit_exact(opcode: str) -> None:
     first = 2200 if opcode == "ADD" else 2300
     for k, layout in enumerate(LUT_LAYOUTS):
         run_random_cases(
-            lambda rng, layout=layout: random_lut_binary_config(rng, layout),
+            lambda rng, layout=layout: random_rows_binary_config(rng, opcode, layout),
             lambda cfg, rng, layout=layout: lowered_lut(build_binary(opcode, cfg, rng), layout),
             first + 10 * k,
             3,

@@ -9,9 +9,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from op_cases import ACTIVATIONS, build_binary, check_bit_exact, run_random_binary_cases
+from op_cases import (
+    ACTIVATIONS,
+    LUT_LAYOUTS,
+    build_binary,
+    check_bit_exact,
+    random_binary_config,
+    random_rows_binary_config,
+    row_strides,
+    run_random_binary_cases,
+    run_random_cases,
+)
 
+from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
+
+
+def _mul_lowered(model: bytes):
+    """The MUL's lowered call (some random cases have a MEAN make the second operand)."""
+    (low,) = [low for low in lower_all(read_tflite(model)) if low.func.startswith("tp_mul")]
+    return low
 
 
 @pytest.mark.parametrize("chunk", range(3))
@@ -29,7 +46,41 @@ def test_mul_multiplier_above_one_every_activation() -> None:
             "scales": (0.05, 0.02, 0.05 * 0.02 / (3.0 + k)),
             "zero_points": (-3, 120, -128 + 40 * k), "act": act,
         }  # fmt: skip
-        check_bit_exact(build_binary("MUL", cfg, rng), k, sanitize=k == 0)
+        model = build_binary("MUL", cfg, rng)
+        assert _mul_lowered(model).func == "tp_mul_s8"  # no requantization words for a left shift
+        check_bit_exact(model, k, sanitize=k == 0)
+
+
+def test_mul_random_configs_take_both_kernels() -> None:
+    """The random configurations above run both kernels: tp_mul_rq_s8 (the host's requantization
+    words) where the shift is -2 or less, tp_mul_s8 (the general requantization) elsewhere."""
+    funcs = set()
+    for seed in range(3000, 3030):
+        rng = np.random.default_rng(seed)
+        low = _mul_lowered(build_binary("MUL", random_binary_config(rng, "MUL"), rng))
+        funcs.add(low.func)
+        if low.func == "tp_mul_s8":
+            assert low.params["output_shift"] > -2
+    assert funcs == {"tp_mul_s8", "tp_mul_rq_s8"}
+
+
+def _rows_lowered(model: bytes, layout: str) -> bytes:
+    low = _mul_lowered(model)
+    assert low.func == "tp_mul_rq_s8"
+    assert (row_strides(low) == (1, 1)) == (layout != "inner")
+    return model
+
+
+def test_mul_requant_words_layouts_bit_exact() -> None:
+    """tp_mul_rq_s8 over same-shape inputs, contiguous broadcast rows and a constant broadcast
+    along C, 2 of each (every 3rd under ASan/UBSan)."""
+    for k, layout in enumerate(LUT_LAYOUTS):
+        run_random_cases(
+            lambda rng, layout=layout: random_rows_binary_config(rng, "MUL", layout),
+            lambda cfg, rng, layout=layout: _rows_lowered(build_binary("MUL", cfg, rng), layout),
+            3100 + 10 * k,
+            2,
+        )
 
 
 def test_mul_converter_model_bit_exact() -> None:

@@ -26,7 +26,7 @@ from .ops.base import Lowered, Raw, T
 from .planner import alias_roots, lifetimes
 
 # int8 kernels whose loop reads element i of every input before it writes element i of the output.
-ELEMENTWISE = {"tp_add_s8", "tp_add_lut_s8", "tp_mul_s8", "tp_lut_s8"}
+ELEMENTWISE = {"tp_add_s8", "tp_add_lut_s8", "tp_mul_s8", "tp_mul_rq_s8", "tp_lut_s8"}
 CONCAT = "tp_concatenation_s8"  # copies rows of its inputs; in place over one of them
 # kernel -> (its in-place driver, the driver's params type, the runtime file holding it)
 ROWWISE = {
