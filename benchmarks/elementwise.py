@@ -2,9 +2,9 @@
 the emulated Cortex-M4F (mps2-an386), Cortex-M3 (mps2-an385) and Cortex-M0 (micro:bit), under
 QEMU -icount (deterministic).
 
-Each case is a one-op model over a 16x16x4 activation (1,024 outputs) whose second operand is a
+Each case is a one-op model over an 8x8x16 activation (1,024 outputs) whose second operand is a
 constant: of the same shape (one contiguous row, as residual blocks have them), one value per
-channel (rows of 4, both inputs contiguous) or one per pixel (broadcast along C, element by
+channel (rows of 16, both inputs contiguous) or one per pixel (broadcast along C, element by
 element). The count is the instructions its kernel call took; every output is checked bit-exact
 against the TFLM interpreter.
 
@@ -22,7 +22,7 @@ from tinypipe.compiler.codegen import lower_all
 from tinypipe.compiler.graph import read_tflite
 from tinypipe.compiler.tflite_writer import ModelBuilder
 
-SHAPE = (1, 16, 16, 4)
+SHAPE = (1, 8, 8, 16)
 OPERANDS = {"same": SHAPE, "per channel": SHAPE[-1:], "per pixel": (*SHAPE[:-1], 1)}
 OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}
 
