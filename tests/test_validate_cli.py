@@ -99,7 +99,7 @@ def test_mismatch_exits_1_and_names_the_layer(tmp_path, digits_tflite, monkeypat
     g = read_tflite(digits_tflite)
     fc = _own_call(g, "FULLY_CONNECTED")
     tampered = _tampered(g, fc)
-    monkeypatch.setattr(codegen, "generate_c", lambda graph, name="model": tampered)
+    monkeypatch.setattr(codegen, "generate_c", lambda graph, name="model", **options: tampered)
     path, _ = _inputs(tmp_path, (8, 8, 1))
     res = CliRunner().invoke(main, ["validate", str(digits_tflite), "--inputs", str(path)])
     assert res.exit_code == 1, res.output
