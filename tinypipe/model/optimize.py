@@ -162,8 +162,12 @@ def measure(
     for board in boards:
         try:
             verdict, _ = validate_on_board(graph, x_q[:samples], board)
-        except DoesNotFitError:
-            figures["boards"][board] = _estimated_fit(cmodel, board)
+        except DoesNotFitError:  # the estimate of the firmware's compile (its flash budget)
+            from tinypipe.device.boards import get_board
+            from tinypipe.device.firmware import budget_options
+
+            budget = budget_options([get_board(board)])
+            figures["boards"][board] = _estimated_fit(generate_c(graph, **budget), board)
             continue
         build = verdict.extra["build"]
         counts = verdict.instructions
