@@ -4,6 +4,7 @@ estimated flash fits; results stay bit-exact with TFLM; a budget no layout meets
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -281,3 +282,27 @@ def test_a_board_core_ranks_by_its_own_figures(chain: Path, tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     assert low.layouts.summary() in res.output and "Cortex-M0 instructions saved" in res.output
     assert generate_c(g, cpu="cortex-m55").layouts.to_dict()["cpu"] == "cortex-m4"  # not measured
+
+
+@pytest.mark.slow
+def test_run_with_a_flash_budget(chain: Path, tmp_path: Path) -> None:
+    """`tinypipe run` with [deploy] flash_budget: the firmware, its C and the report take the
+    budget's layouts, and the host run stays bit-exact."""
+    rows, ranking = expected_layers(), _ranking()
+    budget = generate_c(read_tflite(chain)).flash_estimate - rows[ranking[0]]["extra"]
+    (tmp_path / "model.tflite").write_bytes(chain.read_bytes())
+    rng = np.random.default_rng(9)
+    np.save(tmp_path / "x.npy", rng.integers(-128, 128, (4, 1, 8, 8, 8), dtype=np.int8))
+    cfg = tmp_path / "tinypipe.toml"
+    cfg.write_text('[project]\nname = "chain"\n[model]\ntflite = "model.tflite"\n'
+                   '[data]\ninputs = "x.npy"\n[deploy]\nboards = ["host"]\nvalidate_samples = 4\n'
+                   f"flash_budget = {budget}\n")  # fmt: skip
+    res = CliRunner().invoke(main, ["run", str(cfg)])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["boards"]["host"]["bit_exact"]
+    layouts = generate_c(read_tflite(chain), "chain", flash_budget=budget).layouts
+    assert [x.op for x in layouts.int8] == ranking[:1]
+    assert report["weights"] == {"summary": layouts.summary(), **layouts.to_dict()}
+    assert f"{layouts.summary()}." in (tmp_path / "out" / "report.md").read_text()
+    assert "tp_conv_s8(" in (tmp_path / "out" / "c" / "chain.c").read_text()
