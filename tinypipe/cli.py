@@ -41,7 +41,7 @@ def _max_recompute_option(prefix: str = ""):
     )
 
 
-def _flash_budget_option(prefix: str = ""):
+def _flash_budget_option(prefix: str = "", default: str = "the board's flash"):
     """--flash-budget: bytes, or with K / M (1024, 1024 K); `prefix` leads the help text."""
 
     def parse(ctx, param, value):
@@ -60,8 +60,7 @@ def _flash_budget_option(prefix: str = ""):
         callback=parse,
         metavar="BYTES",
         help=f"{prefix}Flash the firmware may take (weights + code estimate), e.g. 300000, 300K, "
-        "1M; convolutions keep int8 instead of int16 weights until it fits. Default: the "
-        "board's flash.",
+        f"1M; convolutions keep int8 instead of int16 weights until it fits. Default: {default}.",
     )
 
 
@@ -352,7 +351,7 @@ def inspect(model: Path, as_json: bool) -> None:
     help="tflm: extra arena bytes on top of the exact size.",
 )
 @_max_recompute_option("c: ")
-@_flash_budget_option("c: ")
+@_flash_budget_option("c: ", default="none")
 @click.option("--library-version", default="1.0.0", show_default=True, help="c: version in the library manifests.")
 @click.option("--library-url", default=None, help="c: your project's page, for library.properties (default: tinypipe's).")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
@@ -461,7 +460,7 @@ def search(config: Path, address: str | None, resume: bool, force: bool) -> None
 @click.option("--save-outputs", type=click.Path(path_type=Path), help="Write the device outputs as .npy (.npz keyed by output name for several outputs).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the verdict as JSON.")
 @click.option("--sanitize", is_flag=True, help="host: build with AddressSanitizer and UBSan, and check at run time that every layer keeps to the memory plan.")
-@_flash_budget_option("A .tflite TARGET: ")
+@_flash_budget_option("A .tflite TARGET: ", default="the board's flash (none for host)")
 @_friendly
 def validate(
     target: Path, board: str, inputs: Path, save_outputs: Path | None, json_path: Path | None, sanitize: bool,
