@@ -58,22 +58,6 @@ TP_INLINE int8_t add_lut_out(int32_t s2, add_lut_rq q, int32_t act_min, int32_t 
 }
 
 #ifdef TP_DSP
-/* Bytewise signed max(a, b) and min(a, b): SSUB8 sets a GE flag per byte where a >= b, SEL
- * picks each byte by it. */
-TP_INLINE uint32_t add_max_s8x4(uint32_t a, uint32_t b)
-{
-    uint32_t d;
-    __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(d) : "r"(a), "r"(b) : "cc");
-    return d;
-}
-
-TP_INLINE uint32_t add_min_s8x4(uint32_t a, uint32_t b)
-{
-    uint32_t d;
-    __asm__("ssub8 %0, %1, %2\n\tsel %0, %2, %1" : "=&r"(d) : "r"(a), "r"(b) : "cc");
-    return d;
-}
-
 /* Four int8 results packed little-endian into one word: three BFIs (gcc builds each byte
  * with a mask and a shift otherwise). */
 TP_INLINE uint32_t add_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)
@@ -116,7 +100,7 @@ static void add_lut_row(const void *params, const int8_t *x1, int32_t stride1, c
                                    add_lut_sat(t1[x1[i + 1]] + t2[x2[i + 1]], q),
                                    add_lut_sat(t1[x1[i + 2]] + t2[x2[i + 2]], q),
                                    add_lut_sat(t1[x1[i + 3]] + t2[x2[i + 3]], q));
-            w = add_min_s8x4(add_max_s8x4(w, lo4), hi4);
+            w = tp_min_s8x4(tp_max_s8x4(w, lo4), hi4);
             memcpy(out + i, &w, 4);
         }
     }

@@ -352,6 +352,21 @@ static inline int32_t tp_sxtb16_odd(uint32_t v)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
 }
+
+/* Bytewise signed max(a, b) and min(a, b) of four int8 lanes: SSUB8 sets each byte's GE flag
+ * where a >= b, and SEL takes the flagged bytes from its first operand, the others from its
+ * second. */
+static inline uint32_t tp_max_s8x4(uint32_t a, uint32_t b)
+{
+    (void)__ssub8((int32_t)a, (int32_t)b);
+    return __sel(a, b);
+}
+
+static inline uint32_t tp_min_s8x4(uint32_t a, uint32_t b)
+{
+    (void)__ssub8((int32_t)a, (int32_t)b);
+    return __sel(b, a);
+}
 #endif
 
 /* acc + sum_{i<n} x[i] * w[i] */

@@ -28,20 +28,6 @@ static inline int32_t rounded_div(int32_t sum, int32_t count)
 }
 
 #ifdef TP_DSP
-/* Four channels per 32-bit word. SSUB8 sets each byte's GE flag where a >= b (signed), and SEL
- * takes the flagged bytes from its first operand and the others from its second. */
-static inline uint32_t max_s8x4(uint32_t a, uint32_t b)
-{
-    (void)__ssub8((int32_t)a, (int32_t)b);
-    return __sel(a, b);
-}
-
-static inline uint32_t min_s8x4(uint32_t a, uint32_t b)
-{
-    (void)__ssub8((int32_t)a, (int32_t)b);
-    return __sel(b, a);
-}
-
 /* acc's two int16 lanes plus bytes 1 and 3 of v, sign-extended (SXTAB16's built-in ROR #8). */
 static inline int32_t sxtab16_odd(int32_t acc, uint32_t v)
 {
@@ -87,9 +73,9 @@ static void max_x4(const int8_t *corner, int32_t rows, int32_t cols, int32_t row
     if (rows == 2 && cols == 2) { /* 2x2, the usual window, written out */
         const int8_t *q1 = corner + depth, *q2 = corner + row_step, *q3 = q2 + depth;
         for (int32_t c = 0; c + 4 <= depth; c += 4) {
-            const uint32_t m01 = max_s8x4(tp_load_x4(corner + c), tp_load_x4(q1 + c));
-            const uint32_t m23 = max_s8x4(tp_load_x4(q2 + c), tp_load_x4(q3 + c));
-            const uint32_t m = min_s8x4(max_s8x4(max_s8x4(m01, m23), lo4), hi4);
+            const uint32_t m01 = tp_max_s8x4(tp_load_x4(corner + c), tp_load_x4(q1 + c));
+            const uint32_t m23 = tp_max_s8x4(tp_load_x4(q2 + c), tp_load_x4(q3 + c));
+            const uint32_t m = tp_min_s8x4(tp_max_s8x4(tp_max_s8x4(m01, m23), lo4), hi4);
             memcpy(out + c, &m, 4);
         }
         return;
@@ -104,10 +90,10 @@ static void max_x4(const int8_t *corner, int32_t rows, int32_t cols, int32_t row
         const int8_t *q = corner + c;
         for (int32_t y = rows; y > 0; --y, q += next_row) {
             for (int32_t x = cols; x > 0; --x, q += depth) { /* counting down: SUBS, BNE */
-                m = max_s8x4(m, tp_load_x4(q));
+                m = tp_max_s8x4(m, tp_load_x4(q));
             }
         }
-        m = min_s8x4(m, hi4);
+        m = tp_min_s8x4(m, hi4);
         memcpy(out + c, &m, 4);
     }
 }
