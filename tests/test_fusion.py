@@ -18,6 +18,7 @@ from tinypipe.check.reference import smallest_tflm_arena
 from tinypipe.compiler.codegen import generate_c
 from tinypipe.compiler.fusion import fused_order_safe
 from tinypipe.compiler.graph import read_tflite
+from tinypipe.compiler.ops import add as add_ops
 from tinypipe.compiler.tflite_writer import ModelBuilder
 from tinypipe.model.zoo import REFERENCE_MODELS
 
@@ -87,6 +88,12 @@ def residual_block(rng: np.random.Generator, k1: tuple, k2: tuple, dil1: int = 1
 
 def _fused(model: bytes) -> bool:
     return "tp_fused_rows_s8" in [low.func for low in generate_c(read_tflite(model)).lowered]
+
+
+def _residual_adds(model: bytes) -> list[str]:
+    """The ADD row call of each fused residual block (tp_fused_add_s8 / tp_fused_add_lut_s8)."""
+    lowered = generate_c(read_tflite(model)).lowered
+    return [low.params["add_row"].text for low in lowered if "add_row" in low.params]
 
 
 # (conv1 window, conv2 window, conv1 vertical dilation): all fusable, stride 1 SAME
@@ -204,8 +211,25 @@ def test_resnet8_fused_needs_half_of_tflm_arena(zoo_model) -> None:
     assert ours * 2 <= smallest_tflm_arena(g.model_bytes)
 
 
+def test_residual_block_fused_with_table_add(monkeypatch) -> None:
+    """The random blocks are small, so their ADD is tp_add_s8; with every ADD on the input
+    tables, the fused call runs tp_add_lut_s8 on each output row (a resnet8 block's case)."""
+    assert _residual_adds(residual_block(np.random.default_rng(9000), (3, 3), (3, 3))) == [
+        "tp_fused_add_s8"
+    ]
+    monkeypatch.setattr(add_ops, "LUT_MIN_ELEMENTS", 0)
+    for seed in (9040, 9041):
+        model = residual_block(np.random.default_rng(seed), (3, 3), (3, 3))
+        with labelled_failure(f"seed {seed}"):
+            assert _residual_adds(model) == ["tp_fused_add_lut_s8"]
+            check_bit_exact(model, seed, sanitize=True)
+
+
 @pytest.mark.qemu
-def test_residual_block_fused_on_m4() -> None:
+@pytest.mark.parametrize("tables", [False, True])
+def test_residual_block_fused_on_m4(tables: bool, monkeypatch) -> None:
+    if tables:  # every ADD on the input tables: four outputs of a row at a time on the M4
+        monkeypatch.setattr(add_ops, "LUT_MIN_ELEMENTS", 0)
     model = residual_block(np.random.default_rng(9200), (3, 3), (3, 3))
-    assert _fused(model)
+    assert _residual_adds(model) == ["tp_fused_add_lut_s8" if tables else "tp_fused_add_s8"]
     check_bit_exact_on_board(model, 9200, "mps2-an386", samples=4)

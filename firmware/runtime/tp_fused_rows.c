@@ -54,20 +54,25 @@ void tp_fused_rows_s8(const tp_fused_rows_params *p, int8_t *data, void *scratch
         whi = hi;
         {
             int8_t *out = data + y * l2->output_row_bytes;
-            if (p->residual == 0) {
+            if (p->add_row == NULL) {
                 layer_row(l2, window, hi - lo, pad2, out, s2);
             } else {
                 /* out row y is input row y (same shape), read by the ADD before it is written */
-                const int8_t *a, *b;
                 layer_row(l2, window, hi - lo, pad2, z, s2);
-                a = p->input_first ? out : z;
-                b = p->input_first ? z : out;
-                if (p->residual == 2) {
-                    tp_add_lut_s8(&p->add_lut, a, b, out);
-                } else {
-                    tp_add_s8(&p->add, a, b, out);
-                }
+                p->add_row(p, p->input_first ? out : z, p->input_first ? z : out, out);
             }
         }
     }
+}
+
+void tp_fused_add_s8(const tp_fused_rows_params *p, const int8_t *a, const int8_t *b,
+                     int8_t *out)
+{
+    tp_add_s8(&p->add, a, b, out);
+}
+
+void tp_fused_add_lut_s8(const tp_fused_rows_params *p, const int8_t *a, const int8_t *b,
+                         int8_t *out)
+{
+    tp_add_lut_s8(&p->add_lut, a, b, out);
 }

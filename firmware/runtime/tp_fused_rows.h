@@ -30,14 +30,27 @@ typedef struct {
     int32_t scratch_bytes;            /* the kernel's scratch (0: it takes NULL) */
 } tp_fused_layer;
 
-typedef struct {
+struct tp_fused_rows_params;
+
+/* The residual ADD of one output row, out = add(a, b): tp_fused_add_s8 (tp_add_s8 on `add`) or
+ * tp_fused_add_lut_s8 (tp_add_lut_s8 on `add_lut`). The host names the one the block uses, so
+ * the other ADD kernel is not linked. */
+typedef void (*tp_fused_add)(const struct tp_fused_rows_params *p, const int8_t *a,
+                             const int8_t *b, int8_t *out);
+
+typedef struct tp_fused_rows_params {
     tp_fused_layer first, second;
-    int32_t residual;              /* 0: no ADD, 1: add (tp_add_s8), 2: add_lut (tp_add_lut_s8) */
+    tp_fused_add add_row;          /* NULL: no ADD */
     tp_add_params add;             /* one output row */
     tp_add_lut_params add_lut;     /* one output row */
     int32_t input_first;           /* 1: the block input is the ADD's first operand */
     int32_t window_rows;           /* min(second.extent_h, first.output_h) */
 } tp_fused_rows_params;
+
+void tp_fused_add_s8(const tp_fused_rows_params *p, const int8_t *a, const int8_t *b,
+                     int8_t *out);
+void tp_fused_add_lut_s8(const tp_fused_rows_params *p, const int8_t *a, const int8_t *b,
+                         int8_t *out);
 
 /* data: the first layer's input on entry, the output on return. scratch: the first layer's
  * scratch, the second's (each rounded up to 4 bytes), window_rows rows of mid, then (with an ADD)

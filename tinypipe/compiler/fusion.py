@@ -32,7 +32,8 @@ ROW_FUNCS = {
     "tp_depthwise_conv_s8": "tp_depthwise_window",
     "tp_depthwise_conv_w16_s8": "tp_depthwise_w16_window",
 }
-ADD_KERNELS = {"tp_add_s8": ("add", 1), "tp_add_lut_s8": ("add_lut", 2)}
+# ADD kernel -> its params field in tp_fused_rows_params (the row call is tp_fused_<field>_s8)
+ADD_KERNELS = {"tp_add_s8": "add", "tp_add_lut_s8": "add_lut"}
 
 
 def geometry(low: Lowered) -> dict[str, int]:
@@ -109,16 +110,16 @@ def _fused(
     window_rows = min(g2["extent_h"], g1["output_h"])
     params: dict[str, object] = {**_layer(l1, ops[0], "first"), **_layer(l2, ops[1], "second")}
     consts = {}
-    residual = 0
     if add is not None:
-        field, residual = ADD_KERNELS[add.func]
+        field = ADD_KERNELS[add.func]
+        params["add_row"] = Raw(f"tp_fused_{field}_s8")
         n = g2["output_row_bytes"]  # one output row: the ADD's one dim, cut to a row
         row = {"broadcast.dims": c_array([1, 1, 1, n])}
         row |= {f"broadcast.in{i}_stride": c_array([n, n, n, 1]) for i in (1, 2)}
         for k, v in add.params.items():
             params[f"{field}.{k}"] = C(f"add_{v.name}") if isinstance(v, C) else row.get(k, v)
         consts = {f"add_{k}": v for k, v in add.consts.items()}
-    params |= {"residual": residual, "input_first": int(input_first), "window_rows": window_rows}
+    params |= {"input_first": int(input_first), "window_rows": window_rows}
     scratch = _round4(l1.scratch_bytes) + _round4(l2.scratch_bytes)
     scratch += window_rows * g1["output_row_bytes"] + (g2["output_row_bytes"] if add else 0)
     return Lowered(

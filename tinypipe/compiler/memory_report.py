@@ -42,7 +42,7 @@ def inplace_timeline(graph: Graph, after: CModel | None = None) -> list[dict]:
             p = after.patches
             how = f"{p.grid[0]}x{p.grid[1]} patches, +{100 * p.recompute:.1f} % MACs"
         elif low.func == "tp_fused_rows_s8":
-            how = "fused, row by row" + (" with the ADD" if low.params.get("residual") else "")
+            how = "fused, row by row" + (" with the ADD" if "add_row" in low.params else "")
         elif low.inplace_of is None:
             how = ""
         elif low.func == "tp_concatenation_inplace_s8":
