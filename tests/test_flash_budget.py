@@ -227,13 +227,17 @@ def test_run_config_flash_budget(tmp_path: Path) -> None:
 
 
 def test_validate_project_folder_refuses_a_budget(chain: Path, tmp_path: Path) -> None:
-    """A firmware project's C is compiled already: --flash-budget with it is a clear error."""
+    """A firmware project's C is compiled already: --flash-budget with it is a clear error
+    (validate, cycles)."""
     create_project(chain, ["mps2-an386"], tmp_path / "fw")
     np.save(tmp_path / "x.npy", np.zeros((1, 8, 8, 8), np.int8))
     res = CliRunner().invoke(main, ["validate", str(tmp_path / "fw"), "--board", "mps2-an386",
                                     "--inputs", str(tmp_path / "x.npy"), "--flash-budget", "300K"])  # fmt: skip
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert "is a firmware project" in res.output and "tinypipe firmware" in res.output
+    res = CliRunner().invoke(main, ["cycles", str(tmp_path / "fw"), "--board", "mps2-an386",
+                                    "--flash-budget", "300K"])  # fmt: skip
+    assert res.exit_code == 2 and "is a firmware project" in res.output, res.output
 
 
 def test_firmware_from_exported_c_refuses_a_budget(chain: Path, tmp_path: Path) -> None:

@@ -500,8 +500,9 @@ def validate(
 @click.option("--board", "-b", required=True, help="A Cortex-M3 or Cortex-M4 board: mps2-an385, mps2-an386, netduinoplus2.")
 @click.option("--inputs", "inputs", type=click.Path(path_type=Path), help=".npy of samples: the first one is run (default: a seeded random sample).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the report as JSON.")
+@_flash_budget_option("A .tflite TARGET: ")
 @_friendly
-def cycles(target: Path, board: str, inputs: Path | None, json_path: Path | None) -> None:
+def cycles(target: Path, board: str, inputs: Path | None, json_path: Path | None, flash_budget: int | None) -> None:
     """Model the cycles of one inference from the core's Technical Reference Manual timings.
 
     TARGET is a .tflite model (or a `tinypipe firmware` project folder). The firmware runs under
@@ -518,7 +519,7 @@ def cycles(target: Path, board: str, inputs: Path | None, json_path: Path | None
     from .outdir import check_output_file
 
     check_output_file(json_path, "--json")
-    report = cycles_on_board(target, board, inputs)
+    report = cycles_on_board(target, board, inputs, flash_budget=flash_budget)
     click.echo(report.summary())
     if json_path:
         json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")

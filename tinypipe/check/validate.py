@@ -296,6 +296,16 @@ def validate_host(
     return verdict, _single_or_list(outputs)
 
 
+def refuse_budget_for_project(project: Path, flash_budget: int | None) -> None:
+    """A firmware project's C is compiled already: a flash budget for it is an error."""
+    if flash_budget is not None:
+        raise TinypipeError(
+            f"'{project}' is a firmware project: its C is compiled already, so a flash budget "
+            "does not apply.",
+            "Drop --flash-budget, or give it to `tinypipe firmware` when making the project.",
+        )
+
+
 def validate_target(
     target: str | Path,
     board: str,
@@ -312,13 +322,7 @@ def validate_target(
     if target.is_dir():
         from tinypipe.device.firmware import project_model
 
-        if flash_budget is not None:
-            raise TinypipeError(
-                f"'{target}' is a firmware project: its C is compiled already, so a flash budget "
-                "does not apply.",
-                "Drop --flash-budget, or give it to `tinypipe firmware` when making the project.",
-            )
-
+        refuse_budget_for_project(target, flash_budget)
         project, model_path = target, project_model(target)
     else:
         model_path = target
@@ -466,11 +470,15 @@ class CycleReport:
 
 
 def cycles_on_board(
-    target: str | Path, board: str, inputs_path: str | Path | None = None
+    target: str | Path,
+    board: str,
+    inputs_path: str | Path | None = None,
+    flash_budget: int | None = None,
 ) -> CycleReport:
     """Model the cycles of one inference of TARGET (a .tflite, or a firmware project folder) on a
-    Cortex-M3/M4 board: build the firmware, run the first sample (or a seeded random one) under
-    QEMU with block tracing, replay the trace through the core's TRM timings."""
+    Cortex-M3/M4 board: build the firmware (a .tflite under `flash_budget`, by default the
+    board's flash), run the first sample (or a seeded random one) under QEMU with block
+    tracing, replay the trace through the core's TRM timings."""
     from tinypipe.device.boards import get_board
     from tinypipe.device.cycles import basis, timing_for, trace_inference
     from tinypipe.device.firmware import build_project, create_project, project_model
@@ -485,6 +493,8 @@ def cycles_on_board(
         )
     target = Path(target)
     project = target if target.is_dir() else None
+    if project is not None:
+        refuse_budget_for_project(project, flash_budget)
     graph = read_tflite(project_model(project) if project else target)
     if inputs_path is not None:
         x = [a[:1] for a in load_inputs(inputs_path, graph)]
@@ -504,7 +514,7 @@ def cycles_on_board(
             model_path = Path(tmp) / "model.tflite"
             model_path.write_bytes(graph.model_bytes)
             project = Path(tmp) / "firmware"
-            create_project(model_path, [board], project, name="model")
+            create_project(model_path, [board], project, name="model", flash_budget=flash_budget)
         built = build_project(project, board)
         count, firmware_count, layer_counts = trace_inference(b, built.program, sample)
     why = basis(timing)
