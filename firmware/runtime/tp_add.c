@@ -1,20 +1,24 @@
 #include "tp_add.h"
 
+/* TFLM's three requantizations; tp_requantize_nonneg is tp_requantize for the non-negative
+ * multipliers the host makes, in fewer instructions (the proof is in tp_common.h). */
 static int8_t add_one(const void *params, int8_t x1, int8_t x2)
 {
     const tp_add_params *p = (const tp_add_params *)params;
     const int32_t v1 = (x1 + p->input1_offset) * (1 << p->left_shift);
     const int32_t v2 = (x2 + p->input2_offset) * (1 << p->left_shift);
-    const int32_t a = tp_requantize(v1, p->input1_multiplier, p->input1_shift);
-    const int32_t b = tp_requantize(v2, p->input2_multiplier, p->input2_shift);
-    const int32_t sum = tp_requantize(a + b, p->output_multiplier, p->output_shift);
+    const int32_t a = tp_requantize_nonneg(v1, p->input1_multiplier, p->input1_shift);
+    const int32_t b = tp_requantize_nonneg(v2, p->input2_multiplier, p->input2_shift);
+    const int32_t sum = tp_requantize_nonneg(a + b, p->output_multiplier, p->output_shift);
     return (int8_t)tp_clamp_i32(sum + p->output_offset, p->act_min, p->act_max);
 }
 
 void tp_add_s8(const tp_add_params *p, const int8_t *input1, const int8_t *input2,
                int8_t *output)
 {
-    tp_broadcast_s8(&p->broadcast, add_one, p, input1, input2, output);
+    /* A local copy: read through p, the constants would be reloaded after every int8 store. */
+    const tp_add_params local = *p;
+    tp_broadcast_s8(&local.broadcast, add_one, &local, input1, input2, output);
 }
 
 /* tp_add_lut_params' output record as the requantization below takes it. Without a 64-bit
@@ -130,14 +134,15 @@ static int8_t sub_one(const void *params, int8_t x1, int8_t x2)
     const tp_add_params *p = (const tp_add_params *)params;
     const int32_t v1 = (x1 + p->input1_offset) * (1 << p->left_shift);
     const int32_t v2 = (x2 + p->input2_offset) * (1 << p->left_shift);
-    const int32_t a = tp_requantize(v1, p->input1_multiplier, p->input1_shift);
-    const int32_t b = tp_requantize(v2, p->input2_multiplier, p->input2_shift);
-    const int32_t diff = tp_requantize(a - b, p->output_multiplier, p->output_shift);
+    const int32_t a = tp_requantize_nonneg(v1, p->input1_multiplier, p->input1_shift);
+    const int32_t b = tp_requantize_nonneg(v2, p->input2_multiplier, p->input2_shift);
+    const int32_t diff = tp_requantize_nonneg(a - b, p->output_multiplier, p->output_shift);
     return (int8_t)tp_clamp_i32(diff + p->output_offset, p->act_min, p->act_max);
 }
 
 void tp_sub_s8(const tp_add_params *p, const int8_t *input1, const int8_t *input2,
                int8_t *output)
 {
-    tp_broadcast_s8(&p->broadcast, sub_one, p, input1, input2, output);
+    const tp_add_params local = *p;
+    tp_broadcast_s8(&local.broadcast, sub_one, &local, input1, input2, output);
 }
