@@ -80,51 +80,67 @@ TP_INLINE int32_t add_lut_sat(int32_t s2, add_lut_rq q)
 }
 #endif
 
-/* n outputs of one row (tp_row_s8), the inputs' elements `stride1` and `stride2` apart (0:
- * broadcast). With DSP, contiguous rows go four outputs at a time: each saturated to int8 and
- * packed into a word, which is then clamped to the activation range bytewise (the same clamp,
- * as every value is an int8 by then). Not inlined into the broadcast nest: the loop needs every
- * register, which it only gets in a function of its own. */
+/* rows x n outputs: row k reads its inputs from x1 + k row1 and x2 + k row2, their elements
+ * `stride1` and `stride2` apart (0: broadcast), and writes n outputs on. With DSP, contiguous
+ * rows go four outputs at a time: each saturated to int8 and packed into a word, which is then
+ * clamped to the activation range bytewise (the same clamp, as every value is an int8 by then).
+ * Not inlined into the broadcast nest: the loop needs every register, which it only gets in a
+ * function of its own; the rows of the innermost two dims share its setup. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void add_lut_row(const void *params, const int8_t *x1, int32_t stride1, const int8_t *x2,
-                        int32_t stride2, int8_t *out, int32_t n)
+static void add_lut_rows(const tp_add_lut_params *p, const int8_t *x1, int32_t row1,
+                         int32_t stride1, const int8_t *x2, int32_t row2, int32_t stride2,
+                         int8_t *out, int32_t rows, int32_t n)
 {
-    const tp_add_lut_params *p = (const tp_add_lut_params *)params;
     const int32_t *t1 = p->table1 + 128, *t2 = p->table2 + 128; /* indexed by -128..127 */
     const add_lut_rq q = add_lut_record(p);
     const int32_t act_min = p->act_min, act_max = p->act_max;
-    int32_t i = 0;
+    const int contiguous = stride1 == 1 && stride2 == 1;
 #ifdef TP_DSP
-    if (stride1 == 1 && stride2 == 1) {
-        const uint32_t lo4 = 0x01010101u * (uint8_t)act_min, hi4 = 0x01010101u * (uint8_t)act_max;
-        for (; i + 4 <= n; i += 4) {
-            uint32_t w = add_pack4(add_lut_sat(t1[x1[i]] + t2[x2[i]], q),
-                                   add_lut_sat(t1[x1[i + 1]] + t2[x2[i + 1]], q),
-                                   add_lut_sat(t1[x1[i + 2]] + t2[x2[i + 2]], q),
-                                   add_lut_sat(t1[x1[i + 3]] + t2[x2[i + 3]], q));
-            w = tp_min_s8x4(tp_max_s8x4(w, lo4), hi4);
-            memcpy(out + i, &w, 4);
-        }
-    }
-#else
-    if (stride1 == 1 && stride2 == 1) { /* the strides' registers free for the constants */
-        for (; i < n; ++i) {
-            out[i] = add_lut_out(t1[x1[i]] + t2[x2[i]], q, act_min, act_max);
-        }
-    }
+    const uint32_t lo4 = 0x01010101u * (uint8_t)act_min, hi4 = 0x01010101u * (uint8_t)act_max;
 #endif
-    for (; i < n; ++i) {
-        out[i] = add_lut_out(t1[x1[i * stride1]] + t2[x2[i * stride2]], q, act_min, act_max);
+    for (int32_t r = 0; r < rows; ++r, x1 += row1, x2 += row2, out += n) {
+        int32_t i = 0;
+#ifdef TP_DSP
+        if (contiguous) {
+            for (; i + 4 <= n; i += 4) {
+                uint32_t w = add_pack4(add_lut_sat(t1[x1[i]] + t2[x2[i]], q),
+                                       add_lut_sat(t1[x1[i + 1]] + t2[x2[i + 1]], q),
+                                       add_lut_sat(t1[x1[i + 2]] + t2[x2[i + 2]], q),
+                                       add_lut_sat(t1[x1[i + 3]] + t2[x2[i + 3]], q));
+                w = tp_min_s8x4(tp_max_s8x4(w, lo4), hi4);
+                memcpy(out + i, &w, 4);
+            }
+        }
+#else
+        if (contiguous) { /* the strides' registers free for the constants */
+            for (; i < n; ++i) {
+                out[i] = add_lut_out(t1[x1[i]] + t2[x2[i]], q, act_min, act_max);
+            }
+        }
+#endif
+        for (; i < n; ++i) {
+            const int32_t s2 = t1[x1[i * stride1]] + t2[x2[i * stride2]];
+            out[i] = add_lut_out(s2, q, act_min, act_max);
+        }
     }
 }
 
-/* A same-shape ADD is a single row. */
+/* The broadcast nest (tp_broadcast_s8's), the innermost two dims in one add_lut_rows call: a
+ * same-shape ADD is a single row. */
 void tp_add_lut_s8(const tp_add_lut_params *p, const int8_t *input1, const int8_t *input2,
                    int8_t *output)
 {
-    tp_broadcast_rows_s8(&p->broadcast, add_lut_row, p, input1, input2, output);
+    const int32_t *n = p->broadcast.dims, *s1 = p->broadcast.in1_stride;
+    const int32_t *s2 = p->broadcast.in2_stride;
+    for (int32_t i0 = 0; i0 < n[0]; ++i0) {
+        for (int32_t i1 = 0; i1 < n[1]; ++i1) {
+            add_lut_rows(p, input1 + i0 * s1[0] + i1 * s1[1], s1[2], s1[3],
+                         input2 + i0 * s2[0] + i1 * s2[1], s2[2], s2[3], output, n[2], n[3]);
+            output += n[2] * n[3];
+        }
+    }
 }
 
 /* SUB is the same pipeline with the second scaled input subtracted (its constants differ only
