@@ -320,14 +320,19 @@ _TRACE = re.compile(
     r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/[0-9a-f]+/[0-9a-f]+\] (\S*)"
 )
 _REWOUND = re.compile(r"^cpu_io_recompile: rewound execution of TB to ([0-9a-f]+)")
+# QEMU logs a block's "Trace" line before its entry checks the instruction budget; a block that
+# exits there ran none of its instructions and is logged again when it runs.
+_STOPPED = re.compile(r"^Stopped execution of TB chain before (0x[0-9a-f]+) ")
 
 
 def executed_blocks(lines: Iterable[str]) -> Iterator[tuple[str, list[Insn]]]:
     """(symbol, instructions executed) per block QEMU ran, from an `-d in_asm,exec,nochain`
-    log. A block rewound at an I/O access yields only the instructions before it."""
+    log. A block rewound at an I/O access yields only the instructions before it; a block
+    stopped before its first instruction yields nothing."""
     translated: dict[str, list[Insn]] = {}  # host block address -> instructions
     fresh: list[Insn] | None = None  # the block just disassembled, not yet run
     pending: tuple[str, list[Insn]] | None = None
+    pending_host = ""
     for line in lines:
         m = _INSN.match(line)
         if m:
@@ -347,7 +352,12 @@ def executed_blocks(lines: Iterable[str]) -> Iterator[tuple[str, list[Insn]]]:
             insns = translated.get(host)
             if insns is None:
                 raise TinypipeError(f"QEMU trace: block at {pc:#x} ran before it was disassembled.")
-            pending = (m.group(3), insns)
+            pending, pending_host = (m.group(3), insns), host
+            continue
+        m = _STOPPED.match(line)
+        if m:
+            if pending and m.group(1) == pending_host:
+                pending = None
             continue
         m = _REWOUND.match(line)
         if m and pending:
