@@ -287,17 +287,14 @@ def generate_c(
     lowered = lower_all(graph)
     settings = (name, inplace, fuse, max_recompute, generated, order)
     cmodel = _render(graph, lowered, *settings)
-    layouts = _layouts(graph, lowered, cmodel, flash_budget, cpu)
+    layouts, int8_lowered = _layouts(graph, lowered, cmodel, flash_budget, cpu)
     if flash_budget is not None and cmodel.flash_estimate > flash_budget:
         ranked = demotion_order(layouts.layers)
 
         def demote(count: int) -> CModel:
             """The model with the first `count` ranked layers on int8 weights."""
             int8 = {x.op for x in ranked[:count]}
-            low = [
-                ops.lower(op, graph, int16_weights=False) if k in int8 else lw
-                for k, (op, lw) in enumerate(zip(graph.operators, lowered))
-            ]
+            low = [int8_lowered[k] if k in int8 else lw for k, lw in enumerate(lowered)]
             return _render(graph, low, *settings)
 
         # As many layers as the exact bytes need, then one more at a time should the code
@@ -326,17 +323,18 @@ def generate_c(
 
 def _layouts(
     graph: Graph, lowered: list[Lowered], cmodel: CModel, budget: int | None, cpu: str | None
-) -> WeightLayouts:
+) -> tuple[WeightLayouts, dict[int, Lowered]]:
     """The layers lowered on int16-expanded weights, with their extra flash bytes: the bytes of
     their constant arrays in `cmodel` (rendered with every one of them on int16 weights) over
-    those of their int8 lowering and its weight tensor (unless the model stores it anyway)."""
+    those of their int8 lowering and its weight tensor (unless the model stores it anyway); and
+    those int8 lowerings by operator index, for the layers a budget sends back."""
     from .summary import op_macs  # summary.py imports this module
 
-    layers = []
+    layers, int8_lowered = [], {}
     for k, (op, low) in enumerate(zip(graph.operators, lowered)):
         if low.func not in INT16_FUNCS:
             continue
-        int8 = ops.lower(op, graph, int16_weights=False)
+        int8 = int8_lowered[k] = ops.lower(op, graph, int16_weights=False)
         weights = graph.tensors[op.inputs[1]]
         stored = cmodel.plan.storage.get(weights.index)
         shared = stored is not None and stored[0] == "const" and stored[1] in cmodel.weight_tensors
@@ -351,7 +349,7 @@ def _layouts(
                 cpu=cpu,
             )
         )
-    return WeightLayouts(layers, budget, cpu=cpu)
+    return WeightLayouts(layers, budget, cpu=cpu), int8_lowered
 
 
 def _array_bytes(consts: dict[str, np.ndarray]) -> int:
